@@ -1,0 +1,15 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+//SOURCES *.java
+
+package c10k.day01;
+
+import java.net.InetSocketAddress;
+
+/** {@code ./jbang day01}: the blocking echo server, one client at a time. */
+public final class Day01 {
+    public static void main(String[] args) {
+        ServerCli.named("day01", "A blocking line-echo server that serves one client at a time.", 9001)
+                .run(args, o -> new BlockingEchoServer(new InetSocketAddress(o.host(), o.port())));
+    }
+}

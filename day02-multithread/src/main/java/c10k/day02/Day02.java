@@ -1,0 +1,25 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+//SOURCES *.java
+
+package c10k.day02;
+
+import c10k.day01.ServerCli;
+import java.net.InetSocketAddress;
+
+/** {@code ./jbang day02 --mode platform|virtual|pool [--threads N]}. */
+public final class Day02 {
+    public static void main(String[] args) {
+        ServerCli.named("day02", "A line-echo server with a thread per client, or a fixed pool of blocking workers.", 9002)
+                .modes("virtual", "platform", "pool")
+                .threads(4)
+                .run(args, o -> {
+                    InetSocketAddress address = new InetSocketAddress(o.host(), o.port());
+                    return switch (o.mode()) {
+                        case "platform" -> new ThreadPerClientServer(address, ThreadPerClientServer.Kind.PLATFORM);
+                        case "virtual" -> new ThreadPerClientServer(address, ThreadPerClientServer.Kind.VIRTUAL);
+                        default -> new PooledServer(address, o.threads());
+                    };
+                });
+    }
+}

@@ -1,0 +1,129 @@
+package c10k.day02;
+
+import c10k.day01.BlockingEchoServer;
+import c10k.day01.EchoServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Day 2, first answer: give every client its own thread, so a client that sits idle blocks
+ * only its own thread.
+ *
+ * <p>The per-client code is day 1's {@link BlockingEchoServer#serve} unchanged: blocking I/O
+ * is easy to write and to read, and a thread is the unit the operating system already knows
+ * how to put to sleep while it waits. The cost is the thread itself. A platform thread is a
+ * kernel thread with a reserved stack (1 MiB of address space by default, touched pages
+ * only in RSS) that the kernel schedules; ten thousand of them mostly cost memory and
+ * context switches. A virtual thread is a Java object whose stack lives on the heap; when it
+ * blocks on a socket, the JDK parks it and hands the fd to its own epoll poller, and the
+ * carrier thread goes on with another virtual thread.
+ */
+public final class ThreadPerClientServer implements EchoServer {
+
+    public enum Kind { PLATFORM, VIRTUAL }
+
+    private final InetSocketAddress address;
+    private final Thread.Builder threads;
+    private final String name;
+    /** Every live connection, so close() can pull each one out of its blocking read. */
+    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
+    /** Every thread started, so close() can wait for all of them to end. */
+    private final Set<Thread> running = ConcurrentHashMap.newKeySet();
+    private ServerSocket listener;
+    private Thread acceptor;
+    private volatile boolean closed;
+
+    public ThreadPerClientServer(InetSocketAddress address, Kind kind) {
+        this.address = address;
+        this.name = kind == Kind.VIRTUAL ? "day02 virtual" : "day02 platform";
+        this.threads = kind == Kind.VIRTUAL
+                ? Thread.ofVirtual().name("day02-virtual-", 0)
+                : Thread.ofPlatform().name("day02-client-", 0);
+    }
+
+    @Override
+    public void start() throws IOException {
+        listener = new ServerSocket();
+        listener.setReuseAddress(true);
+        // A deep backlog: thousands of clients may connect in a burst before the acceptor
+        // gets to them. The kernel caps it at net.core.somaxconn (4096 on current kernels).
+        listener.bind(address, 4096);
+        acceptor = Thread.ofPlatform().name("day02-acceptor").start(this::acceptLoop);
+    }
+
+    @Override
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    /** Connections being served right now. */
+    public int connectionCount() {
+        return clients.size();
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            Socket client;
+            try {
+                client = listener.accept();
+            } catch (IOException e) {
+                if (!closed) System.err.println("day02: accept failed: " + e.getMessage());
+                continue;
+            }
+            clients.add(client);
+            if (closed) {                      // close() may have run before the add above
+                closeQuietly(client);
+                clients.remove(client);
+                return;
+            }
+            Thread t = threads.unstarted(() -> {
+                try (client) {
+                    BlockingEchoServer.serve(client);
+                } catch (IOException e) {
+                    if (!closed) System.err.println("day02: client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
+                } finally {
+                    clients.remove(client);
+                    running.remove(Thread.currentThread());
+                }
+            });
+            running.add(t);
+            t.start();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        closeQuietly(listener);
+        join(acceptor);
+        for (Socket s : clients) closeQuietly(s);
+        for (Thread t : running) join(t);
+    }
+
+    static void closeQuietly(AutoCloseable c) {
+        try {
+            if (c != null) c.close();
+        } catch (Exception ignored) {
+            // closing anyway
+        }
+    }
+
+    static void join(Thread t) {
+        if (t == null) return;
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
