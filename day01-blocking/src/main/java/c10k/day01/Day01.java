@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //SOURCES *.java
 
 package c10k.day01;

@@ -1,6 +1,8 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //SOURCES *.java
+//SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
 
 package c10k.day02;
 
