@@ -58,7 +58,7 @@ public final class BlockingEchoServer implements EchoServer {
             try {
                 client = listener.accept();          // blocks until a client is queued
             } catch (IOException e) {
-                if (!closed) System.err.println("day01: accept failed: " + e.getMessage());
+                if (!closed) AcceptBackoff.pause(e);
                 continue;
             }
             accepted.incrementAndGet();

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
@@ -139,8 +140,7 @@ public final class Fds {
         long deadline = System.nanoTime() + limit.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for: " + what);
-            Thread.onSpinWait();
-            Thread.yield();
+            LockSupport.parkNanos(200_000);   // poll gently: another thread is making it true
         }
     }
 
@@ -152,7 +152,7 @@ public final class Fds {
                 throw new AssertionError("descriptors leaked: " + count() + " open, " + baseline
                         + " before the server started: " + leakable().stream().map(Fds::describe).toList());
             }
-            Thread.yield();
+            LockSupport.parkNanos(200_000);
         }
     }
 }

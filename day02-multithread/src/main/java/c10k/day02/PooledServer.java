@@ -1,5 +1,6 @@
 package c10k.day02;
 
+import c10k.day01.AcceptBackoff;
 import c10k.day01.BlockingEchoServer;
 import c10k.day01.EchoServer;
 import java.io.IOException;
@@ -83,7 +84,7 @@ public final class PooledServer implements EchoServer {
             try {
                 client = listener.accept();
             } catch (IOException e) {
-                if (!closed) System.err.println("day02: accept failed: " + e.getMessage());
+                if (!closed) AcceptBackoff.pause(e);
                 continue;
             }
             clients.add(client);
@@ -98,6 +99,7 @@ public final class PooledServer implements EchoServer {
                 // The queue is full: say so rather than hold the socket (and its fd) forever.
                 try (client) {
                     client.getOutputStream().write(ERR_BUSY);
+                    client.shutdownOutput();   // FIN after the line, so a RST cannot overtake it
                 } catch (IOException ignored) {
                     // the client is gone already
                 } finally {

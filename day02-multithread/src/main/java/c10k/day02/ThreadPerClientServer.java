@@ -1,5 +1,6 @@
 package c10k.day02;
 
+import c10k.day01.AcceptBackoff;
 import c10k.day01.BlockingEchoServer;
 import c10k.day01.EchoServer;
 import java.io.IOException;
@@ -71,7 +72,7 @@ public final class ThreadPerClientServer implements EchoServer {
             try {
                 client = listener.accept();
             } catch (IOException e) {
-                if (!closed) System.err.println("day02: accept failed: " + e.getMessage());
+                if (!closed) AcceptBackoff.pause(e);
                 continue;
             }
             clients.add(client);
