@@ -32,8 +32,8 @@ public final class LineFramer {
     /** Straddling lines are assembled here; kept small while lines are small. */
     private static final int INITIAL_PARTIAL = 256;
     /** Above this, the assembly buffer is dropped once its line is done, so a connection that
-     *  once sent a long line does not keep 64 KiB for the rest of its life. */
-    private static final int KEEP_PARTIAL = 4096;
+     *  once sent a long line does not keep up to 64 KiB for the rest of its life. */
+    private static final int KEEP_PARTIAL = INITIAL_PARTIAL;
 
     private final int maxLine;
     private byte[] partial;      // the start of the current line, received in earlier chunks

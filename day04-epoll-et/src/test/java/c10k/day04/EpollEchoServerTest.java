@@ -1,0 +1,156 @@
+package c10k.day04;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.EchoContract;
+import c10k.day01.EchoServer;
+import c10k.day01.ServerTestBase;
+import c10k.day01.TestClient;
+import c10k.day03.EventLoopLessons;
+import c10k.day03.EventLoopServer;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+class EpollEchoServerTest {
+
+    static EpollEchoServer server(EpollEchoServer.Mode mode) {
+        return new EpollEchoServer("127.0.0.1", 0, mode);
+    }
+
+    @Nested
+    class EdgeTriggeredContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(EpollEchoServer.Mode.ET);
+        }
+    }
+
+    @Nested
+    class LevelTriggeredContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(EpollEchoServer.Mode.LT);
+        }
+    }
+
+    @Nested
+    class EdgeTriggeredLessons extends EventLoopLessons {
+        @Override
+        protected EventLoopServer newServer() {
+            return server(EpollEchoServer.Mode.ET);
+        }
+    }
+
+    @Nested
+    class LevelTriggeredLessons extends EventLoopLessons {
+        @Override
+        protected EventLoopServer newServer() {
+            return server(EpollEchoServer.Mode.LT);
+        }
+    }
+
+    /**
+     * The lesson of edge-triggered mode, made visible: a server that reads once per event
+     * instead of until EAGAIN leaves data in the socket, and no event will ever come for it.
+     */
+    @Nested
+    class StoppingBeforeEagain extends ServerTestBase {
+        /** Small reads, and a request that fits in the socket's receive window but needs many reads. */
+        static final int READ_SIZE = 4096;
+        static final int REQUEST = 32_000;
+        private final Semaphore loopMayWait = new Semaphore(0);
+        private final CountDownLatch loopIsHeld = new CountDownLatch(1);
+
+        @Override
+        protected EchoServer newServer() {
+            return new EpollEchoServer("127.0.0.1", 0, EpollEchoServer.Mode.ET_STOPS_EARLY, READ_SIZE);
+        }
+
+        /**
+         * Parks the loop thread before its next epoll_wait and returns once it is parked; the
+         * returned Runnable lets it go. Meanwhile the test can make data arrive that the loop
+         * has not seen yet: everything is in the socket before the server reads once.
+         */
+        private Runnable holdLoop(EpollEchoServer s) throws Exception {
+            java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean(true);
+            s.beforeEachWait(() -> {
+                if (hold.getAndSet(false)) {
+                    loopIsHeld.countDown();
+                    loopMayWait.acquireUninterruptibly();
+                }
+            });
+            // The loop sleeps in epoll_wait: a new connection wakes it, and on its way back to
+            // epoll_wait it meets the hook.
+            waker = new TestClient(s.port());
+            loopIsHeld.await();
+            return () -> loopMayWait.release();
+        }
+
+        private TestClient waker;
+
+        @org.junit.jupiter.api.AfterEach
+        void letGo() throws Exception {
+            loopMayWait.release(10);   // never leave the loop parked, even if a test failed
+            if (waker != null) waker.close();
+        }
+
+        /** How many bytes of complete lines the first {@code reads} reads of READ_SIZE contain. */
+        private static int echoedAfterReads(byte[] request, int reads) {
+            int end = reads * READ_SIZE;
+            while (request[end - 1] != '\n') end--;
+            return end;
+        }
+
+        private static byte[] request() {
+            StringBuilder lines = new StringBuilder();
+            for (int i = 0; lines.length() < REQUEST; i++) lines.append("line ").append(i).append('\n');
+            return lines.toString().getBytes(StandardCharsets.US_ASCII);
+        }
+
+        @Test
+        void stallsWithDataLeftInTheSocket() throws Exception {
+            EpollEchoServer s = (EpollEchoServer) server;
+            byte[] request = request();
+
+            try (TestClient c = new TestClient(s.port())) {
+                assertThat(c.roundTrip("connected\n")).isEqualTo("connected\n");   // accepted and registered
+                Runnable letGo = holdLoop(s);            // the loop is parked before epoll_wait
+                c.send(request);                         // every byte is in the server's socket now
+                letGo.run();                             // one edge, one read of 4 KiB, then...
+
+                ByteArrayOutputStream got = new ByteArrayOutputStream();
+                got.writeBytes(c.readExactly(echoedAfterReads(request, 1)));   // the lines of one read
+                assertThat(c.silentFor(1000)).as("...the rest stays in the kernel: no new edge, no read").isTrue();
+
+                // Only new data makes a new edge; each one moves the stream one read further.
+                c.send("x\n");
+                got.writeBytes(c.readExactly(echoedAfterReads(request, 2) - got.size()));
+                assertThat(got.toByteArray()).isEqualTo(java.util.Arrays.copyOf(request, got.size()));
+                assertThat(c.silentFor(200)).as("and stalls again").isTrue();
+            }
+        }
+
+        @Test
+        void theCorrectServerDrainsTheSameStream() throws Exception {
+            server.close();   // swap in the ET server that drains to EAGAIN, same scenario
+            EpollEchoServer s = new EpollEchoServer("127.0.0.1", 0, EpollEchoServer.Mode.ET, READ_SIZE);
+            server = s;
+            s.start();
+            byte[] request = request();
+            try (TestClient c = new TestClient(s.port())) {
+                assertThat(c.roundTrip("connected\n")).isEqualTo("connected\n");
+                Runnable letGo = holdLoop(s);
+                c.send(request);
+                letGo.run();
+                assertThat(c.readExactly(request.length)).isEqualTo(request);
+            }
+        }
+    }
+}

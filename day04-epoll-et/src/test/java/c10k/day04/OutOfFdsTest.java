@@ -1,0 +1,76 @@
+package c10k.day04;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.TestClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Running out of descriptors (EMFILE), in a server started under {@code ulimit -n 256}: it
+ * refuses the clients it cannot hold, keeps serving the ones it has, does not spin, and
+ * accepts again as soon as descriptors free up.
+ */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class OutOfFdsTest {
+
+    @ParameterizedTest(name = "--mode {0}")
+    @ValueSource(strings = {"et", "lt"})
+    void refusesWhatItCannotHoldAndKeepsServing(String mode) throws Exception {
+        List<TestClient> held = new ArrayList<>();
+        int refused = 0;
+        try (ChildServer server = ChildServer.start("c10k.day04.Day04", 256, "--mode", mode)) {
+            // Connect until the server must refuse, and a few more past that point.
+            for (int i = 0; i < 400 && refused < 20; i++) {
+                TestClient c = new TestClient(server.port());
+                c.send("hello " + i + "\n");
+                String answer = c.readLine();
+                if (answer.equals("ERR server full\n")) {
+                    assertThat(c.endsStream()).isTrue();
+                    c.close();
+                    refused++;
+                } else {
+                    assertThat(answer).isEqualTo("hello " + i + "\n");
+                    held.add(c);
+                }
+            }
+            assertThat(refused).as("the limit was reached").isEqualTo(20);
+            assertThat(held.size()).as("it held clients up to its limit").isGreaterThan(100);
+
+            for (int i = 0; i < held.size(); i++) {
+                assertThat(held.get(i).roundTrip("still there " + i + "\n")).isEqualTo("still there " + i + "\n");
+            }
+
+            // Free some descriptors: new clients are accepted again (the server sees the closes
+            // a moment later, so a few of the first attempts may still be refused).
+            for (int i = 0; i < 10; i++) held.removeLast().close();
+            boolean servedAgain = false;
+            for (int attempt = 0; attempt < 200 && !servedAgain; attempt++) {
+                try (TestClient c = new TestClient(server.port())) {
+                    servedAgain = c.roundTrip("back\n").equals("back\n");
+                }
+            }
+            assertThat(servedAgain).as("accepting again once fds are free").isTrue();
+
+            String log = server.stop();
+            Matcher m = Pattern.compile("(\\d+) epoll_wait wake-ups, (\\d+) clients refused").matcher(log);
+            assertThat(m.find()).as(log).isTrue();
+            long wakeups = Long.parseLong(m.group(1));
+            // A loop that spins on a listener it cannot drain wakes up millions of times; one
+            // that refuses with its spare fd wakes a few times per client.
+            assertThat(wakeups).as("no busy loop").isLessThan(20_000);
+            assertThat(Long.parseLong(m.group(2))).isGreaterThanOrEqualTo(refused);
+        } finally {
+            for (TestClient c : held) c.close();
+        }
+    }
+}
