@@ -1,0 +1,108 @@
+package c10k.bench;
+
+import c10k.day01.EchoServer;
+import c10k.day01.Protocol;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.handler.codec.TooLongFrameException;
+import java.net.InetSocketAddress;
+
+/**
+ * The peer in the benchmark: the same line-echo job done the way a Java user would do it with
+ * Netty's native epoll transport (edge-triggered, JNI). Idiomatic, not tuned against us:
+ * {@link LineBasedFrameDecoder} with the protocol's limit, write each frame back, flush once
+ * per read batch, and backpressure through the default water marks (32 KiB / 64 KiB), pausing
+ * auto-read while the channel is not writable.
+ */
+public final class NettyEchoServer implements EchoServer {
+
+    private final InetSocketAddress address;
+    private final int threads;
+    private EventLoopGroup group;
+    private Channel listener;
+
+    public NettyEchoServer(InetSocketAddress address, int threads) {
+        this.address = address;
+        this.threads = threads;
+    }
+
+    @Override
+    public void start() {
+        group = new MultiThreadIoEventLoopGroup(threads, EpollIoHandler.newFactory());
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(EpollServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ChannelInitializer<EpollSocketChannel>() {
+                    @Override
+                    protected void initChannel(EpollSocketChannel ch) {
+                        // maxLength excludes the delimiter; the protocol's limit includes it.
+                        ch.pipeline().addLast(new LineBasedFrameDecoder(Protocol.MAX_LINE - 1, false, true), ECHO);
+                    }
+                });
+        listener = b.bind(address).syncUninterruptibly().channel();
+    }
+
+    private static final ChannelHandler ECHO = new Echo();
+
+    @ChannelHandler.Sharable
+    private static final class Echo extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.write(msg, ctx.voidPromise());   // the frame, newline included, goes straight back
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush();
+            if (!ctx.channel().isWritable()) ctx.channel().config().setAutoRead(false);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof TooLongFrameException) {
+                ByteBuf err = Unpooled.wrappedBuffer(Protocol.ERR_LINE_TOO_LONG);
+                ctx.writeAndFlush(err).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.close();
+            }
+        }
+    }
+
+    @Override
+    public int port() {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        if (listener != null) listener.close().syncUninterruptibly();
+        if (group != null) group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Override
+    public String toString() {
+        return "netty epoll x" + threads;
+    }
+}

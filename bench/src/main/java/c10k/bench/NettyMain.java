@@ -1,0 +1,13 @@
+package c10k.bench;
+
+import c10k.day01.ServerCli;
+import java.net.InetSocketAddress;
+
+/** The Netty peer as a program, started by the benchmark in a JVM of its own. */
+public final class NettyMain {
+    public static void main(String[] args) {
+        ServerCli.named("netty", "Netty's native epoll transport doing the same line echo.", 9010)
+                .threads(1)
+                .run(args, o -> new NettyEchoServer(new InetSocketAddress(o.host(), o.port()), o.threads()));
+    }
+}
