@@ -31,8 +31,10 @@ import java.util.Arrays;
  * </ul>
  * Draining to {@code EAGAIN} at once lets one busy client starve the rest (epoll(7),
  * "Possible pitfalls"), so a connection gets at most {@link #READS_PER_TURN} reads per turn
- * and, if it still has data, goes on the {@link #owed} list to be served after the next
- * {@code epoll_wait} (with a zero timeout, since no new edge will come for it).
+ * and, if it still has data, goes on the {@link #owed} list: it gets its next turn after
+ * every other ready connection had one, at the end of the same pass, and the next
+ * {@code epoll_wait} only peeks (timeout 0) while anyone is still owed, since no new edge
+ * will come for them.
  *
  * <p>{@link Mode#ET_STOPS_EARLY} is the classic mistake, kept so a test can show it: edge-
  * triggered, but reading once per event and accepting once per event. It works in a quick
@@ -238,7 +240,14 @@ public final class EpollEchoServer implements EventLoopServer {
         }
         Sockets.close(spareFd);
         spareFd = -1;
-        int fd = Sockets.accept(listenFd);
+        int fd;
+        try {
+            fd = Sockets.accept(listenFd);
+        } catch (SyscallException e) {
+            // Another thread of this process (the JVM's own, say) took the freed number first.
+            pauseAccepting();
+            return false;
+        }
         if (fd >= 0) {
             try {
                 Sockets.send(fd, ERR_SERVER_FULL, 0, ERR_SERVER_FULL.length);

@@ -62,8 +62,12 @@ class EpollEchoServerTest {
      */
     @Nested
     class StoppingBeforeEagain extends ServerTestBase {
-        /** Small reads, and a request that fits in the socket's receive window but needs many reads. */
-        static final int READ_SIZE = 4096;
+        /**
+         * Small reads, and a request that fits in the socket's receive window but needs many
+         * reads: more than one turn's budget (16 reads), so the correct server also has to use
+         * its owed list.
+         */
+        static final int READ_SIZE = 1024;
         static final int REQUEST = 32_000;
         private final Semaphore loopMayWait = new Semaphore(0);
         private final CountDownLatch loopIsHeld = new CountDownLatch(1);
@@ -123,7 +127,7 @@ class EpollEchoServerTest {
                 assertThat(c.roundTrip("connected\n")).isEqualTo("connected\n");   // accepted and registered
                 Runnable letGo = holdLoop(s);            // the loop is parked before epoll_wait
                 c.send(request);                         // every byte is in the server's socket now
-                letGo.run();                             // one edge, one read of 4 KiB, then...
+                letGo.run();                             // one edge, one read of 1 KiB, then...
 
                 ByteArrayOutputStream got = new ByteArrayOutputStream();
                 got.writeBytes(c.readExactly(echoedAfterReads(request, 1)));   // the lines of one read

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
-class ManyConnectionsTest {
+public class ManyConnectionsTest {
 
     static final int CONNECTIONS = 10_000;
 

@@ -1,0 +1,130 @@
+package c10k.day05;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.Fds;
+import c10k.day01.TestClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What day 5's servers must show, whichever design: requests of one connection answered in
+ * order even when handlers take random time; a slow request holds up only its own connection;
+ * the thread count does not grow with the clients. Each test makes its server with the handler
+ * it needs, and checks for leaked fds after closing it.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class PoolLessons {
+
+    protected abstract PooledServer newServer(int threads, Handler handler);
+
+    private PooledServer server;
+    private int fdsBefore;
+
+    private PooledServer start(int threads, Handler handler) throws Exception {
+        fdsBefore = Fds.baseline();
+        server = newServer(threads, handler);
+        server.start();
+        return server;
+    }
+
+    @AfterEach
+    void closeAndCheckForLeaks() {
+        if (server == null) return;
+        server.close();
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /** The simulated work: 0 to 2 ms, different for every request, so workers finish out of order. */
+    static final Handler RANDOM_DELAY_ECHO = line -> {
+        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(2_000_000));
+        return line;
+    };
+
+    @Test
+    void answersComeBackInOrderWhenHandlersFinishOutOfOrder() throws Exception {
+        PooledServer s = start(8, RANDOM_DELAY_ECHO);
+        int clients = 50;
+        int lines = 500;
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                int id = i;
+                results.add(pool.submit(() -> {
+                    StringBuilder request = new StringBuilder();
+                    for (int j = 0; j < lines; j++) request.append("client ").append(id).append(" line ").append(j).append('\n');
+                    byte[] bytes = request.toString().getBytes(StandardCharsets.US_ASCII);
+                    try (TestClient c = new TestClient(s.port())) {
+                        c.send(bytes);   // all 500 requests pipelined in one write
+                        String answer = c.readString(bytes.length);
+                        // Exactly its own lines, in order, none interleaved with another's.
+                        assertThat(answer).isEqualTo(request.toString());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> r : results) r.get();
+        }
+        assertThat(s.workerThreads()).isEqualTo(8);
+        if (s instanceof ReactorServer r) {
+            assertThat(r.heldForOrder()).as("workers did finish out of order: the reordering was needed").isPositive();
+        }
+    }
+
+    @Test
+    void aSlowRequestDelaysOnlyItsOwnConnection() throws Exception {
+        CountDownLatch slowStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        PooledServer s = start(4, line -> {
+            if (new String(line, StandardCharsets.US_ASCII).equals("slow\n")) {
+                slowStarted.countDown();
+                release.await();   // a database that takes its time: the handler blocks
+            }
+            return line;
+        });
+        try (TestClient a = new TestClient(s.port()); TestClient b = new TestClient(s.port())) {
+            a.send("slow\n");
+            assertThat(slowStarted.await(30, TimeUnit.SECONDS)).as("the slow request reached a handler").isTrue();
+            // One thread is stuck in A's handler; the others answer B, all 100 times.
+            for (int i = 0; i < 100; i++) assertThat(b.roundTrip("quick " + i + "\n")).isEqualTo("quick " + i + "\n");
+            assertThat(release.getCount()).as("A is still blocked").isEqualTo(1);
+            release.countDown();
+            assertThat(a.readLine()).isEqualTo("slow\n");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
+    void theThreadCountStaysFixedUnderAThousandClients() throws Exception {
+        PooledServer s = start(4, Handlers.ECHO);
+        int clients = 1_000;
+        List<TestClient> held = new ArrayList<>(clients);
+        try {
+            for (int i = 0; i < clients; i++) held.add(new TestClient(s.port()));
+            Fds.await(clients + " connections accepted", Duration.ofSeconds(30), () -> s.connectionCount() == clients);
+            for (int i = 0; i < clients; i++) held.get(i).send("round trip " + i + "\n");
+            for (int i = 0; i < clients; i++) assertThat(held.get(i).readLine()).isEqualTo("round trip " + i + "\n");
+            assertThat(s.workerThreads()).isEqualTo(4);
+            if (s instanceof ReactorServer r) {
+                assertThat(r.poolSize()).as("pool threads now").isEqualTo(4);
+                assertThat(r.largestPoolSize()).as("pool threads ever").isEqualTo(4);
+            }
+        } finally {
+            for (TestClient c : held) c.close();
+        }
+        Fds.await("every connection closed by the server", Duration.ofSeconds(30), () -> s.connectionCount() == 0);
+    }
+}

@@ -1,0 +1,41 @@
+package c10k.day05;
+
+import c10k.day01.EchoContract;
+import c10k.day01.EchoServer;
+import c10k.day03.EventLoopLessons;
+import c10k.day03.EventLoopServer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+class SharedEpollServerTest {
+
+    static SharedEpollServer server(int threads, Handler handler) {
+        return new SharedEpollServer("127.0.0.1", 0, threads, handler);
+    }
+
+    @Nested
+    class Contract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(4, Handlers.ECHO);
+        }
+    }
+
+    @Nested
+    class Lessons extends EventLoopLessons {
+        @Override
+        protected EventLoopServer newServer() {
+            return server(4, Handlers.ECHO);
+        }
+    }
+
+    @Nested
+    class Pool extends PoolLessons {
+        @Override
+        protected PooledServer newServer(int threads, Handler handler) {
+            return server(threads, handler);
+        }
+    }
+}

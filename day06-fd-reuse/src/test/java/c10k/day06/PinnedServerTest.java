@@ -1,0 +1,156 @@
+package c10k.day06;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import c10k.day01.EchoContract;
+import c10k.day01.EchoServer;
+import c10k.day01.ServerTestBase;
+import c10k.day01.TestClient;
+import c10k.day03.EventLoopLessons;
+import c10k.day03.EventLoopServer;
+import c10k.day04.ChildServer;
+import c10k.day04.ManyConnectionsTest;
+import c10k.day05.Handler;
+import c10k.day05.Handlers;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll and dup3 are Linux's")
+class PinnedServerTest {
+
+    static FdReuseServer pinned(Handler handler, int pool) {
+        return FdReuseServer.pinned("127.0.0.1", 0, 4, handler, pool, 2_048);
+    }
+
+    @Nested
+    class Contract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return pinned(Handlers.ECHO, 128);
+        }
+    }
+
+    @Nested
+    class Lessons extends EventLoopLessons {
+        @Override
+        protected EventLoopServer newServer() {
+            return pinned(Handlers.ECHO, 4_096);
+        }
+    }
+
+    @Nested
+    class PoolExhaustion extends ServerTestBase {
+        @Override
+        protected EchoServer newServer() {
+            return pinned(Handlers.ECHO, 3);
+        }
+
+        @Test
+        void aFullPoolRefusesNewcomersAndKeepsServingTheOthers() throws Exception {
+            List<TestClient> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    TestClient c = new TestClient(server.port());
+                    held.add(c);
+                    assertThat(c.roundTrip("in " + i + "\n")).isEqualTo("in " + i + "\n");
+                }
+                try (TestClient late = new TestClient(server.port())) {
+                    assertThat(late.readLine()).isEqualTo("ERR server full\n");
+                    assertThat(late.endsStream()).isTrue();
+                }
+                assertThat(((FdReuseServer) server).refusedPoolFull()).isEqualTo(1);
+                for (int i = 0; i < 3; i++) assertThat(held.get(i).roundTrip("still " + i + "\n")).isEqualTo("still " + i + "\n");
+            } finally {
+                for (TestClient c : held) c.close();
+            }
+        }
+    }
+
+    @Test
+    void aPoolBeyondTheOpenFilesLimitIsRefusedAtStartWithAClearError() {
+        FdReuseServer tooBig = FdReuseServer.pinned("127.0.0.1", 0, 1, Handlers.ECHO, 10_000_000, 1_024);
+        assertThatThrownBy(tooBig::start).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("a pool of 10000000 connections at fds 1024..10001023 needs an open-files limit above");
+    }
+
+    @Test
+    void aRangeThatOverlapsOpenDescriptorsIsRefused() throws Exception {
+        int open = 3;
+        while (!Fds.isOpen(open)) open++;
+        FdReuseServer overlapping = FdReuseServer.pinned("127.0.0.1", 0, 1, Handlers.ECHO, 8, open);
+        assertThatThrownBy(overlapping::start).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is already open in this process");
+    }
+
+    /**
+     * Many short-lived clients, slow handlers, clients that reset in the middle: with a pool
+     * of 8 slots every number is reused constantly while workers are still late. Every byte
+     * each client receives must be its own.
+     */
+    @Nested
+    class UnderStress extends ServerTestBase {
+        @Override
+        protected EchoServer newServer() {
+            Handler slowish = line -> {
+                LockSupport.parkNanos(ThreadLocalRandom.current().nextInt(2_000_000));
+                return line;
+            };
+            return pinned(slowish, 8);
+        }
+
+        @Test
+        void everyClientReceivesOnlyItsOwnBytes() throws Exception {
+            FdReuseServer s = (FdReuseServer) server;
+            try (ExecutorService clients = Executors.newFixedThreadPool(6)) {
+                List<Future<String>> results = new ArrayList<>();
+                for (int i = 0; i < 300; i++) {
+                    int id = i;
+                    results.add(clients.submit(() -> client(s.port(), id)));
+                }
+                for (Future<String> r : results) assertThat(r.get()).isEqualTo("ok");
+            }
+            assertThat(s.refusedLateWrites()).as("late writers did come, and were refused").isPositive();
+        }
+
+        private static String client(int port, int id) throws Exception {
+            String tag = "client-" + id + "|";
+            try (Socket socket = new Socket("127.0.0.1", port)) {
+                socket.setSoTimeout(20_000);
+                StringBuilder request = new StringBuilder();
+                for (int j = 0; j < 5; j++) request.append(tag).append(j).append('\n');
+                socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.US_ASCII));
+                if (id % 3 == 0) {
+                    socket.setSoLinger(true, 0);   // leave at once with work in flight: a late writer
+                    return "ok";
+                }
+                byte[] got = socket.getInputStream().readNBytes(request.length());
+                String answer = new String(got, StandardCharsets.US_ASCII);
+                if (answer.startsWith("ERR server full")) return "ok";   // the pool was full: refused, fine
+                for (String line : answer.split("\n")) {
+                    if (!line.startsWith(tag)) return "client " + id + " received someone else's bytes: " + line;
+                }
+                return answer.equals(request.toString()) ? "ok" : "client " + id + " got: " + answer;
+            }
+        }
+    }
+
+    @Test
+    void tenThousandPinnedConnectionsAllStillEcho() throws Exception {
+        try (ChildServer child = ChildServer.start("c10k.day06.Day06", 0, "--pool", "10000", "--fd-base", "1024")) {
+            ManyConnectionsTest.holdAndEcho(child.port(), 10_000);
+            assertThat(child.stop()).contains("open-files limit: soft", "(soft raised to hard)");
+        }
+    }
+}
