@@ -5,7 +5,7 @@
 //DEPS io.netty:netty-transport-native-epoll:4.2.18.Final:linux-x86_64
 //SOURCES *.java
 //SOURCES ../../../../../../day02-multithread/src/main/java/c10k/day02/*.java
-//SOURCES ../../../../../../day04-epoll-et/src/main/java/c10k/day04/*.java
+//SOURCES ../../../../../../day06-fd-reuse/src/main/java/c10k/day06/*.java
 
 package c10k.bench;
 

@@ -39,6 +39,7 @@ public final class PollEchoServer implements EventLoopServer {
     private NativeConnection[] connections;
     private int count;
     private long acceptPausedUntil;
+    private boolean acceptFailing;
     private final NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(64 * 1024);
 
     // Read by tests from other threads.
@@ -113,11 +114,13 @@ public final class PollEchoServer implements EventLoopServer {
             } catch (SyscallException e) {
                 // EMFILE/ENFILE: the connection stays queued, so the listener stays readable and
                 // a level-triggered loop would spin at 100% CPU. Stop watching it for a while.
-                System.err.println("day03 poll: " + e.getMessage() + "; pausing accept for " + ACCEPT_PAUSE_MS + " ms");
+                if (!acceptFailing) System.err.println("day03 poll: " + e.getMessage() + "; pausing accept for " + ACCEPT_PAUSE_MS + " ms at a time");
+                acceptFailing = true;   // one line per streak of failures, not one per retry
                 Poll.setEvents(pollfds, LISTENER, (short) 0);
                 acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L;
                 return;
             }
+            acceptFailing = false;
             if (fd == Sockets.WOULD_BLOCK) return;
             add(fd);
         }

@@ -1,0 +1,273 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+//JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
+//DEPS io.netty:netty-codec:4.2.18.Final
+//DEPS io.netty:netty-transport-native-epoll:4.2.18.Final:linux-x86_64
+//SOURCES *.java
+//SOURCES ../../../../../../day02-multithread/src/main/java/c10k/day02/*.java
+//SOURCES ../../../../../../day06-fd-reuse/src/main/java/c10k/day06/*.java
+
+package c10k.bench;
+
+import c10k.day05.Handler;
+import c10k.day05.ReactorServer;
+import c10k.day06.FdReuseServer;
+import c10k.day06.RaceDemo;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code ./jbang tour}: the book in one minute. Each day's server is started in turn and put
+ * through a short scripted scene that shows that day's lesson as a number and a sentence.
+ */
+public final class Tour {
+
+    private static final List<String> NO_JVM_OPTIONS = List.of();
+    private static long started;
+
+    public static void main(String[] args) throws Exception {
+        started = System.nanoTime();
+        System.out.println("The C10K workbook in one minute: every day's server, one scene each.\n");
+        day1();
+        day2();
+        day3();
+        day4();
+        day5();
+        day6();
+        clearProgress();
+        System.out.printf(Locale.ROOT, "%nDone in %.0f s. Read the chapters in order: day01-blocking/README.md first.%n",
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    private static void day1() throws Exception {
+        progress("day 1: three clients on a blocking server");
+        try (ServerProcess s = ServerProcess.start("day01", "c10k.day01.Day01", NO_JVM_OPTIONS, List.of())) {
+            List<Socket> clients = new ArrayList<>();
+            int answered = 0;
+            for (int i = 0; i < 3; i++) {
+                Socket c = connect(s.port);
+                clients.add(c);
+                c.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+                if (readLine(c, 500) != null) answered++;
+            }
+            clients.getFirst().close();
+            boolean secondServedAfter = readLine(clients.get(1), 5000) != null;
+            for (Socket c : clients) c.close();
+            say("day 1", answered + " of 3 connected clients answered",
+                    "the server sits in read() for the first; the others wait in the kernel's queue"
+                            + (secondServedAfter ? " (the second is answered the moment the first leaves)" : ""));
+        }
+    }
+
+    private static void day2() throws Exception {
+        progress("day 2: a pool of 4 workers and 4 idle clients");
+        try (ServerProcess s = ServerProcess.start("day02-pool", "c10k.day02.Day02", NO_JVM_OPTIONS, List.of("--mode", "pool", "--threads", "4"))) {
+            List<Socket> idle = holdIdle(s.port, 4);
+            Socket fifth = connect(s.port);
+            fifth.getOutputStream().write("anyone?\n".getBytes(StandardCharsets.US_ASCII));
+            boolean answered = readLine(fifth, 1000) != null;
+            fifth.close();
+            for (Socket c : idle) c.close();
+            say("day 2", "pool of 4: the 5th client " + (answered ? "was answered" : "got no answer in 1 s"),
+                    "each idle client holds a blocking worker for as long as it stays connected");
+        }
+        progress("day 2: virtual threads and 2,000 idle clients");
+        try (ServerProcess s = ServerProcess.start("day02-virtual", "c10k.day02.Day02", NO_JVM_OPTIONS, List.of("--mode", "virtual"))) {
+            List<Socket> idle = holdIdle(s.port, 2_000);
+            Socket next = connect(s.port);
+            next.getOutputStream().write("and me?\n".getBytes(StandardCharsets.US_ASCII));
+            boolean answered = readLine(next, 5000) != null;
+            int threads = threads(s);
+            next.close();
+            for (Socket c : idle) c.close();
+            say("day 2", "virtual threads: client 2,001 " + (answered ? "answered" : "NOT answered") + ", " + threads + " OS threads",
+                    "a parked virtual thread costs heap, not a kernel thread: the JDK's poller waits for all of them");
+        }
+    }
+
+    private static void day3() throws Exception {
+        for (String mode : List.of("selector", "poll")) {
+            progress("day 3: " + mode + " holding 5,000 clients");
+            try (ServerProcess s = ServerProcess.start("day03-" + mode, "c10k.day03.Day03", NO_JVM_OPTIONS, List.of("--mode", mode))) {
+                int echoed = holdAndEcho(s.port, 5_000);
+                int threads = threads(s);
+                say("day 3", mode + ": " + String.format(Locale.ROOT, "%,d", echoed) + " of 5,000 clients echoed; " + threads + " OS threads in the JVM",
+                        "one event-loop thread serves them all, because nothing it calls blocks");
+            }
+        }
+    }
+
+    private static final Pattern WAKEUPS = Pattern.compile("(\\d+) epoll_wait wake-ups");
+
+    private static void day4() throws Exception {
+        progress("day 4: edge-triggered epoll holding 10,000 clients");
+        long[] wakeups = new long[2];
+        try (ServerProcess s = ServerProcess.start("day04-et", "c10k.day04.Day04", NO_JVM_OPTIONS, List.of("--mode", "et"))) {
+            int echoed = holdAndEcho(s.port, 10_000);
+            say("day 4", "ET: " + String.format(Locale.ROOT, "%,d", echoed) + " of 10,000 clients echoed on one thread",
+                    "epoll_wait returns only the ready fds: the cost follows activity, not connections");
+        }
+        String[] modes = {"lt", "et"};
+        for (int m = 0; m < 2; m++) {
+            progress("day 4: 20 clients sending 2 MiB each, " + modes[m]);
+            try (ServerProcess s = ServerProcess.start("day04-" + modes[m], "c10k.day04.Day04", NO_JVM_OPTIONS, List.of("--mode", modes[m]))) {
+                stream(s.port, 20, 2 * 1024 * 1024);
+                Matcher w = WAKEUPS.matcher(s.stop());
+                wakeups[m] = w.find() ? Long.parseLong(w.group(1)) : -1;
+            }
+        }
+        say("day 4", "the same 40 MiB: LT woke up " + wakeups[0] + " times, ET " + wakeups[1],
+                "LT reads once per report and is told again; ET must drain to EAGAIN, in bounded turns");
+    }
+
+    private static void day5() throws Exception {
+        progress("day 5: a slow request on a pool of 4");
+        CountDownLatch slowStarted = new CountDownLatch(1);
+        CountDownLatch finishSlow = new CountDownLatch(1);
+        Handler handler = line -> {
+            if (line.length > 4 && line[0] == 's' && line[1] == 'l' && line[2] == 'o' && line[3] == 'w') {
+                slowStarted.countDown();
+                finishSlow.await();
+            }
+            return line;
+        };
+        try (ReactorServer server = new ReactorServer("127.0.0.1", 0, 4, handler)) {
+            server.start();
+            try (Socket slow = connect(server.port()); Socket other = connect(server.port())) {
+                slow.getOutputStream().write("slow request\n".getBytes(StandardCharsets.US_ASCII));
+                slowStarted.await();
+                int answered = 0;
+                for (int i = 0; i < 100; i++) {
+                    other.getOutputStream().write(("quick " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+                    if (readLine(other, 5000) != null) answered++;
+                }
+                finishSlow.countDown();
+                boolean slowAnswered = readLine(slow, 5000) != null;
+                say("day 5", answered + " of 100 quick requests answered while a slow one ran" + (slowAnswered ? ", then the slow one" : ""),
+                        "the event loop hands requests to a fixed pool, so one slow request holds one worker, not everyone");
+            }
+        }
+    }
+
+    private static void day6() throws Exception {
+        progress("day 6: the fd-reuse race, unpinned then pinned");
+        RaceDemo.Outcome unpinned = RaceDemo.play(h -> FdReuseServer.unpinned("127.0.0.1", 0, 2, h));
+        RaceDemo.Outcome pinned = RaceDemo.play(h -> FdReuseServer.pinned("127.0.0.1", 0, 2, h, 16, 1_024));
+        say("day 6", "unpinned: Bob (fd " + unpinned.bobFd() + ", Alice's old number) received "
+                        + (unpinned.bobReceived().isEmpty() ? "nothing" : "Alice's line"),
+                "a late worker wrote to a number that accept() had already handed to someone else");
+        say("day 6", "pinned: Bob (fd " + pinned.bobFd() + ") received " + (pinned.bobReceived().isEmpty() ? "nothing" : "Alice's line")
+                        + "; late writes refused: " + pinned.refusedLateWrites(),
+                "fixed numbers with dup3, a FIFO of slots, and a generation checked before every late write");
+    }
+
+    // ----------------------------------------------------------------------------------------
+
+    /** Connects {@code count} clients, one round trip each, and keeps them open. */
+    private static List<Socket> holdIdle(int port, int count) throws IOException {
+        List<Socket> clients = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) clients.add(connect(port));
+        for (Socket c : clients) c.getOutputStream().write("hi\n".getBytes(StandardCharsets.US_ASCII));
+        for (Socket c : clients) readLine(c, 10_000);
+        return clients;
+    }
+
+    /** Holds {@code count} clients at once, each echoes one line; returns how many did. */
+    private static int holdAndEcho(int port, int count) throws IOException {
+        List<Socket> clients = new ArrayList<>(count);
+        try {
+            for (int i = 0; i < count; i++) clients.add(connect(port));
+            for (int i = 0; i < count; i++) clients.get(i).getOutputStream().write(("client " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+            int ok = 0;
+            for (int i = 0; i < count; i++) if (("client " + i).equals(readLine(clients.get(i), 10_000))) ok++;
+            return ok;
+        } finally {
+            for (Socket c : clients) c.close();
+        }
+    }
+
+    /** {@code clients} connections each send {@code bytes} of lines and read the echo back, concurrently. */
+    private static void stream(int port, int clients, int bytes) throws Exception {
+        byte[] payload = new byte[bytes];
+        for (int i = 0; i < bytes; i++) payload[i] = (byte) ((i % 64) == 63 ? '\n' : 'a' + i % 26);
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                try (Socket s = connect(port)) {
+                    Thread writer = Thread.ofPlatform().start(() -> {
+                        try {
+                            OutputStream out = s.getOutputStream();
+                            out.write(payload);
+                            s.shutdownOutput();
+                        } catch (IOException ignored) {
+                            // reported by the reader's count
+                        }
+                    });
+                    s.getInputStream().readAllBytes();
+                    writer.join();
+                } catch (Exception ignored) {
+                    // the scene reports what the server counted
+                }
+            }));
+        }
+        for (Thread t : threads) t.join();
+    }
+
+    private static Socket connect(int port) throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+        s.setTcpNoDelay(true);
+        return s;
+    }
+
+    /** One line (without its newline), or null if none arrives within {@code ms}. */
+    private static String readLine(Socket s, int ms) throws IOException {
+        s.setSoTimeout(ms);
+        StringBuilder line = new StringBuilder();
+        try {
+            int b;
+            while ((b = s.getInputStream().read()) >= 0) {
+                if (b == '\n') return line.toString();
+                line.append((char) b);
+            }
+            return null;
+        } catch (SocketTimeoutException e) {
+            return null;
+        }
+    }
+
+    private static int threads(ServerProcess s) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(s.process.pid()), "status"))) {
+            if (line.startsWith("Threads:")) return Integer.parseInt(line.replaceAll("\\D", ""));
+        }
+        return -1;
+    }
+
+    private static void say(String day, String figure, String why) {
+        clearProgress();
+        System.out.printf("%-6s %s%n       %s.%n", day, figure, why);
+    }
+
+    private static void progress(String what) {
+        System.out.printf(Locale.ROOT, "\r[%3.0f s] %-70s", (System.nanoTime() - started) / 1e9, what + " ...");
+        System.out.flush();
+    }
+
+    private static void clearProgress() {
+        System.out.print("\r" + " ".repeat(82) + "\r");
+    }
+}
