@@ -75,12 +75,20 @@ public final class Bench {
                     java.util.Collections.rotate(order, round);
                     for (Variant v : order) {
                         if (v.name.startsWith("day01") && connections > 1) continue;   // one client at a time, by design
+                        if (v.name.equals("day02-pool") && connections > 100) continue;  // starved, and refuses past its queue
                         progress("round " + (round + 1) + "/" + o.rounds + ": " + v.name + " at " + connections + " connections");
                         samples.add(throughput(v.name, running.get(v.name).port, connections, o));
                     }
                 }
             }
-            Report report = new Report(o, variants, samples, memory);
+            List<HttpBench.Result> http = List.of();
+            String httpNote = null;
+            if (o.http) {
+                httpNote = HttpBench.missingTools();
+                if (httpNote == null) http = HttpBench.run(o, 100);
+                else httpNote = "HTTP rows skipped: " + httpNote + " not installed (apt-get install -y wrk nginx)";
+            }
+            Report report = new Report(o, variants, samples, memory, http, httpNote);
             System.out.print("\r" + " ".repeat(100) + "\r");
             System.out.println(report.table());
             Path dir = Path.of(o.out);
@@ -181,6 +189,7 @@ public final class Bench {
         int hold = 10_000;
         int threads = 2;
         List<String> servers = List.of();
+        boolean http = true;
         String out = "bench/results";
         String command = "./jbang bench";
 
@@ -205,6 +214,7 @@ public final class Bench {
                     case "--hold" -> o.hold = Integer.parseInt(args[++i]);
                     case "--threads" -> o.threads = Integer.parseInt(args[++i]);
                     case "--servers" -> o.servers = List.of(args[++i].split(","));
+                    case "--no-http" -> o.http = false;
                     case "--out" -> o.out = args[++i];
                     case "--help", "-h" -> {
                         System.out.println("""
@@ -219,6 +229,7 @@ public final class Bench {
                                   --hold N             idle connections for the memory figure, 0 to skip (default 10000)
                                   --threads N          event-loop threads for day 5, day 6 and Netty (default 2)
                                   --servers LIST       name prefixes, e.g. day04,netty (default: all)
+                                  --no-http            skip the HTTP rows (day 5 engine vs nginx, by wrk)
                                   --out DIR            report directory (default bench/results)""");
                         System.exit(0);
                     }

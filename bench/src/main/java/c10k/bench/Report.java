@@ -20,8 +20,13 @@ final class Report {
     private final Map<String, double[]> memory;
     private final List<Integer> levels;
     private final String machine = Bench.machine();
+    private final List<HttpBench.Result> http;
+    private final String httpNote;
 
-    Report(Bench.Options options, List<Bench.Variant> variants, List<Bench.Sample> samples, Map<String, double[]> memory) {
+    Report(Bench.Options options, List<Bench.Variant> variants, List<Bench.Sample> samples, Map<String, double[]> memory,
+           List<HttpBench.Result> http, String httpNote) {
+        this.http = http;
+        this.httpNote = httpNote;
         this.options = options;
         this.variants = variants;
         this.memory = memory;
@@ -72,6 +77,16 @@ final class Report {
                         c.errors() > 0 ? "  ERRORS: " + c.errors() : ""));
             }
         }
+        if (!http.isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "%nHTTP/1.1 keep-alive, wrk -t1 -c100, one worker each:%n"));
+            double nginx = http.stream().filter(r -> r.server().startsWith("nginx")).mapToDouble(HttpBench.Result::median).findFirst().orElse(0);
+            for (HttpBench.Result r : http) {
+                sb.append(String.format(Locale.ROOT, "  %-15s %10s req/s  (%s–%s)%s%s%n", r.server(), k(r.median()), k(r.min()), k(r.max()),
+                        r.server().startsWith("nginx") || nginx == 0 ? "" : String.format(Locale.ROOT, "  %.2f× nginx", r.median() / nginx),
+                        r.errors() > 0 ? "  ERRORS: " + r.errors() : ""));
+            }
+        }
+        if (httpNote != null) sb.append("\n").append(httpNote).append("\n");
         if (!memory.isEmpty()) {
             sb.append(String.format(Locale.ROOT, "%nmemory per idle connection (%d held, one echo each):%n", options.hold));
             memory.forEach((name, m) -> sb.append(String.format(Locale.ROOT, "  %-15s %8.0f bytes%s%n", name, m[0],
@@ -112,6 +127,16 @@ final class Report {
             md.append(String.join(", ", variants.stream().filter(v -> cells.get(v.name()).size() == levels.size()).map(Bench.Variant::name).toList()));
             md.append(".\n");
         }
+        if (!http.isEmpty()) {
+            md.append("\n## HTTP: the day 5 engine against nginx\n\n`wrk -t1 -c100` on a keep-alive `GET /`, one worker each: day 5's shared design with one thread and `HttpResponder`, nginx with `worker_processes 1` and `return 200`.\n\n");
+            md.append("| server | requests/s | spread | vs nginx |\n|---|---:|---:|---:|\n");
+            double nginx = http.stream().filter(r -> r.server().startsWith("nginx")).mapToDouble(HttpBench.Result::median).findFirst().orElse(0);
+            for (HttpBench.Result r : http) {
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s–%s | %s |%n", r.server(), k(r.median()), k(r.min()), k(r.max()),
+                        nginx == 0 ? "" : String.format(Locale.ROOT, "%.2f×", r.median() / nginx)));
+            }
+        }
+        if (httpNote != null) md.append("\n").append(httpNote).append("\n");
         if (!memory.isEmpty()) {
             md.append(String.format(Locale.ROOT, "%n## Memory per idle connection%n%n%,d connections held, each after one echo: (resident set + heap after a full GC) while holding, minus before, divided by the count.%n%n", options.hold));
             md.append("| server | bytes per connection |\n|---|---:|\n");

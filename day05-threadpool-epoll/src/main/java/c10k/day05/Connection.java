@@ -30,6 +30,8 @@ final class Connection {
     final long id;
     final LineFramer framer = new LineFramer();
     final Outbox outbox = new Outbox();
+    /** Shared mode: the handler's per-connection state (see {@link Handler.Session}). */
+    final Handler.Session session = new Handler.Session();
 
     boolean inputDone;    // end of stream or a refused line: nothing more is read
     boolean readPaused;   // backpressure: stopped reading until the peer catches up

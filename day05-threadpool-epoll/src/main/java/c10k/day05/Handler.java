@@ -23,4 +23,23 @@ public interface Handler {
      *     server is shutting down.
      */
     byte[] handle(byte[] line) throws Exception;
+
+    /**
+     * Per-connection state, for a protocol whose request spans several lines (HTTP: a request
+     * line, headers, a blank line). Only the shared design passes one: there a connection is
+     * owned by one thread at a time and its lines are handled in order, so a session needs no
+     * lock. In the reactor, consecutive lines of one connection may run on different workers at
+     * once, so it calls {@link #handle(byte[])} only.
+     */
+    final class Session {
+        /** The handler's own state for this connection. */
+        public Object attachment;
+        /** Set by the handler: send this response, read nothing more, close once it is out. */
+        public boolean closeAfterReply;
+    }
+
+    /** The shared design calls this; by default the session is ignored. */
+    default byte[] handle(Session session, byte[] line) throws Exception {
+        return handle(line);
+    }
 }

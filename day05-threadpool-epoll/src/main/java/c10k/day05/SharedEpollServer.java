@@ -133,6 +133,8 @@ public final class SharedEpollServer implements PooledServer {
         private int replyLength;
         /** Runs the handler on each line as the framer finds it, on this thread. */
         private final c10k.day01.LineFramer.LineSink answer = this::answer;
+        /** The connection whose lines {@link #answer} is handling. */
+        private Connection current;
 
         @Override
         public void run() {
@@ -207,27 +209,31 @@ public final class SharedEpollServer implements PooledServer {
                 replyLength = 0;
                 inView.clear().limit(n);
                 boolean ok;
+                current = c;
                 try {
                     ok = c.framer.feed(inView, answer);
                 } catch (IOException impossible) {
                     throw new AssertionError(impossible);
                 }
-                if (!ok) {
+                if (c.session.closeAfterReply) {
+                    c.inputDone = true;                   // the handler's last word: close once sent
+                } else if (!ok) {
                     append(Protocol.ERR_LINE_TOO_LONG);   // after the answers to the lines before it
                     c.inputDone = true;
                 }
                 sendFirst(c);
-                if (!ok || c.outbox.isFull()) return;
+                if (c.inputDone || c.outbox.isFull()) return;
             }
             // Budget spent, data may remain: no owed list needed, re-arming reports it again.
         }
 
         private void answer(ByteBuffer buf, int start, int end) {
+            if (current.session.closeAfterReply) return;   // the rest of this read is not read
             byte[] line = new byte[end - start];   // the handler may keep it; our buffer is reused
             buf.get(start, line, 0, line.length);
             byte[] response;
             try {
-                response = handler.handle(line);
+                response = handler.handle(current.session, line);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 response = null;

@@ -1,0 +1,119 @@
+package c10k.exercises.day01;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("1. LineSplitter: lines out of any chunks")
+class LineSplitterTest {
+
+    private final List<String> lines = new ArrayList<>();
+    private final LineSplitter splitter = new LineSplitter(64);
+
+    private boolean feed(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return splitter.feed(b, b.length, line -> lines.add(new String(line, StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void handsOverEveryLineOfOneChunk() {
+        feed("one\ntwo\nthree\n");
+        assertThat(lines)
+                .as("3 lines arrived in one chunk (one read): each must come out, in order, newline included."
+                        + " Do you stop after the first newline?")
+                .containsExactly("one\n", "two\n", "three\n");
+    }
+
+    @Test
+    void assemblesALineSplitAcrossChunks() {
+        feed("hel");
+        assertThat(lines).as("no newline yet: no line yet").isEmpty();
+        assertThat(splitter.pendingBytes()).as("pendingBytes(): the 3 bytes of 'hel' wait for their newline").isEqualTo(3);
+        feed("lo\nwor");
+        feed("ld\n");
+        assertThat(lines)
+                .as("a line that arrives in pieces comes out once, whole: keep the tail of a chunk for the next feed")
+                .containsExactly("hello\n", "world\n");
+        assertThat(splitter.pendingBytes()).as("nothing pending after a newline").isZero();
+    }
+
+    @Test
+    void usesOnlyTheBytesRead() {
+        byte[] readBuffer = new byte[64];
+        byte[] stale = "stale line from an earlier read\n".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(stale, 0, readBuffer, 0, stale.length);
+        byte[] fresh = "hi\n".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(fresh, 0, readBuffer, 0, fresh.length);   // read() returned 3
+        splitter.feed(readBuffer, fresh.length, line -> lines.add(new String(line, StandardCharsets.US_ASCII)));
+        assertThat(lines)
+                .as("read() returned 3 bytes, 'hi\\n'; the rest of the buffer is left over from before."
+                        + " Only chunk[0, length) is data: do you scan the whole array?")
+                .containsExactly("hi\n");
+    }
+
+    @Test
+    void anEmptyLineIsALine() {
+        feed("\n\nx\n");
+        assertThat(lines).as("'\\n' alone is a line (an empty one), and is echoed").containsExactly("\n", "\n", "x\n");
+    }
+
+    @Test
+    void givesTheSameLinesHoweverTheStreamIsSplit() {
+        // The property that matters: the lines depend on the bytes, never on the reads.
+        Random random = new Random(7);
+        ByteArrayOutputStream stream = new ByteArrayOutputStream();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String line = "line " + i + " " + "x".repeat(random.nextInt(50)) + "\n";
+            expected.add(line);
+            stream.writeBytes(line.getBytes(StandardCharsets.US_ASCII));
+        }
+        byte[] all = stream.toByteArray();
+        for (int round = 0; round < 50; round++) {
+            LineSplitter s = new LineSplitter(64);
+            List<String> got = new ArrayList<>();
+            byte[] readBuffer = new byte[128];
+            for (int off = 0; off < all.length; ) {
+                int n = Math.min(all.length - off, 1 + random.nextInt(round < 10 ? 3 : 128));
+                Arrays.fill(readBuffer, (byte) '\n');              // stale bytes, full of newlines
+                System.arraycopy(all, off, readBuffer, 0, n);
+                s.feed(readBuffer, n, line -> got.add(new String(line, StandardCharsets.US_ASCII)));
+                off += n;
+            }
+            assertThat(got)
+                    .as("300 lines cut into random reads of 1 to " + (round < 10 ? 3 : 128) + " bytes (round " + round
+                            + "): the same 300 lines must come out, whatever the cuts")
+                    .isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void acceptsALineOfExactlyTheLimit() {
+        assertThat(feed("a".repeat(63) + "\n")).as("64 bytes with its newline, limit 64: accepted").isTrue();
+        assertThat(lines).hasSize(1);
+    }
+
+    @Test
+    void refusesALineOverTheLimit() {
+        assertThat(feed("ok\n" + "b".repeat(64) + "\n"))
+                .as("65 bytes with its newline, limit 64: feed must return false")
+                .isFalse();
+        assertThat(lines).as("lines before the bad one are still handed over").containsExactly("ok\n");
+    }
+
+    @Test
+    void refusesAnEndlessLineWithoutWaitingForItsNewline() {
+        assertThat(feed("c".repeat(40))).as("40 bytes, no newline, limit 64: fine so far").isTrue();
+        assertThat(feed("c".repeat(40)))
+                .as("80 bytes and still no newline, limit 64: the line can no longer fit, refuse now."
+                        + " A peer that never sends a newline must not make the server buffer forever")
+                .isFalse();
+    }
+}

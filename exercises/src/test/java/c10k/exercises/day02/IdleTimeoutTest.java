@@ -1,0 +1,63 @@
+package c10k.exercises.day02;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.EchoServer;
+import c10k.day01.ServerTestBase;
+import c10k.day01.TestClient;
+import c10k.exercises.BlockingHarness;
+import c10k.exercises.Expect;
+import c10k.exercises.LearnerFailure;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("2. IdleTimeout: free a blocked worker from a silent client")
+class IdleTimeoutTest extends ServerTestBase {
+
+    /** Short, so the test is quick; far longer than a loopback round trip. */
+    static final int IDLE_MS = 300;
+
+    @Override
+    protected EchoServer newServer() {
+        // One worker, like a pool of one: a silent client holds it until the timeout frees it.
+        return new BlockingHarness(client -> IdleTimeout.serve(client, IDLE_MS));
+    }
+
+    private LearnerFailure failure() {
+        return ((BlockingHarness) server).failure();
+    }
+
+    @Test
+    void aClientThatKeepsTalkingIsServed() throws Exception {
+        try (TestClient c = Expect.client(server.port())) {
+            for (int i = 0; i < 20; i++) {
+                assertThat(Expect.line(c.send("line " + i + "\n"), failure(), "an active client got no answer"))
+                        .as("an active client is served like on day 1").isEqualTo("line " + i + "\n");
+            }
+        }
+    }
+
+    @Test
+    void aSilentClientIsToldAndClosed() throws Exception {
+        try (TestClient c = Expect.client(server.port())) {
+            assertThat(Expect.line(c.send("hello\n"), failure(), "no answer to 'hello'")).isEqualTo("hello\n");
+            // ...and now silence. Expect.line waits 2 s, far more than the 300 ms idle timeout.
+            String lesson = "a client silent for more than idleMillis must get 'ERR idle timeout' and be closed:"
+                    + " did you set a read timeout on the socket (setSoTimeout) and catch SocketTimeoutException?";
+            assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("ERR idle timeout\n");
+            assertThat(c.endsStream()).as("closed after the error line").isTrue();
+        }
+    }
+
+    @Test
+    void theClientWaitingBehindASilentOneIsServed() throws Exception {
+        try (TestClient silent = Expect.client(server.port()); TestClient waiting = Expect.client(server.port())) {
+            assertThat(Expect.line(silent.send("hi, then nothing\n"), failure(), "no answer to the first client"))
+                    .isEqualTo("hi, then nothing\n");
+            waiting.send("my turn?\n");   // queued behind the silent client: the only worker is in read()
+            String lesson = "the only worker stayed in read() for a silent client, so the next client starved:"
+                    + " the idle timeout must free it";
+            assertThat(Expect.line(waiting, failure(), lesson)).as(lesson).isEqualTo("my turn?\n");
+        }
+    }
+}

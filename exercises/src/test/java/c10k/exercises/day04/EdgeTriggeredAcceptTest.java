@@ -1,0 +1,98 @@
+package c10k.exercises.day04;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import c10k.day01.TestClient;
+import c10k.day03.Errno;
+import c10k.day03.Sockets;
+import c10k.day03.SyscallException;
+import c10k.day04.Epoll;
+import c10k.exercises.Expect;
+import c10k.exercises.day04.EdgeTriggeredAccept.Result;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+@DisplayName("2. EdgeTriggeredAccept: the ET listener accepts until EAGAIN")
+class EdgeTriggeredAcceptTest {
+
+    private final List<Integer> accepted = new ArrayList<>();
+
+    /** A listener whose queue holds {@code queued} connections (fds 100, 101, ...), then EAGAIN. */
+    private static final class ScriptedAccept implements EdgeTriggeredAccept.Accept {
+        final int queued;
+        int calls;
+
+        ScriptedAccept(int queued) {
+            this.queued = queued;
+        }
+
+        @Override
+        public int accept() {
+            return calls++ < queued ? 100 + calls - 1 : Sockets.WOULD_BLOCK;
+        }
+    }
+
+    @Test
+    void acceptsEveryQueuedConnection() throws Exception {
+        ScriptedAccept listener = new ScriptedAccept(5);
+        Result result = EdgeTriggeredAccept.acceptAll(listener, 256, accepted::add);
+        assertThat(accepted)
+                .as("5 clients connected together, one edge on the listener: accept all 5. Accept once per"
+                        + " event and 4 stay in the kernel's queue until yet another client connects")
+                .containsExactly(100, 101, 102, 103, 104);
+        assertThat(result).as("accept said EAGAIN: the queue is empty").isEqualTo(Result.DRAINED);
+        assertThat(listener.calls).as("accept calls: 5 fds, then the EAGAIN").isEqualTo(6);
+    }
+
+    @Test
+    void stopsAtTheBudgetAndSaysItIsOwedATurn() throws Exception {
+        ScriptedAccept listener = new ScriptedAccept(1000);
+        Result result = EdgeTriggeredAccept.acceptAll(listener, 64, accepted::add);
+        assertThat(accepted)
+                .as("a burst of 1000 connections, maxAccepts 64: take 64 now so the clients already here get"
+                        + " their turn")
+                .hasSize(64);
+        assertThat(result).as("more may be queued and no edge will say so: OWED").isEqualTo(Result.OWED);
+    }
+
+    @Test
+    void letsErrorsThrough() {
+        EdgeTriggeredAccept.Accept outOfFds = () -> {
+            throw new SyscallException("accept4", Errno.EMFILE);
+        };
+        assertThatThrownBy(() -> EdgeTriggeredAccept.acceptAll(outOfFds, 64, accepted::add))
+                .as("EMFILE is the caller's to handle (day 4 has a spare fd for it): let it through")
+                .isInstanceOf(SyscallException.class);
+    }
+
+    @Test
+    @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+    void acceptsABurstOfRealClientsOnOneEdge() throws Exception {
+        int n = 10;
+        int listenFd = Sockets.listen("127.0.0.1", 0, 64);
+        List<TestClient> clients = new ArrayList<>();
+        try (Epoll epoll = new Epoll(); Epoll.Events events = new Epoll.Events(8)) {
+            epoll.add(listenFd, Epoll.EPOLLIN | Epoll.EPOLLET, -2);
+            for (int i = 0; i < n; i++) clients.add(Expect.client(Sockets.localPort(listenFd)));
+            while (accepted.size() < n) {
+                int ready = events.waitFor(epoll, 1000);
+                assertThat(ready)
+                        .as("only " + accepted.size() + " of " + n + " clients accepted, and the edge-triggered"
+                                + " listener reports nothing more: the rest wait in the kernel's queue until"
+                                + " another client connects. Accept until EAGAIN")
+                        .isPositive();
+                EdgeTriggeredAccept.acceptAll(() -> Sockets.accept(listenFd), 256, accepted::add);
+            }
+            assertThat(accepted).hasSize(n);
+        } finally {
+            for (int fd : accepted) Sockets.close(fd);
+            for (TestClient c : clients) c.close();
+            Sockets.close(listenFd);
+        }
+    }
+}

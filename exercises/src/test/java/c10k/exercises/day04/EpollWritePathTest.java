@@ -1,0 +1,167 @@
+package c10k.exercises.day04;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day03.Sockets;
+import c10k.day04.Epoll;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+@DisplayName("3. EpollWritePath: send first, EPOLLOUT only after EAGAIN")
+class EpollWritePathTest {
+
+    static final int BASE = Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET;
+
+    /**
+     * A kernel send buffer: takes at most {@code perCall} bytes per send, and {@code room} bytes in
+     * all before it says EAGAIN; the peer reading makes room again.
+     */
+    static final class FakeSocket implements EpollWritePath.Send {
+        final ByteArrayOutputStream received = new ByteArrayOutputStream();
+        final int perCall;
+        long room;
+        int calls;
+
+        FakeSocket(int perCall, long room) {
+            this.perCall = perCall;
+            this.room = room;
+        }
+
+        @Override
+        public int send(byte[] buf, int offset, int length) {
+            calls++;
+            if (room == 0) return Sockets.WOULD_BLOCK;
+            int n = (int) Math.min(Math.min(length, perCall), room);
+            received.write(buf, offset, n);
+            room -= n;
+            return n;
+        }
+    }
+
+    private static byte[] data(int n, int seed) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) b[i] = (byte) ('a' + (i * 7 + seed) % 26);
+        return b;
+    }
+
+    private static String events(int e) {
+        return e == BASE ? "EPOLLIN|EPOLLRDHUP|EPOLLET"
+                : e == (BASE | Epoll.EPOLLOUT) ? "EPOLLIN|EPOLLRDHUP|EPOLLET|EPOLLOUT"
+                : "0x" + Integer.toHexString(e);
+    }
+
+    @Test
+    void sendsAtOnceAndWatchesNoEpolloutWhenAllFits() throws Exception {
+        FakeSocket socket = new FakeSocket(1 << 20, 1 << 20);
+        EpollWritePath w = new EpollWritePath(socket);
+        w.send(data(1000, 0), 0, 1000);
+        assertThat(socket.received.size()).as("send first: the kernel has room, write now").isEqualTo(1000);
+        assertThat(w.pendingBytes()).isZero();
+        assertThat(events(w.events()))
+                .as("nothing waits: no EPOLLOUT (a socket is writable almost always; watching it for nothing"
+                        + " costs a wake-up per change of room)")
+                .isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET");
+    }
+
+    @Test
+    void aShortWriteIsNotEagain() throws Exception {
+        FakeSocket socket = new FakeSocket(1000, 1 << 20);
+        EpollWritePath w = new EpollWritePath(socket);
+        byte[] b = data(10_000, 1);
+        w.send(b, 0, b.length);
+        assertThat(socket.received.size())
+                .as("the kernel took 1000 of 10,000 bytes and had room for more: a short write is not EAGAIN."
+                        + " Keep sending until everything is sent or send says Sockets.WOULD_BLOCK")
+                .isEqualTo(10_000);
+        assertThat(socket.received.toByteArray()).isEqualTo(b);
+        assertThat(w.pendingBytes()).isZero();
+        assertThat(events(w.events())).isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET");
+    }
+
+    @Test
+    void queuesAfterEagainAndWatchesEpollout() throws Exception {
+        FakeSocket socket = new FakeSocket(1000, 2500);
+        EpollWritePath w = new EpollWritePath(socket);
+        byte[] b = data(10_000, 2);
+        w.send(b, 0, b.length);
+        assertThat(socket.received.size()).as("the kernel had room for 2500 bytes: send them now").isEqualTo(2500);
+        assertThat(w.pendingBytes()).as("what the kernel refused (EAGAIN) waits in the outbox").isEqualTo(7500);
+        assertThat(events(w.events()))
+                .as("bytes wait after EAGAIN: now, and only now, watch EPOLLOUT")
+                .isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET|EPOLLOUT");
+    }
+
+    @Test
+    void newBytesGoBehindTheQueuedOnes() throws Exception {
+        FakeSocket socket = new FakeSocket(1000, 2500);
+        EpollWritePath w = new EpollWritePath(socket);
+        byte[] b = data(10_000, 3);
+        w.send(b, 0, b.length);
+        socket.room = 1 << 20;   // the peer read: room again, but no EPOLLOUT handled yet
+        w.send("tail\n".getBytes(), 0, 5);
+        assertThat(socket.received.size())
+                .as("7500 bytes wait in the outbox; a new answer sent now would overtake them and the peer"
+                        + " would get answers out of order: queue it behind them")
+                .isEqualTo(2500);
+        assertThat(w.pendingBytes()).isEqualTo(7505);
+    }
+
+    @Test
+    void onWritableSendsUntilEagainThenStopsWatching() throws Exception {
+        FakeSocket socket = new FakeSocket(1000, 2500);
+        EpollWritePath w = new EpollWritePath(socket);
+        byte[] b = data(10_000, 4);
+        w.send(b, 0, b.length);
+        socket.room = 5000;   // the peer read 5000 bytes: one EPOLLOUT edge
+        w.onWritable();
+        assertThat(socket.received.size())
+                .as("EPOLLOUT (edge-triggered) fired once for 5000 bytes of room: send until EAGAIN. Stop"
+                        + " before it and no new edge comes: the rest waits forever")
+                .isEqualTo(7500);
+        assertThat(w.pendingBytes()).isEqualTo(2500);
+        assertThat(events(w.events())).as("still bytes waiting: keep EPOLLOUT").isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET|EPOLLOUT");
+        socket.room = 1 << 20;
+        w.onWritable();
+        assertThat(w.pendingBytes()).as("room for everything: the outbox drains").isZero();
+        assertThat(socket.received.toByteArray()).as("every byte, once, in order").isEqualTo(b);
+        assertThat(events(w.events()))
+                .as("drained: stop watching EPOLLOUT (epoll_ctl MOD without it)")
+                .isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET");
+    }
+
+    @Test
+    @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+    void aRealSlowReaderGetsEveryByteThroughEdgeTriggeredEpollout() throws Exception {
+        int total = 16 * 1024 * 1024;   // more than the kernel's buffers hold
+        byte[] b = data(total, 5);
+        try (ExecutorService readerThread = Executors.newSingleThreadExecutor();
+             NativePair pair = new NativePair(); Epoll epoll = new Epoll(); Epoll.Events events = new Epoll.Events(8)) {
+            EpollWritePath w = new EpollWritePath((buf, off, len) -> Sockets.send(pair.fd, buf, off, len));
+            w.send(b, 0, total);
+            assertThat(w.pendingBytes()).as("16 MiB to a peer that is not reading yet: some must wait").isPositive();
+            epoll.add(pair.fd, w.events(), pair.fd);
+            InputStream in = pair.client.socket().getInputStream();
+            Future<byte[]> got = readerThread.submit(() -> in.readNBytes(total));
+            while (w.pendingBytes() > 0) {
+                int n = events.waitFor(epoll, 2000);
+                assertThat(n)
+                        .as(w.pendingBytes() + " bytes wait, the peer reads, and no EPOLLOUT edge came for 2 s:"
+                                + " is EPOLLOUT in events() while bytes wait, and does onWritable send until EAGAIN?")
+                        .isPositive();
+                w.onWritable();
+                epoll.modify(pair.fd, w.events(), pair.fd);
+            }
+            assertThat(Arrays.equals(got.get(10, TimeUnit.SECONDS), b)).as("every byte, once, in order").isTrue();
+            assertThat(events(w.events())).isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package c10k.exercises.day03;
+
+import c10k.day03.Outbox;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+/**
+ * Day 3, exercise 1: the write half of one connection in a selector loop.
+ *
+ * <p><b>Build</b> the three TODO methods. {@link #send}: <em>send first</em>: write the
+ * answers now, and keep in the {@link Outbox} only what the kernel did not take; if older
+ * bytes are still waiting, the new ones go behind them. {@link #onWritable}: the selector
+ * said {@code OP_WRITE}: write what waits. {@link #updateInterest}: set the key's interest
+ * ops: {@code OP_READ} if the loop wants to read, {@code OP_WRITE} only while bytes wait.
+ * The loop around it (accept, read, frame, close) is given: {@code SelectorHarness} in the
+ * tests calls {@code send} with the answers to each read, {@code onWritable} on
+ * {@code OP_WRITE}, and {@code updateInterest} after every read and write.
+ *
+ * <p><b>Why</b>: the channel is non-blocking, so {@code write} takes what fits in the socket's
+ * send buffer and returns; a loop that waits for the rest would block every other client (or
+ * spin). A socket is writable whenever its send buffer has room, i.e. almost always: with
+ * {@code OP_WRITE} armed for good, {@code select} returns at once, forever. And answers
+ * written ahead of older queued ones reach the peer out of order.
+ *
+ * <p><b>Re-read</b>: <a href="../../../../../../../day03-select-poll/README.md">day03-select-poll/README.md</a>,
+ * "Send first; ask for writability only while bytes wait" and "A connection's life".
+ *
+ * <p><b>Check</b>: {@code ./jbang check day03}. Tests: {@code WritePathTest}.
+ */
+public final class WritePath {
+
+    private final SocketChannel channel;
+    private final Outbox outbox = new Outbox();
+
+    public WritePath(SocketChannel channel) {
+        this.channel = channel;
+    }
+
+    /** Bytes written by {@link #send} that the kernel has not taken yet. */
+    public int pendingBytes() {
+        return outbox.size();
+    }
+
+    /** Sends {@code answers} (position to limit) now if nothing waits, and queues what is left. */
+    public void send(ByteBuffer answers) throws IOException {
+        // Behind older bytes, never ahead of them: the peer must get answers in order.
+        if (outbox.isEmpty() && answers.hasRemaining()) channel.write(answers);
+        if (answers.hasRemaining()) {
+            outbox.append(answers, answers.position(), answers.limit());
+            answers.position(answers.limit());
+        }
+    }
+
+    /** The socket has room again: write what waits (whatever it takes; the rest stays). */
+    public void onWritable() throws IOException {
+        if (outbox.isEmpty()) return;
+        int n = channel.write(ByteBuffer.wrap(outbox.array(), outbox.start(), outbox.size()));
+        outbox.consumed(n);
+    }
+
+    /** {@code OP_READ} if {@code reading}, plus {@code OP_WRITE} only while bytes wait. */
+    public void updateInterest(SelectionKey key, boolean reading) {
+        int ops = (reading ? SelectionKey.OP_READ : 0) | (outbox.isEmpty() ? 0 : SelectionKey.OP_WRITE);
+        if (key.interestOps() != ops) key.interestOps(ops);
+    }
+}

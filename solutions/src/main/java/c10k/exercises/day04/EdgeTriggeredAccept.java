@@ -1,0 +1,56 @@
+package c10k.exercises.day04;
+
+import c10k.day03.Sockets;
+import c10k.day03.SyscallException;
+import java.util.function.IntConsumer;
+
+/**
+ * Day 4, exercise 2: the edge-triggered listener, which must accept until {@code EAGAIN}.
+ *
+ * <p><b>Build</b> {@link #acceptAll}: call {@code accept} again and again, handing each new
+ * fd to {@code onAccepted}, until the kernel says the queue is empty
+ * ({@link Sockets#WOULD_BLOCK}): {@link Result#DRAINED}; or until {@code maxAccepts} were
+ * taken: {@link Result#OWED} (the loop must come back to the listener without waiting for an
+ * edge). Errors ({@code EMFILE}) propagate: the caller has a plan for them.
+ *
+ * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
+ * clients that connect together may make a single edge; a loop that accepts one per event
+ * leaves nine in the kernel's accept queue, completed by the kernel, never served, until an
+ * eleventh client connects (the 30dayMakeCppServer readers' bug). The bound keeps a burst of
+ * connections from starving the clients already here. {@code accept} is a parameter so the
+ * tests can script the kernel; the real one is {@code () -> Sockets.accept(listenFd)}.
+ *
+ * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
+ * "What edge-triggered mode demands" and "Accepting, and running out of fds".
+ *
+ * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
+ */
+public final class EdgeTriggeredAccept {
+
+    /** How an accept turn ended. */
+    public enum Result {
+        /** accept said EAGAIN: the queue is empty. */
+        DRAINED,
+        /** maxAccepts taken; more may be queued, and no edge will say so. */
+        OWED
+    }
+
+    /** accept4(2) on the listener: a new non-blocking fd, or {@link Sockets#WOULD_BLOCK}. */
+    @FunctionalInterface
+    public interface Accept {
+        int accept() throws SyscallException;
+    }
+
+    private EdgeTriggeredAccept() {
+    }
+
+    /** One turn: accept until EAGAIN or {@code maxAccepts}. */
+    public static Result acceptAll(Accept accept, int maxAccepts, IntConsumer onAccepted) throws SyscallException {
+        for (int accepted = 0; accepted < maxAccepts; accepted++) {
+            int fd = accept.accept();
+            if (fd == Sockets.WOULD_BLOCK) return Result.DRAINED;
+            onAccepted.accept(fd);
+        }
+        return Result.OWED;
+    }
+}
