@@ -10,6 +10,8 @@
 //SOURCES ../day02-multithread/src/main/java/c10k/day02/*.java
 //SOURCES ../day03-select-poll/src/main/java/c10k/day03/*.java
 //SOURCES ../day04-epoll-et/src/main/java/c10k/day04/*.java
+//SOURCES ../day05-threadpool-epoll/src/main/java/c10k/day05/*.java
+//SOURCES ../day06-fd-reuse/src/main/java/c10k/day06/*.java
 // Day 1's test helpers (a client with timeouts, the fd-leak check).
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/TestClient.java
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/Fds.java

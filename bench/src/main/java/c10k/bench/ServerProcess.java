@@ -19,7 +19,7 @@ final class ServerProcess implements AutoCloseable {
      * Same JVM settings for every server: a fixed, pre-touched heap, so that the resident set
      * does not move with heap growth and a change in it is memory outside the heap.
      */
-    static final List<String> SERVER_JVM = List.of("-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC");
+    static final List<String> SERVER_JVM = List.of("-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC");
 
     final String name;
     final Process process;
@@ -67,12 +67,14 @@ final class ServerProcess implements AutoCloseable {
     long heapUsedAfterGc() throws IOException, InterruptedException {
         jcmd("GC.run");
         long used = 0;
-        // Serial GC prints one line per generation ("def new generation ... used NK", "tenured
-        // generation ... used NK") and then per-space lines; only the generation lines count.
+        // Serial GC prints one line per generation ("DefNew total NK, used NK", "Tenured total
+        // NK, used NK"; older JDKs say "def new generation", "tenured generation"), each
+        // followed by lines for its spaces ("eden space ... 12% used"): only the first kind count.
         for (String line : jcmd("GC.heap_info").lines().toList()) {
             Matcher g = USED.matcher(line);
-            if (line.contains("generation") && g.find()) used += Long.parseLong(g.group(1)) * 1024;
+            if (line.contains(" total ") && !line.contains(" space ") && g.find()) used += Long.parseLong(g.group(1)) * 1024;
         }
+        if (used == 0) throw new IOException("cannot read the heap of " + name + " from jcmd GC.heap_info");
         return used;
     }
 

@@ -15,27 +15,19 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * The echo contract: what every server in the book must do, whatever its design. Each day's
  * test class extends this and says how to make its server; the same tests then run against
  * blocking threads, selectors, poll, epoll and thread pools alike.
  *
- * <p>Every test starts a fresh server on port 0, talks to it over real loopback sockets and
- * checks exact bytes; after each test the server is closed and the descriptors of the
- * process must be back to what they were before it started.
+ * <p>Every test starts a fresh server on port 0 ({@link ServerTestBase}), talks to it over
+ * real loopback sockets and checks exact bytes; after each test the server is closed and the
+ * descriptors of the process must be back to what they were before it started.
  */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
-public abstract class EchoContract {
-
-    /** A new, not yet started server bound to 127.0.0.1 on port 0. */
-    protected abstract EchoServer newServer() throws Exception;
+public abstract class EchoContract extends ServerTestBase {
 
     /**
      * Whether the server answers several connected clients at once. Day 1's does not, by
@@ -43,22 +35,6 @@ public abstract class EchoContract {
      */
     protected boolean servesClientsConcurrently() {
         return true;
-    }
-
-    protected EchoServer server;
-    private int fdsBefore;
-
-    @BeforeEach
-    void startServer() throws Exception {
-        fdsBefore = Fds.baseline();
-        server = newServer();
-        server.start();
-    }
-
-    @AfterEach
-    void closeServerAndCheckForLeaks() {
-        server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     @Test

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * For a day's own lesson tests: starts a fresh server before each test and, after it,
- * closes the server and checks that no descriptor was left behind.
+ * Starts a fresh server before each test and, after it, closes the server and checks that no
+ * descriptor was left behind. The echo contract and each day's lesson tests build on it.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 public abstract class ServerTestBase {
@@ -15,6 +15,7 @@ public abstract class ServerTestBase {
     protected EchoServer server;
     private int fdsBefore;
 
+    /** A new, not yet started server bound to 127.0.0.1 on port 0. */
     protected abstract EchoServer newServer() throws Exception;
 
     @BeforeEach

@@ -26,7 +26,11 @@ final class Connection {
     static final int MAX_IN_FLIGHT = 1024;
 
     final int fd;
-    /** The 64-bit epoll {@code data}: a number never reused, unlike the fd (see day 6). */
+    /**
+     * The 64-bit epoll {@code data}. Shared mode: a number never reused, unlike the fd (see
+     * day 6), because several threads look connections up. The reactor uses the fd itself:
+     * only its loop thread looks connections up, and it deregisters one before closing it.
+     */
     final long id;
     final LineFramer framer = new LineFramer();
     final Outbox outbox = new Outbox();

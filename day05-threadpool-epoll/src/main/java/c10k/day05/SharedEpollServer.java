@@ -364,6 +364,9 @@ public final class SharedEpollServer implements PooledServer {
         if (closed || threads.isEmpty()) return;
         closed = true;
         wake.signal();
+        // The eventfd wakes threads waiting in epoll_wait; a thread inside a handler that
+        // blocks (a lock, a latch, a sleep) hears of shutdown only through an interrupt.
+        for (Thread t : threads) t.interrupt();
         for (Thread t : threads) {
             try {
                 t.join();

@@ -54,6 +54,10 @@ public final class FdReuseServer implements EventLoopServer {
     private static final long LISTENER = -2;
     /** Queued in place of the line that was too long; compared by identity. */
     private static final byte[] TOO_LONG = new byte[0];
+    /** The most requests of one client handed to a worker in one task. */
+    private static final int MAX_BATCH = 64;
+    /** After EMFILE, how long to stop watching the listener. */
+    private static final int ACCEPT_PAUSE_MS = 100;
     /** Stop reading from a client with this many requests waiting for a worker. */
     private static final int MAX_QUEUED_REQUESTS = 256;
 
@@ -103,6 +107,8 @@ public final class FdReuseServer implements EventLoopServer {
     // Loop thread.
     private Conn[] byData = new Conn[1024];   // FD_NUMBER: indexed by fd; PINNED_SLOT: by slot
     private final ArrayDeque<Conn> freeSlots = new ArrayDeque<>();
+    private long acceptPausedUntil;
+    private volatile boolean keepWakeOpen;
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final byte[] in = new byte[64 * 1024];
     private final ByteBuffer inView = ByteBuffer.wrap(in);
@@ -175,7 +181,11 @@ public final class FdReuseServer implements EventLoopServer {
     private void reserveRange() throws SyscallException {
         limit = Fds.raiseSoftLimitToHard();
         long highest = (long) fdBase + poolSize - 1;
-        if (fdBase < 3 || highest >= limit.soft()) {
+        if (fdBase < 3 || poolSize < 1) {
+            throw new IllegalArgumentException("--fd-base must be at least 3 (0, 1 and 2 are stdin, stdout and stderr)"
+                    + " and --pool at least 1, got " + fdBase + " and " + poolSize);
+        }
+        if (highest >= limit.soft()) {
             throw new IllegalArgumentException(String.format(
                     "a pool of %d connections at fds %d..%d needs an open-files limit above %d, but the soft limit is %d "
                             + "(hard %d): use a smaller --pool or --fd-base, or raise the hard limit (ulimit -Hn, LimitNOFILE=)",
@@ -202,7 +212,8 @@ public final class FdReuseServer implements EventLoopServer {
     private void run() {
         try (Epoll.Events events = new Epoll.Events(256)) {
             while (!closed) {
-                int n = events.waitFor(epoll, -1);
+                int n = events.waitFor(epoll, acceptTimeout());
+                resumeAcceptingIfDue();
                 for (int i = 0; i < n && !closed; i++) {
                     long data = events.data(i);
                     if (data == WAKE) wake.drain();
@@ -224,7 +235,11 @@ public final class FdReuseServer implements EventLoopServer {
             try {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
-                System.err.println("day06: " + e.getMessage());
+                // EMFILE/ENFILE: the client stays queued and the level-triggered listener would
+                // be reported again at once. Stop watching it for a while (day 4 tells the rest).
+                System.err.println("day06: " + e.getMessage() + "; not accepting for " + ACCEPT_PAUSE_MS + " ms");
+                epoll.modify(listenFd, 0, LISTENER);
+                acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L;
                 return;
             }
             if (fd == Sockets.WOULD_BLOCK) return;
@@ -241,7 +256,16 @@ public final class FdReuseServer implements EventLoopServer {
                 }
                 // Atomically: the slot's number now refers to this client's socket. Then the
                 // number accept gave us goes back, so low numbers stay free for the next accept.
-                Fds.dup3(fd, c.fd);
+                try {
+                    Fds.dup3(fd, c.fd);
+                } catch (SyscallException e) {
+                    // EINVAL if accept returned the slot's own number (every lower one taken),
+                    // EBUSY if dup3 raced an open(): this client cannot be pinned; the server goes on.
+                    System.err.println("day06: " + e.getMessage() + "; refusing one client");
+                    freeSlots.addFirst(c);
+                    refuse(fd);
+                    continue;
+                }
                 Sockets.close(fd);
             }
             c.lock.lock();
@@ -258,6 +282,18 @@ public final class FdReuseServer implements EventLoopServer {
             epoll.add(c.fd, c.interest, identity == Identity.FD_NUMBER ? c.fd : c.slot);
             connections.incrementAndGet();
             newestFd = c.fd;
+        }
+    }
+
+    private int acceptTimeout() {
+        if (acceptPausedUntil == 0) return -1;
+        return (int) Math.max(1, (acceptPausedUntil - System.nanoTime()) / 1_000_000L);
+    }
+
+    private void resumeAcceptingIfDue() throws SyscallException {
+        if (acceptPausedUntil != 0 && System.nanoTime() >= acceptPausedUntil) {
+            acceptPausedUntil = 0;
+            epoll.modify(listenFd, Epoll.EPOLLIN, LISTENER);
         }
     }
 
@@ -327,30 +363,40 @@ public final class FdReuseServer implements EventLoopServer {
         } finally {
             c.lock.unlock();
         }
-        byte[] request = c.requests.poll();
+        // Everything this client has queued goes to one worker in one task: one hand-off and
+        // one write for a pipelined burst instead of one per line. Order is kept because a
+        // client has at most one task at a time.
+        int n = Math.min(c.requests.size(), MAX_BATCH);
+        byte[][] batch = new byte[n][];
+        for (int i = 0; i < n; i++) batch[i] = c.requests.poll();
         c.busy = true;
         int fd = c.fd;
         int generation = c.generation;
-        pool.execute(() -> work(c, fd, generation, request));
+        pool.execute(() -> work(c, fd, generation, batch));
     }
 
-    /** On a worker: run the handler, then write the answer, possibly long after the client left. */
-    private void work(Conn c, int fd, int generation, byte[] request) {
-        byte[] response;
-        if (request == TOO_LONG) {
-            response = Protocol.ERR_LINE_TOO_LONG;
-        } else {
-            try {
-                response = handler.handle(request);
-            } catch (InterruptedException e) {
-                return;   // shutting down
-            } catch (Exception e) {
-                response = Handlers.ERR_HANDLER_FAILED;
+    /** On a worker: run the handler, then write the answers, possibly long after the client left. */
+    private void work(Conn c, int fd, int generation, byte[][] requests) {
+        java.io.ByteArrayOutputStream answers = new java.io.ByteArrayOutputStream();
+        for (byte[] request : requests) {
+            byte[] response;
+            if (request == TOO_LONG) {
+                response = Protocol.ERR_LINE_TOO_LONG;
+            } else {
+                try {
+                    response = handler.handle(request);
+                } catch (InterruptedException e) {
+                    return;   // shutting down
+                } catch (Exception e) {
+                    response = Handlers.ERR_HANDLER_FAILED;
+                }
             }
+            if (response != null) answers.writeBytes(response);
         }
         boolean armWrite = false;
-        if (response != null) {
-            armWrite = identity == Identity.FD_NUMBER ? writeByNumber(fd, response) : writeToSlot(c, generation, response);
+        if (answers.size() > 0) {
+            byte[] bytes = answers.toByteArray();
+            armWrite = identity == Identity.FD_NUMBER ? writeByNumber(fd, bytes) : writeToSlot(c, generation, bytes);
         }
         done.add(new Done(c, generation, armWrite));
         wake.signal();
@@ -536,12 +582,19 @@ public final class FdReuseServer implements EventLoopServer {
         if (closed || loop == null) return;
         closed = true;
         wake.signal();
+        boolean workersDone = false;
         try {
             loop.join();
             pool.shutdownNow();   // interrupts handlers that block
-            pool.awaitTermination(1, TimeUnit.MINUTES);
+            workersDone = pool.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (!workersDone) {
+            // A worker still running may yet signal the eventfd: closing it would let that
+            // write land on whatever fd takes the number next (the very bug of this day).
+            System.err.println("day06: a handler ignores interrupts; leaving the eventfd open");
+            keepWakeOpen = true;
         }
         for (Conn c : byData) {
             if (c != null && c.open) {
@@ -555,7 +608,7 @@ public final class FdReuseServer implements EventLoopServer {
     private void releaseFds() {
         if (listenFd >= 0) Sockets.close(listenFd);
         if (epoll != null) epoll.close();
-        if (wake != null) wake.close();
+        if (wake != null && !keepWakeOpen) wake.close();
         listenFd = -1;
     }
 

@@ -1,0 +1,86 @@
+package c10k.exercises.day05;
+
+import java.util.function.Consumer;
+
+/**
+ * Day 5, exercise 1: the reactor's reorder ring. Requests of one connection run on different
+ * workers at once and finish in any order; their responses must still leave in the order the
+ * requests came.
+ *
+ * <p><b>Build</b> {@link #complete} and {@link #release}. The loop thread gives each request a
+ * sequence number as it reads it ({@link #reserve}, given). When a worker's response comes
+ * back, {@link #complete} files it in the ring at {@code seq & (capacity - 1)}: it sends
+ * nothing. {@link #release} then hands over, in order, every response that is next: while
+ * the response for {@code nextToSend} is there, hand it to {@code out}, clear its slot and
+ * move on; stop at the first one still with a worker. {@code complete} refuses what is not in
+ * flight: a {@code seq} already released or never reserved ({@link IllegalArgumentException}),
+ * and a second response for the same {@code seq} ({@link IllegalStateException}).
+ *
+ * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
+ * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
+ * finishes first; sending at once would give the client B's answer for A. Every sequence
+ * number in flight lies in {@code [nextToSend, nextSeq)}, at most {@code capacity} of them,
+ * so two never share a slot; {@code reserve} refusing a full window is what makes that true
+ * (and is the loop's cue to stop reading: backpressure). Day 5's {@code Connection} does the
+ * same with a ring that grows.
+ *
+ * <p><b>Re-read</b>: <a href="../../../../../../../day05-threadpool-epoll/README.md">day05-threadpool-epoll/README.md</a>,
+ * "Reactor: order, when workers finish out of order"; day 5's {@code Connection.releaseInOrder}.
+ *
+ * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
+ *
+ * <p>Loop thread only: workers never touch this object, they hand back {@code (seq, response)}.
+ */
+public final class ResponseOrder {
+
+    /** Finished responses waiting for an earlier one; null where nothing waits. */
+    private final byte[][] ring;
+    /** Sequence number the next request read will get. */
+    private long nextSeq;
+    /** Sequence number of the next response to send: responses leave strictly in this order. */
+    private long nextToSend;
+
+    /** @param capacity requests in flight at most: a power of two */
+    public ResponseOrder(int capacity) {
+        if (capacity < 1 || Integer.bitCount(capacity) != 1) throw new IllegalArgumentException("capacity must be a power of two");
+        ring = new byte[capacity][];
+    }
+
+    /**
+     * A request was read: its sequence number. Refuses when {@code capacity} requests are in
+     * flight (the caller stops reading until some are released): a wider window would put two
+     * sequence numbers on one slot.
+     */
+    public long reserve() {
+        if (inFlight() == ring.length) throw new IllegalStateException("window full: " + ring.length + " requests in flight");
+        return nextSeq++;
+    }
+
+    /** Requests reserved and not yet released. */
+    public int inFlight() {
+        return (int) (nextSeq - nextToSend);
+    }
+
+    /** The sequence number of the next response to leave. */
+    public long nextToSend() {
+        return nextToSend;
+    }
+
+    public int capacity() {
+        return ring.length;
+    }
+
+    /** A worker finished request {@code seq}: file its response (never null; an empty array sends nothing). Sends nothing. */
+    public void complete(long seq, byte[] response) {
+        // TODO: refuse a seq outside [nextToSend, nextSeq) (IllegalArgumentException) and a slot
+        //  already filled (IllegalStateException); else ring[seq & (ring.length - 1)] = response.
+        throw new UnsupportedOperationException("TODO: ResponseOrder.complete (day 5, exercise 1)");
+    }
+
+    /** Hands every response that is next in order to {@code out}, in order; returns how many. */
+    public int release(Consumer<byte[]> out) {
+        // TODO: while nextToSend != nextSeq and ring[nextToSend & (ring.length - 1)] holds a response:
+        //  clear the slot, nextToSend++, hand the response to out. Stop at the first gap.
+        throw new UnsupportedOperationException("TODO: ResponseOrder.release (day 5, exercise 1)");
+    }
+}

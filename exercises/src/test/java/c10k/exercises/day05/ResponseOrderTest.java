@@ -1,0 +1,226 @@
+package c10k.exercises.day05;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("1. ResponseOrder: responses leave in request order, whichever worker finishes first")
+class ResponseOrderTest {
+
+    private final List<String> sent = new ArrayList<>();
+
+    private static byte[] response(long seq) {
+        return ("r" + seq).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private int release(ResponseOrder order) {
+        return order.release(b -> sent.add(new String(b, StandardCharsets.US_ASCII)));
+    }
+
+    private static List<String> responses(long from, long to) {
+        List<String> list = new ArrayList<>();
+        for (long s = from; s < to; s++) list.add("r" + s);
+        return list;
+    }
+
+    @Test
+    void inOrderCompletionsGoOutAtOnce() {
+        ResponseOrder order = new ResponseOrder(16);
+        for (int i = 0; i < 3; i++) order.reserve();
+        order.complete(0, response(0));
+        assertThat(release(order)).as("response 0 is the next expected: release it now").isEqualTo(1);
+        order.complete(1, response(1));
+        order.complete(2, response(2));
+        release(order);
+        assertThat(sent).as("every response, once, in order").containsExactly("r0", "r1", "r2");
+        assertThat(order.inFlight()).as("all released: nothing in flight").isZero();
+    }
+
+    @Test
+    void aLaterResponseWaitsForTheEarlierOne() {
+        ResponseOrder order = new ResponseOrder(16);
+        for (int i = 0; i < 3; i++) order.reserve();
+        order.complete(2, response(2));
+        order.complete(1, response(1));
+        release(order);
+        assertThat(sent)
+                .as("responses 1 and 2 finished while 0 is still with a worker. Sending them now gives the"
+                        + " client the answer to request 1 where it expects the answer to 0: release only while"
+                        + " the NEXT expected seq (nextToSend) is present")
+                .isEmpty();
+        order.complete(0, response(0));
+        assertThat(release(order)).as("0 arrived: 0, 1 and 2 are all next in turn").isEqualTo(3);
+        assertThat(sent).containsExactly("r0", "r1", "r2");
+    }
+
+    @Test
+    void aGapHoldsEverythingBehindIt() {
+        ResponseOrder order = new ResponseOrder(16);
+        for (int i = 0; i < 6; i++) order.reserve();
+        for (int seq : new int[] {0, 1, 3, 4, 5}) order.complete(seq, response(seq));
+        release(order);
+        assertThat(sent)
+                .as("0 and 1 are ready, 2 is not: send 0 and 1, and hold 3, 4, 5 behind the gap")
+                .containsExactly("r0", "r1");
+        order.complete(2, response(2));
+        release(order);
+        assertThat(sent).as("the gap filled: everything behind it goes, in order").isEqualTo(responses(0, 6));
+    }
+
+    @Test
+    void theRingWrapsWithoutOverwriting() {
+        ResponseOrder order = new ResponseOrder(4);
+        for (int i = 0; i < 4; i++) order.reserve();
+        order.complete(1, response(1));
+        order.complete(0, response(0));
+        release(order);
+        order.reserve();   // seq 4: the slot r0 had
+        order.reserve();   // seq 5: the slot r1 had
+        order.complete(3, response(3));
+        order.complete(2, response(2));
+        release(order);
+        assertThat(sent)
+                .as("seqs 4 and 5 are still with their workers, in the slots 0 and 1 used. If a released"
+                        + " response stays in its slot, it goes out again as the answer to seq 4:"
+                        + " clear a slot when its response leaves")
+                .containsExactly("r0", "r1", "r2", "r3");
+        order.complete(5, response(5));
+        order.complete(4, response(4));
+        release(order);
+        // Many more laps of the 4-slot ring, each completed in reverse.
+        for (long base = 6; base < 6 + 4 * 250; base += 4) {
+            for (int i = 0; i < 4; i++) order.reserve();
+            for (long s = base + 3; s >= base; s--) order.complete(s, response(s));
+            release(order);
+        }
+        assertThat(sent).as("250 laps round a ring of 4, each lap finished backwards").isEqualTo(responses(0, 1006));
+    }
+
+    @Test
+    void randomPermutationsComeOutInOrder() {
+        Random random = new Random(5);
+        for (int capacity : new int[] {1, 2, 8, 64}) {
+            sent.clear();
+            ResponseOrder order = new ResponseOrder(capacity);
+            List<Long> withWorkers = new ArrayList<>();
+            long reserved = 0;
+            long total = 3_000;
+            while (sent.size() < total) {
+                boolean canRead = reserved < total && order.inFlight() < capacity;
+                if (canRead && (withWorkers.isEmpty() || random.nextInt(3) > 0)) {
+                    withWorkers.add(order.reserve());
+                    reserved++;
+                    continue;
+                }
+                long seq = withWorkers.remove(random.nextInt(withWorkers.size()));
+                order.complete(seq, response(seq));
+                int before = sent.size();
+                release(order);
+                long next = order.nextToSend();
+                assertThat(sent.size())
+                        .as("capacity %d, after seq %d came back: released up to seq %d", capacity, seq, next - 1)
+                        .isEqualTo((int) next);
+                assertThat(sent.subList(before, sent.size()))
+                        .as("capacity %d: responses must leave strictly by seq", capacity)
+                        .isEqualTo(responses(before, next));
+                assertThat(withWorkers.contains(next) || next == reserved)
+                        .as("capacity %d: seq %d is ready but was not released: release everything that is next"
+                                + " in order, not just one", capacity, next)
+                        .isTrue();
+            }
+            assertThat(sent).as("capacity %d: all %d responses, in order", capacity, total).isEqualTo(responses(0, total));
+        }
+    }
+
+    @Test
+    void refusesWhatIsNotInFlight() {
+        ResponseOrder order = new ResponseOrder(8);
+        order.reserve();
+        order.reserve();
+        order.complete(0, response(0));
+        release(order);
+        assertThatThrownBy(() -> order.complete(0, response(0)))
+                .as("seq 0 was released already; filing it again would put it in the slot seq 8 will use")
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> order.complete(9, response(9)))
+                .as("seq 9 was never reserved (only 0 and 1 were): refuse it, it lands on seq 1's slot")
+                .isInstanceOf(IllegalArgumentException.class);
+        order.complete(1, response(1));
+        assertThatThrownBy(() -> order.complete(1, response(1)))
+                .as("a second response for seq 1 would replace the first: refuse it")
+                .isInstanceOf(IllegalStateException.class);
+    }
+
+    /**
+     * The reactor in miniature, over a real socket: the test thread is the loop (it reads
+     * pipelined lines, gives each a seq, and sends what your ring releases), four workers
+     * answer them, the early requests slowest.
+     */
+    @Test
+    void pipelinedRequestsOverARealSocketComeBackInOrder() throws Exception {
+        int n = 40;
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        try (ServerSocket listener = new ServerSocket(0, 8, loopback);
+             Socket client = new Socket(loopback, listener.getLocalPort());
+             Socket server = listener.accept();
+             ExecutorService workers = Executors.newFixedThreadPool(4)) {
+            client.setSoTimeout(2_000);
+            server.setSoTimeout(2_000);
+            StringBuilder requests = new StringBuilder();
+            for (int i = 0; i < n; i++) requests.append("request ").append(i).append('\n');
+            client.getOutputStream().write(requests.toString().getBytes(StandardCharsets.US_ASCII));   // pipelined
+
+            record Done(long seq, byte[] response) {
+            }
+            BlockingQueue<Done> done = new LinkedBlockingQueue<>();
+            ResponseOrder order = new ResponseOrder(64);
+            BufferedReader in = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII));
+            for (int i = 0; i < n; i++) {
+                String line = in.readLine();
+                long seq = order.reserve();
+                int delayMs = i % 4 == 0 ? 15 : 1;   // every fourth request is slow: the ones after it overtake it
+                workers.execute(() -> {
+                    try {
+                        Thread.sleep(delayMs);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    done.add(new Done(seq, (line + "\n").getBytes(StandardCharsets.US_ASCII)));
+                });
+            }
+            int released = 0;
+            while (released < n) {
+                Done d = done.poll(2, TimeUnit.SECONDS);
+                assertThat(d).as("a worker's answer (the test's own workers: this should not happen)").isNotNull();
+                order.complete(d.seq(), d.response());
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                released += order.release(out::writeBytes);
+                server.getOutputStream().write(out.toByteArray());
+            }
+            BufferedReader answers = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.US_ASCII));
+            for (int i = 0; i < n; i++) {
+                assertThat(answers.readLine())
+                        .as("answer number %d on the wire: the client matches answers to requests by position,"
+                                + " so it must be the answer to request %d, whichever worker finished first", i, i)
+                        .isEqualTo("request " + i);
+            }
+        }
+    }
+}

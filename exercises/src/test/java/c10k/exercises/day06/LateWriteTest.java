@@ -1,0 +1,185 @@
+package c10k.exercises.day06;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.TestClient;
+import c10k.day03.Sockets;
+import c10k.day06.Fds;
+import c10k.exercises.Expect;
+import c10k.exercises.day06.SlotPool.Slot;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+@DisplayName("2. LateWrite: a late worker writes only to the client it served")
+class LateWriteTest {
+
+    private static final byte[] ALICE = "alice: my password is hunter2\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] BOB = "hello bob\n".getBytes(StandardCharsets.US_ASCII);
+
+    /** What reached which number. */
+    private final List<String> wire = new ArrayList<>();
+    private final LateWrite.Send recorder = (fd, bytes) -> wire.add(fd + ": " + new String(bytes, StandardCharsets.US_ASCII).strip());
+
+    private static SlotPool pool(int size) {
+        return new SlotPool(1000, size, fd -> { });
+    }
+
+    @Test
+    void writesToTheClientItServed() throws Exception {
+        Slot s = pool(2).acquire();
+        boolean written = LateWrite.writeIfStill(s, s.generation(), BOB, recorder);
+        assertThat(wire).as("the slot still holds the client the answer is for: send it").containsExactly("1000: hello bob");
+        assertThat(written).as("and say so: true").isTrue();
+    }
+
+    @Test
+    void refusesAfterTheClientLeft() throws Exception {
+        SlotPool pool = pool(2);
+        Slot s = pool.acquire();
+        int alices = s.generation();
+        pool.release(s);   // Alice reset; the loop closed her number
+        boolean written = LateWrite.writeIfStill(s, alices, ALICE, recorder);
+        assertThat(wire)
+                .as("Alice left and her slot was released: its number is closed, and the next accept may reuse"
+                        + " it. Check that the slot is still open before writing")
+                .isEmpty();
+        assertThat(written).as("refused: false").isFalse();
+    }
+
+    @Test
+    void refusesAfterTheSlotWasReusedForAnotherClient() throws Exception {
+        SlotPool pool = pool(1);
+        Slot s = pool.acquire();
+        int alices = s.generation();
+        pool.release(s);
+        Slot bobs = pool.acquire();   // a pool of one: Bob gets Alice's slot, and her number, at once
+        assertThat(bobs).isSameAs(s);
+        boolean written = LateWrite.writeIfStill(s, alices, ALICE, recorder);
+        assertThat(wire)
+                .as("the slot is open again, for Bob, on Alice's number: \"is it open?\" says yes. Only the"
+                        + " generation tells Alice's answer from Bob's: compare it, and refuse")
+                .isEmpty();
+        assertThat(written).isFalse();
+        assertThat(LateWrite.writeIfStill(bobs, bobs.generation(), BOB, recorder)).as("Bob's own answer goes through").isTrue();
+        assertThat(wire).containsExactly("1000: hello bob");
+    }
+
+    @Test
+    void sendsWhileHoldingTheSlotsLock() throws Exception {
+        Slot s = pool(1).acquire();
+        AtomicBoolean locked = new AtomicBoolean();
+        LateWrite.writeIfStill(s, s.generation(), BOB, (fd, bytes) -> locked.set(s.lock.isHeldByCurrentThread()));
+        assertThat(locked.get())
+                .as("send ran without the slot's lock: the loop may release the slot (closing its number) while"
+                        + " you write, and accept may give the number to Bob in mid-answer. Send under slot.lock")
+                .isTrue();
+        assertThat(s.lock.isHeldByCurrentThread()).as("and let go of the lock afterwards (finally)").isFalse();
+    }
+
+    @Test
+    void checksUnderTheLockNotBeforeIt() throws Exception {
+        SlotPool pool = pool(1);
+        Slot s = pool.acquire();
+        int alices = s.generation();
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        s.lock.lock();   // the loop is busy with the slot: the worker must wait for it
+        Thread worker;
+        try {
+            worker = Thread.ofPlatform().start(() -> {
+                try {
+                    outcome.set(LateWrite.writeIfStill(s, alices, ALICE, recorder));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (!s.lock.hasQueuedThread(worker) && outcome.get() == null && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(100_000);
+            }
+            if (outcome.get() instanceof RuntimeException r) throw r;   // the skeleton's TODO
+            // Meanwhile, under the lock: Alice resets, Bob gets her slot.
+            pool.release(s);
+            pool.acquire();
+        } finally {
+            s.lock.unlock();
+        }
+        worker.join(2_000);
+        if (outcome.get() instanceof RuntimeException r) throw r;
+        assertThat(wire)
+                .as("the worker came with Alice's answer while the loop held the slot, and by the time it got the"
+                        + " lock the slot was Bob's. Checking open and generation before taking the lock looked at"
+                        + " a past that was gone: take the lock first, then check")
+                .isEmpty();
+        assertThat(outcome.get()).isEqualTo(false);
+    }
+
+    /**
+     * The whole of day 6 on real sockets: Alice's connection is dup3-ed onto the slot's number
+     * (1300), she leaves, Bob's connection is dup3-ed onto the same number, and a worker late
+     * with Alice's answer tries to write it.
+     */
+    @Test
+    @EnabledOnOs(value = OS.LINUX, disabledReason = "dup3 and the FFM sockets are Linux's")
+    void onRealSocketsAlicesLateAnswerNeverReachesBob() throws Exception {
+        int number = 1_300;
+        Fds.Limit limit = Fds.raiseSoftLimitToHard();
+        assertThat(limit.soft()).as("the open-files limit must be above the pinned number " + number).isGreaterThan(number);
+        assertThat(Fds.isOpen(number)).as("fd " + number + " is already in use in this JVM").isFalse();
+        LateWrite.Send send = (fd, bytes) -> {
+            for (int off = 0; off < bytes.length; ) {
+                int n = Sockets.send(fd, bytes, off, bytes.length - off);
+                if (n == Sockets.WOULD_BLOCK) throw new IOException("the test's socket buffer is full");
+                off += n;
+            }
+        };
+        SlotPool pool = new SlotPool(number, 1, Sockets::close);
+        int listenFd = Sockets.listen("127.0.0.1", 0, 16);
+        Slot slot = null;
+        try (TestClient alice = Expect.client(Sockets.localPort(listenFd))) {
+            slot = pool.acquire();
+            pin(acceptOne(listenFd), slot);
+            int alices = slot.generation();
+            alice.reset();
+            pool.release(slot);                          // the loop closes fd 1300
+            try (TestClient bob = Expect.client(Sockets.localPort(listenFd))) {
+                Slot bobs = pool.acquire();
+                pin(acceptOne(listenFd), bobs);   // Bob is fd 1300 now
+                boolean late = LateWrite.writeIfStill(slot, alices, ALICE, send);
+                assertThat(late).as("Alice's late answer, to fd 1300, which is Bob's now: refused").isFalse();
+                assertThat(LateWrite.writeIfStill(bobs, bobs.generation(), BOB, send)).isTrue();
+                assertThat(bob.readLine())
+                        .as("the first line Bob receives: his own answer, not Alice's password")
+                        .isEqualTo("hello bob\n");
+            }
+        } finally {
+            if (slot != null && slot.isOpen()) pool.release(slot);
+            Sockets.close(listenFd);
+        }
+    }
+
+    /** What day 6's server does with each accepted socket: dup3 it onto the slot's number, give back the one accept chose. */
+    private static void pin(int acceptedFd, Slot slot) throws IOException {
+        Fds.dup3(acceptedFd, slot.fd());
+        Sockets.close(acceptedFd);
+    }
+
+    /** Accepts the connection the test just made (connect() returned: it is queued, or about to be). */
+    private static int acceptOne(int listenFd) throws IOException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            int fd = Sockets.accept(listenFd);
+            if (fd != Sockets.WOULD_BLOCK) return fd;
+            LockSupport.parkNanos(100_000);
+        }
+        throw new IllegalStateException("the test could not accept its own connection");
+    }
+}
