@@ -73,7 +73,9 @@ public final class FdReuseServer implements EventLoopServer {
         final ArrayDeque<byte[]> requests = new ArrayDeque<>();
         boolean busy;                                   // a worker has one of its requests
         boolean inputDone;
-        boolean readPaused;
+        boolean readPaused;                             // peerStalled or backlogged
+        boolean peerStalled;                            // the peer is not reading its answers
+        boolean backlogged;                             // the workers are behind on its requests
         int interest;
 
         Conn(int slot, int fd) {
@@ -276,7 +278,7 @@ public final class FdReuseServer implements EventLoopServer {
                 c.lock.unlock();
             }
             c.framer = new LineFramer();
-            c.inputDone = c.busy = c.readPaused = false;
+            c.inputDone = c.busy = c.readPaused = c.peerStalled = c.backlogged = false;
             c.requests.clear();
             c.interest = Epoll.EPOLLIN | Epoll.EPOLLRDHUP;
             epoll.add(c.fd, c.interest, identity == Identity.FD_NUMBER ? c.fd : c.slot);
@@ -503,15 +505,17 @@ public final class FdReuseServer implements EventLoopServer {
             return;
         }
         if (!c.busy && outboxSize <= Outbox.HIGH_WATER) dispatch(c);   // the outbox drained enough
-        boolean pause = c.requests.size() >= MAX_QUEUED_REQUESTS || outboxSize > Outbox.HIGH_WATER;
-        boolean resume = c.requests.size() < MAX_QUEUED_REQUESTS / 2 && outboxSize < Outbox.LOW_WATER;
-        if (!c.readPaused && pause) {
-            c.readPaused = true;
-            readPaused++;
-        } else if (c.readPaused && resume) {
-            c.readPaused = false;
-            readPaused--;
+        // Two reasons to stop reading, each with its own hysteresis: the peer does not read
+        // its answers (the outbox passed the high-water mark), or the workers are behind (too
+        // many of its requests queued). Only the first is the peer's doing, and only the first
+        // is what readPausedCount() reports.
+        boolean stalled = c.peerStalled ? outboxSize >= Outbox.LOW_WATER : outboxSize > Outbox.HIGH_WATER;
+        if (stalled != c.peerStalled) {
+            c.peerStalled = stalled;
+            readPaused += stalled ? 1 : -1;
         }
+        c.backlogged = c.backlogged ? c.requests.size() >= MAX_QUEUED_REQUESTS / 2 : c.requests.size() >= MAX_QUEUED_REQUESTS;
+        c.readPaused = c.peerStalled || c.backlogged;
         int want = (c.inputDone || c.readPaused ? 0 : Epoll.EPOLLIN | Epoll.EPOLLRDHUP) | (pending ? Epoll.EPOLLOUT : 0);
         if (want != c.interest) {
             epoll.modify(c.fd, want, identity == Identity.FD_NUMBER ? c.fd : c.slot);
@@ -534,8 +538,8 @@ public final class FdReuseServer implements EventLoopServer {
         } finally {
             c.lock.unlock();
         }
-        if (c.readPaused) readPaused--;
-        c.readPaused = false;
+        if (c.peerStalled) readPaused--;
+        c.readPaused = c.peerStalled = c.backlogged = false;
         c.requests.clear();
         c.framer = null;
         connections.decrementAndGet();
