@@ -46,8 +46,15 @@ public final class Tour {
         day2();
         day3();
         day4();
-        day5();
-        day6();
+        // Days 5 and 6 run in this process; their servers' shutdown logs would cut into the story.
+        java.io.PrintStream err = System.err;
+        System.setErr(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            day5();
+            day6();
+        } finally {
+            System.setErr(err);
+        }
         clearProgress();
         System.out.printf(Locale.ROOT, "%nDone in %.0f s. Read the chapters in order: day01-blocking/README.md first.%n",
                 (System.nanoTime() - started) / 1e9);
