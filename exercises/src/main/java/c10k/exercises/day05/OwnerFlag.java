@@ -42,9 +42,44 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class OwnerFlag {
 
     /** Held by the one thread serving the connection. */
-    final AtomicBoolean owned = new AtomicBoolean();
+    final Flag owned;
     /** Work arrived that the owner may not have seen yet. */
-    final AtomicBoolean more = new AtomicBoolean();
+    final Flag more;
+
+    public OwnerFlag() {
+        this(new Flag(), new Flag());
+    }
+
+    /** For the tests: flags that can play another thread's move at the worst moment. */
+    OwnerFlag(Flag owned, Flag more) {
+        this.owned = owned;
+        this.more = more;
+    }
+
+    /**
+     * An atomic boolean (given, not part of the exercise). It only adds a hook that runs just
+     * before each {@code set}, where a test plays what another thread could do in that instant.
+     */
+    static class Flag {
+        private final AtomicBoolean value = new AtomicBoolean();
+
+        boolean get() {
+            return value.get();
+        }
+
+        void set(boolean v) {
+            beforeSet(v);
+            value.set(v);
+        }
+
+        boolean compareAndSet(boolean expected, boolean v) {
+            return value.compareAndSet(expected, v);
+        }
+
+        /** Runs just before {@link #set}; does nothing unless a test says otherwise. */
+        void beforeSet(boolean v) {
+        }
+    }
 
     /** An event for the connection reached this thread. True: you own it now, serve it. False: the owner will. */
     public boolean offer() {

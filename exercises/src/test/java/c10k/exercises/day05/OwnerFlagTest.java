@@ -50,6 +50,30 @@ class OwnerFlagTest {
     }
 
     @Test
+    void workOfferedInTheInstantTheOwnerLetsGoIsNotLost() {
+        // Another thread's event arrives exactly while the owner is letting go: it raises
+        // "more", finds the connection still owned, and leaves the work to the owner.
+        OwnerFlag[] flag = new OwnerFlag[1];
+        boolean[] played = {false};
+        OwnerFlag.Flag owned = new OwnerFlag.Flag() {
+            @Override
+            void beforeSet(boolean v) {
+                if (!v && !played[0]) {
+                    played[0] = true;
+                    assertThat(flag[0].offer()).as("the other thread finds the connection still owned").isFalse();
+                }
+            }
+        };
+        flag[0] = new OwnerFlag(owned, new OwnerFlag.Flag());
+        assertThat(flag[0].offer()).isTrue();
+        assertThat(flag[0].tryRelease())
+                .as("work offered while you let go was lost: its thread left it to you, and you had already looked at"
+                        + " \"more\" before releasing \"owned\". Release owned first, then look at more")
+                .isFalse();
+        assertThat(played[0]).as("tryRelease must release owned with owned.set(false)").isTrue();
+    }
+
+    @Test
     void manyThreadsOnOneConnectionNeverTwoOwnersNeverALostEvent() throws Exception {
         int threads = 3;
         int eventsPerThread = 20_000;
