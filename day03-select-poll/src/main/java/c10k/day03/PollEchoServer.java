@@ -21,9 +21,6 @@ public final class PollEchoServer implements EventLoopServer {
     private static final int LISTENER = 1;
     /** How many connections one wake-up may accept before the loop serves the others. */
     private static final int ACCEPT_BATCH = 64;
-    /** After EMFILE, how long to stop watching the listener (nginx's default is 500 ms; a
-     *  shorter pause resumes sooner and costs one extra wake-up per pause). */
-    private static final int ACCEPT_PAUSE_MS = 100;
 
     private final String host;
     private final int requestedPort;
@@ -38,8 +35,7 @@ public final class PollEchoServer implements EventLoopServer {
     private MemorySegment pollfds;
     private NativeConnection[] connections;
     private int count;
-    private long acceptPausedUntil;
-    private boolean acceptFailing;
+    private final AcceptPause acceptPause = new AcceptPause("day03 poll");
     private final NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(64 * 1024);
 
     // Read by tests from other threads.
@@ -79,7 +75,7 @@ public final class PollEchoServer implements EventLoopServer {
         count = 2;
         try {
             while (!closed) {
-                int ready = Poll.poll(pollfds, count, acceptTimeout());
+                int ready = Poll.poll(pollfds, count, acceptPause.timeoutMillis());
                 if (ready == 0) {
                     resumeAcceptingIfDue();
                     continue;
@@ -114,28 +110,16 @@ public final class PollEchoServer implements EventLoopServer {
             } catch (SyscallException e) {
                 // EMFILE/ENFILE: the connection stays queued, so the listener stays readable and
                 // a level-triggered loop would spin at 100% CPU. Stop watching it for a while.
-                if (!acceptFailing) System.err.println("day03 poll: " + e.getMessage() + "; pausing accept for " + ACCEPT_PAUSE_MS + " ms at a time");
-                acceptFailing = true;   // one line per streak of failures, not one per retry
-                Poll.setEvents(pollfds, LISTENER, (short) 0);
-                acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L;
+                if (acceptPause.begin(e)) Poll.setEvents(pollfds, LISTENER, (short) 0);
                 return;
             }
-            acceptFailing = false;
             if (fd == Sockets.WOULD_BLOCK) return;
             add(fd);
         }
     }
 
-    private int acceptTimeout() {
-        if (acceptPausedUntil == 0) return -1;
-        return (int) Math.max(1, (acceptPausedUntil - System.nanoTime()) / 1_000_000L);
-    }
-
     private void resumeAcceptingIfDue() {
-        if (acceptPausedUntil != 0 && System.nanoTime() >= acceptPausedUntil) {
-            acceptPausedUntil = 0;
-            Poll.setEvents(pollfds, LISTENER, Poll.POLLIN);
-        }
+        if (acceptPause.endIfDue()) Poll.setEvents(pollfds, LISTENER, Poll.POLLIN);
     }
 
     private void add(int fd) {

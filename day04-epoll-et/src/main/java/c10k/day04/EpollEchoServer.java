@@ -1,5 +1,6 @@
 package c10k.day04;
 
+import c10k.day03.AcceptPause;
 import c10k.day03.Errno;
 import c10k.day03.EventFd;
 import c10k.day03.EventLoopServer;
@@ -51,7 +52,6 @@ public final class EpollEchoServer implements EventLoopServer {
     static final int ACCEPTS_PER_TURN = 256;
     private static final long WAKE = -1;
     private static final long LISTENER = -2;
-    private static final int ACCEPT_PAUSE_MS = 100;
 
     private final String host;
     private final int requestedPort;
@@ -72,7 +72,7 @@ public final class EpollEchoServer implements EventLoopServer {
     private int[] interest = new int[1024];
     private final ArrayDeque<NativeConnection> owed = new ArrayDeque<>();
     private boolean listenerOwed;
-    private long acceptPausedUntil;
+    private final AcceptPause acceptPause = new AcceptPause("day04");
     private final NativeConnection.LoopBuffers buffers;
 
     // Read from other threads.
@@ -127,7 +127,7 @@ public final class EpollEchoServer implements EventLoopServer {
         try (Epoll.Events events = new Epoll.Events(256)) {
             while (!closed) {
                 beforeWait.run();
-                int timeout = !owed.isEmpty() || listenerOwed ? 0 : acceptTimeout();
+                int timeout = !owed.isEmpty() || listenerOwed ? 0 : acceptPause.timeoutMillis();
                 int n = events.waitFor(epoll, timeout);
                 wakeups++;
                 for (int i = 0; i < n; i++) {
@@ -216,7 +216,7 @@ public final class EpollEchoServer implements EventLoopServer {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
                 if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e;
-                if (!refuseOneWithSpareFd()) return;
+                if (!refuseOneWithSpareFd(e)) return;
                 continue;
             }
             if (fd == Sockets.WOULD_BLOCK) return;
@@ -233,9 +233,9 @@ public final class EpollEchoServer implements EventLoopServer {
      * spare fd, accept the client into it, tell it and close it, take the spare back.
      * Existing clients are untouched, and the queue keeps moving.
      */
-    private boolean refuseOneWithSpareFd() throws SyscallException {
+    private boolean refuseOneWithSpareFd(SyscallException emfile) throws SyscallException {
         if (spareFd < 0) {
-            pauseAccepting();
+            pauseAccepting(emfile);
             return false;
         }
         Sockets.close(spareFd);
@@ -245,7 +245,7 @@ public final class EpollEchoServer implements EventLoopServer {
             fd = Sockets.accept(listenFd);
         } catch (SyscallException e) {
             // Another thread of this process (the JVM's own, say) took the freed number first.
-            pauseAccepting();
+            pauseAccepting(e);
             return false;
         }
         if (fd >= 0) {
@@ -261,35 +261,25 @@ public final class EpollEchoServer implements EventLoopServer {
             spareFd = Sockets.socket(Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC);
         } catch (SyscallException e) {
             // Something else took the number meanwhile: fall back to nginx's way.
-            pauseAccepting();
+            pauseAccepting(e);
             return false;
         }
         return fd >= 0;
     }
 
-    /** nginx's answer: stop watching the listener, try again after a while. */
-    private void pauseAccepting() throws SyscallException {
-        if (acceptPausedUntil != 0) return;
-        System.err.println("day04: out of file descriptors; not accepting for " + ACCEPT_PAUSE_MS + " ms");
-        epoll.modify(listenFd, 0, LISTENER);
-        acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L;
-    }
-
-    private int acceptTimeout() {
-        if (acceptPausedUntil == 0) return -1;
-        return (int) Math.max(1, (acceptPausedUntil - System.nanoTime()) / 1_000_000L);
+    /** nginx's answer (day 3's {@link AcceptPause}): stop watching the listener for a while. */
+    private void pauseAccepting(SyscallException why) throws SyscallException {
+        if (acceptPause.begin(why)) epoll.modify(listenFd, 0, LISTENER);
     }
 
     private void resumeAcceptingIfDue() throws SyscallException {
-        if (acceptPausedUntil != 0 && System.nanoTime() >= acceptPausedUntil) {
-            acceptPausedUntil = 0;
-            epoll.modify(listenFd, Epoll.EPOLLIN | (edge ? Epoll.EPOLLET : 0), LISTENER);
-            if (spareFd < 0) {
-                try {
-                    spareFd = Sockets.socket(Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC);
-                } catch (SyscallException stillOut) {
-                    // try again on the next pause
-                }
+        if (!acceptPause.endIfDue()) return;
+        epoll.modify(listenFd, Epoll.EPOLLIN | (edge ? Epoll.EPOLLET : 0), LISTENER);
+        if (spareFd < 0) {
+            try {
+                spareFd = Sockets.socket(Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC);
+            } catch (SyscallException stillOut) {
+                // try again on the next pause
             }
         }
     }

@@ -1,6 +1,7 @@
 package c10k.day05;
 
 import c10k.day01.Protocol;
+import c10k.day03.AcceptPause;
 import c10k.day03.Errno;
 import c10k.day03.EventFd;
 import c10k.day03.Sockets;
@@ -54,7 +55,6 @@ public final class ReactorServer implements PooledServer {
     static final int ACCEPTS_PER_TURN = 256;
     /** Requests queued for the pool across all connections; when full, the loop waits for room. */
     static final int QUEUE_CAPACITY = 64 * 1024;
-    private static final int ACCEPT_PAUSE_MS = 100;
     private static final long WAKE = -1;
     private static final long LISTENER = -2;
 
@@ -80,7 +80,7 @@ public final class ReactorServer implements PooledServer {
     private final ArrayDeque<Connection> owed = new ArrayDeque<>();
     private final List<Connection> dirty = new ArrayList<>();
     private boolean listenerOwed;
-    private long acceptPausedUntil;
+    private final AcceptPause acceptPause = new AcceptPause("day05");
     private final byte[] in = new byte[READ_SIZE];
     private final ByteBuffer inView = ByteBuffer.wrap(in);
     private Connection reading;   // the connection whose lines the framer is handing us
@@ -146,7 +146,7 @@ public final class ReactorServer implements PooledServer {
     private void run() {
         try (Epoll.Events events = new Epoll.Events(256)) {
             while (!closed) {
-                int timeout = !owed.isEmpty() || listenerOwed ? 0 : acceptTimeout();
+                int timeout = !owed.isEmpty() || listenerOwed ? 0 : acceptPause.timeoutMillis();
                 int n = events.waitFor(epoll, timeout);
                 wakeups++;
                 for (int i = 0; i < n; i++) {
@@ -343,7 +343,7 @@ public final class ReactorServer implements PooledServer {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
                 if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e;
-                pauseAccepting();
+                if (acceptPause.begin(e)) epoll.modify(listenFd, 0, LISTENER);   // day 3's AcceptPause
                 return;
             }
             if (fd == Sockets.WOULD_BLOCK) return;
@@ -357,21 +357,8 @@ public final class ReactorServer implements PooledServer {
      * day 4's spare fd, so both day-5 modes share one policy; in shared mode several threads
      * may accept, and the spare-fd trick is not reliable there.
      */
-    private void pauseAccepting() throws SyscallException {
-        if (acceptPausedUntil != 0) return;
-        System.err.println("day05: out of file descriptors; not accepting for " + ACCEPT_PAUSE_MS + " ms");
-        epoll.modify(listenFd, 0, LISTENER);
-        acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L;
-    }
-
-    private int acceptTimeout() {
-        if (acceptPausedUntil == 0) return -1;
-        return (int) Math.max(1, (acceptPausedUntil - System.nanoTime()) / 1_000_000L);
-    }
-
     private void resumeAcceptingIfDue() throws SyscallException {
-        if (acceptPausedUntil != 0 && System.nanoTime() >= acceptPausedUntil) {
-            acceptPausedUntil = 0;
+        if (acceptPause.endIfDue()) {
             // EPOLL_CTL_MOD checks readiness at once: connections queued meanwhile are reported.
             epoll.modify(listenFd, Epoll.EPOLLIN | Epoll.EPOLLET, LISTENER);
         }

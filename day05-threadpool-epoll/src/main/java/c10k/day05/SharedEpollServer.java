@@ -1,6 +1,7 @@
 package c10k.day05;
 
 import c10k.day01.Protocol;
+import c10k.day03.AcceptPause;
 import c10k.day03.Errno;
 import c10k.day03.EventFd;
 import c10k.day03.Sockets;
@@ -64,7 +65,6 @@ public final class SharedEpollServer implements PooledServer {
      * other threads idle while this one works through it.
      */
     static final int EVENTS_PER_WAIT = 16;
-    private static final int ACCEPT_PAUSE_MS = 100;
     private static final long WAKE = -1;
     private static final long LISTENER = -2;
     private static final int CONNECTION_EVENTS = Epoll.EPOLLET | Epoll.EPOLLONESHOT;
@@ -84,7 +84,7 @@ public final class SharedEpollServer implements PooledServer {
     private final ConcurrentHashMap<Long, Connection> connections = new ConcurrentHashMap<>();
     private final AtomicLong nextId = new AtomicLong();
     /** Non-zero while accepting is paused for lack of fds: when to re-arm the listener. */
-    private final AtomicLong acceptPausedUntil = new AtomicLong();
+    private final AcceptPause acceptPause = new AcceptPause("day05");
 
     private final AtomicInteger readPaused = new AtomicInteger();
     private final AtomicInteger largestOutbox = new AtomicInteger();
@@ -140,7 +140,7 @@ public final class SharedEpollServer implements PooledServer {
         public void run() {
             try (Epoll.Events events = new Epoll.Events(EVENTS_PER_WAIT)) {
                 while (!closed) {
-                    int n = events.waitFor(epoll, acceptTimeout());
+                    int n = events.waitFor(epoll, acceptPause.timeoutMillis());
                     wakeups.incrementAndGet();
                     for (int i = 0; i < n && !closed; i++) {
                         long data = events.data(i);
@@ -278,7 +278,7 @@ public final class SharedEpollServer implements PooledServer {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
                 if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e;
-                pauseAccepting();
+                acceptPause.begin(e);
                 return;                       // the listener stays disarmed until the pause ends
             }
             if (fd == Sockets.WOULD_BLOCK) break;
@@ -289,25 +289,14 @@ public final class SharedEpollServer implements PooledServer {
     }
 
     /**
-     * Out of fds: nginx's way. The listener is simply not re-armed (ONESHOT already disarmed
-     * it), and the first thread to wake after the pause re-arms it. Day 4's spare fd is not
+     * Out of fds: nginx's way (day 3's {@link AcceptPause}). The listener is simply not
+     * re-armed (ONESHOT already disarmed it), and the first thread to wake after the pause
+     * re-arms it. Day 4's spare fd is not
      * used: its close-accept-reopen dance assumes nothing else opens an fd in between, and
      * with N threads accepting over time, that assumption is weaker than a timer.
      */
-    private void pauseAccepting() {
-        System.err.println("day05: out of file descriptors; not accepting for " + ACCEPT_PAUSE_MS + " ms");
-        acceptPausedUntil.set(System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L);
-    }
-
-    private int acceptTimeout() {
-        long until = acceptPausedUntil.get();
-        if (until == 0) return -1;
-        return (int) Math.max(1, (until - System.nanoTime()) / 1_000_000L);
-    }
-
     private void resumeAcceptingIfDue() throws SyscallException {
-        long until = acceptPausedUntil.get();
-        if (until != 0 && System.nanoTime() >= until && acceptPausedUntil.compareAndSet(until, 0)) {
+        if (acceptPause.endIfDue()) {
             epoll.modify(listenFd, Epoll.EPOLLIN | Epoll.EPOLLET | Epoll.EPOLLONESHOT, LISTENER);
         }
     }

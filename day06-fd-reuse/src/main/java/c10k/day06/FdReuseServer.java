@@ -2,6 +2,7 @@ package c10k.day06;
 
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
+import c10k.day03.AcceptPause;
 import c10k.day03.EventFd;
 import c10k.day03.EventLoopServer;
 import c10k.day03.Outbox;
@@ -56,8 +57,6 @@ public final class FdReuseServer implements EventLoopServer {
     private static final byte[] TOO_LONG = new byte[0];
     /** The most requests of one client handed to a worker in one task. */
     private static final int MAX_BATCH = 64;
-    /** After EMFILE, how long to stop watching the listener. */
-    private static final int ACCEPT_PAUSE_MS = 100;
     /** Stop reading from a client with this many requests waiting for a worker. */
     private static final int MAX_QUEUED_REQUESTS = 256;
 
@@ -109,7 +108,7 @@ public final class FdReuseServer implements EventLoopServer {
     // Loop thread.
     private Conn[] byData = new Conn[1024];   // FD_NUMBER: indexed by fd; PINNED_SLOT: by slot
     private final ArrayDeque<Conn> freeSlots = new ArrayDeque<>();
-    private long acceptPausedUntil;
+    private final AcceptPause acceptPause = new AcceptPause("day06");
     private volatile boolean keepWakeOpen;
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final byte[] in = new byte[64 * 1024];
@@ -214,7 +213,7 @@ public final class FdReuseServer implements EventLoopServer {
     private void run() {
         try (Epoll.Events events = new Epoll.Events(256)) {
             while (!closed) {
-                int n = events.waitFor(epoll, acceptTimeout());
+                int n = events.waitFor(epoll, acceptPause.timeoutMillis());
                 resumeAcceptingIfDue();
                 for (int i = 0; i < n && !closed; i++) {
                     long data = events.data(i);
@@ -239,9 +238,7 @@ public final class FdReuseServer implements EventLoopServer {
             } catch (SyscallException e) {
                 // EMFILE/ENFILE: the client stays queued and the level-triggered listener would
                 // be reported again at once. Stop watching it for a while (day 4 tells the rest).
-                System.err.println("day06: " + e.getMessage() + "; not accepting for " + ACCEPT_PAUSE_MS + " ms");
-                epoll.modify(listenFd, 0, LISTENER);
-                acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_MS * 1_000_000L;
+                if (acceptPause.begin(e)) epoll.modify(listenFd, 0, LISTENER);
                 return;
             }
             if (fd == Sockets.WOULD_BLOCK) return;
@@ -287,14 +284,8 @@ public final class FdReuseServer implements EventLoopServer {
         }
     }
 
-    private int acceptTimeout() {
-        if (acceptPausedUntil == 0) return -1;
-        return (int) Math.max(1, (acceptPausedUntil - System.nanoTime()) / 1_000_000L);
-    }
-
     private void resumeAcceptingIfDue() throws SyscallException {
-        if (acceptPausedUntil != 0 && System.nanoTime() >= acceptPausedUntil) {
-            acceptPausedUntil = 0;
+        if (acceptPause.endIfDue()) {
             epoll.modify(listenFd, Epoll.EPOLLIN, LISTENER);
         }
     }
