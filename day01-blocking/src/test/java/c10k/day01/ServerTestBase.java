@@ -27,6 +27,7 @@ public abstract class ServerTestBase {
 
     @AfterEach
     void closeServerAndCheckForLeaks() {
+        if (server == null) return;   // it never started: the test has failed already
         server.close();
         Fds.awaitNoLeak(fdsBefore);
     }

@@ -84,14 +84,17 @@ class EpollEchoServerTest {
          */
         private Runnable holdLoop(EpollEchoServer s) throws Exception {
             java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean(true);
+            int before = s.connectionCount();
             s.beforeEachWait(() -> {
-                if (hold.getAndSet(false)) {
+                // Hold only once the waker is accepted: the loop may be between its last
+                // epoll_wait and the hook right now, and must not park with the waker queued.
+                if (s.connectionCount() > before && hold.getAndSet(false)) {
                     loopIsHeld.countDown();
                     loopMayWait.acquireUninterruptibly();
                 }
             });
-            // The loop sleeps in epoll_wait: a new connection wakes it, and on its way back to
-            // epoll_wait it meets the hook.
+            // The loop sleeps in epoll_wait: a new connection wakes it, it accepts it, and on
+            // its way back to epoll_wait it meets the hook.
             waker = new TestClient(s.port());
             loopIsHeld.await();
             return () -> loopMayWait.release();
@@ -138,6 +141,38 @@ class EpollEchoServerTest {
                 got.writeBytes(c.readExactly(echoedAfterReads(request, 2) - got.size()));
                 assertThat(got.toByteArray()).isEqualTo(java.util.Arrays.copyOf(request, got.size()));
                 assertThat(c.silentFor(200)).as("and stalls again").isTrue();
+            }
+        }
+
+        @Test
+        void anEdgeTriggeredListenerThatAcceptsOncePerEventLeavesClientsQueued() throws Exception {
+            EpollEchoServer s = (EpollEchoServer) server;
+            Runnable letGo = holdLoop(s);                // the waker is accepted, then the loop parks
+            try (TestClient a = new TestClient(s.port()); TestClient b = new TestClient(s.port())) {
+                // Both handshakes are done by the kernel: both wait in the listen queue, one edge.
+                letGo.run();
+                assertThat(a.roundTrip("a\n")).isEqualTo("a\n");
+                b.send("b\n");
+                assertThat(b.silentFor(500)).as("one accept per edge: b stays in the queue").isTrue();
+                assertThat(s.connectionCount()).as("the waker and a").isEqualTo(2);
+                // Only a new connection makes a new edge, and it moves the queue by one: b.
+                try (TestClient c = new TestClient(s.port())) {
+                    assertThat(b.readLine()).isEqualTo("b\n");
+                }
+            }
+        }
+
+        @Test
+        void theCorrectListenerAcceptsTheWholeQueueOnOneEdge() throws Exception {
+            server.close();
+            EpollEchoServer s = new EpollEchoServer("127.0.0.1", 0, EpollEchoServer.Mode.ET);
+            server = s;
+            s.start();
+            Runnable letGo = holdLoop(s);
+            try (TestClient a = new TestClient(s.port()); TestClient b = new TestClient(s.port())) {
+                letGo.run();
+                assertThat(a.roundTrip("a\n")).isEqualTo("a\n");
+                assertThat(b.roundTrip("b\n")).isEqualTo("b\n");
             }
         }
 
