@@ -22,7 +22,7 @@ import java.io.IOException;
  * one sends with {@code Sockets.send(fd, ...)}.
  *
  * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md">day06-fd-reuse/README.md</a>,
- * "The race, step by step" and "Generations: what makes it safe"; day 6's
+ * "The race" and "Step 3: the generation, checked under the slot's lock"; day 6's
  * {@code FdReuseServer.writeToSlot}.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code LateWriteTest}.

@@ -24,7 +24,7 @@ import java.util.function.IntConsumer;
  * writing under that lock must never see the number closed, or reused, in mid-write.
  *
  * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md">day06-fd-reuse/README.md</a>,
- * "Pinning: a pool of fixed numbers" and "The FIFO only delays reuse"; day 6's
+ * "Step 1: a fixed number per slot, with dup3" and "Step 2: the FIFO"; day 6's
  * {@code FdReuseServer} ({@code acceptAll}, {@code close}).
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code SlotPoolTest}.
