@@ -11,8 +11,10 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -170,8 +172,9 @@ class ResponseOrderTest {
 
     /**
      * The reactor in miniature, over a real socket: the test thread is the loop (it reads
-     * pipelined lines, gives each a seq, and sends what your ring releases), four workers
-     * answer them, the early requests slowest.
+     * pipelined lines, gives each a seq, and sends what your ring releases); a worker per
+     * request answers it, and the test decides in which order the workers finish (a fixed
+     * shuffle), so answers surely come back out of order.
      */
     @Test
     void pipelinedRequestsOverARealSocketComeBackInOrder() throws Exception {
@@ -180,7 +183,7 @@ class ResponseOrderTest {
         try (ServerSocket listener = new ServerSocket(0, 8, loopback);
              Socket client = new Socket(loopback, listener.getLocalPort());
              Socket server = listener.accept();
-             ExecutorService workers = Executors.newFixedThreadPool(4)) {
+             ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             client.setSoTimeout(2_000);
             server.setSoTimeout(2_000);
             StringBuilder requests = new StringBuilder();
@@ -190,36 +193,48 @@ class ResponseOrderTest {
             record Done(long seq, byte[] response) {
             }
             BlockingQueue<Done> done = new LinkedBlockingQueue<>();
-            ResponseOrder order = new ResponseOrder(64);
-            BufferedReader in = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII));
-            for (int i = 0; i < n; i++) {
-                String line = in.readLine();
-                long seq = order.reserve();
-                int delayMs = i % 4 == 0 ? 15 : 1;   // every fourth request is slow: the ones after it overtake it
-                workers.execute(() -> {
-                    try {
-                        Thread.sleep(delayMs);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    done.add(new Done(seq, (line + "\n").getBytes(StandardCharsets.US_ASCII)));
-                });
-            }
-            int released = 0;
-            while (released < n) {
-                Done d = done.poll(2, TimeUnit.SECONDS);
-                assertThat(d).as("a worker's answer (the test's own workers: this should not happen)").isNotNull();
-                order.complete(d.seq(), d.response());
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                released += order.release(out::writeBytes);
-                server.getOutputStream().write(out.toByteArray());
-            }
-            BufferedReader answers = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.US_ASCII));
-            for (int i = 0; i < n; i++) {
-                assertThat(answers.readLine())
-                        .as("answer number %d on the wire: the client matches answers to requests by position,"
-                                + " so it must be the answer to request %d, whichever worker finished first", i, i)
-                        .isEqualTo("request " + i);
+            CountDownLatch[] mayFinish = new CountDownLatch[n];
+            try {
+                ResponseOrder order = new ResponseOrder(64);
+                BufferedReader in = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII));
+                for (int i = 0; i < n; i++) {
+                    String line = in.readLine();
+                    long seq = order.reserve();
+                    CountDownLatch go = mayFinish[i] = new CountDownLatch(1);
+                    workers.execute(() -> {
+                        try {
+                            go.await();                   // the test says when this worker is done
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        done.add(new Done(seq, (line + "\n").getBytes(StandardCharsets.US_ASCII)));
+                    });
+                }
+                List<Integer> finishOrder = new ArrayList<>();
+                for (int i = 0; i < n; i++) finishOrder.add(i);
+                Collections.shuffle(finishOrder, new Random(5));
+                assertThat(finishOrder.getFirst()).as("the shuffle starts with a late request").isNotZero();
+                int released = 0;
+                for (int next : finishOrder) {
+                    mayFinish[next].countDown();
+                    Done d = done.poll(2, TimeUnit.SECONDS);
+                    assertThat(d).as("a worker's answer (the test's own workers: this should not happen)").isNotNull();
+                    order.complete(d.seq(), d.response());
+                    ByteArrayOutputStream out = new ByteArrayOutputStream();
+                    released += order.release(out::writeBytes);
+                    server.getOutputStream().write(out.toByteArray());
+                }
+                assertThat(released).as("every response released once").isEqualTo(n);
+                BufferedReader answers = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.US_ASCII));
+                for (int i = 0; i < n; i++) {
+                    assertThat(answers.readLine())
+                            .as("answer number %d on the wire: the client matches answers to requests by position,"
+                                    + " so it must be the answer to request %d, whichever worker finished first", i, i)
+                            .isEqualTo("request " + i);
+                }
+            } finally {
+                // Never leave a worker waiting: closing the executor waits for every one.
+                for (CountDownLatch go : mayFinish) if (go != null) go.countDown();
             }
         }
     }
