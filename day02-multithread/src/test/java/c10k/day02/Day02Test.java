@@ -103,6 +103,9 @@ class Day02Test {
                 // connected at the same time.
                 for (int i = 0; i < IDLE_CLIENTS; i++) assertThat(idle.get(i).readLine()).isEqualTo("idle " + i + "\n");
                 assertThat(s.connectionCount()).isEqualTo(IDLE_CLIENTS);
+                // 2,000 threads blocked in read(), and yet the process has a few dozen kernel
+                // threads: the parked virtual threads wait on the JDK's poller, not in the kernel.
+                assertThat(osThreads()).as("kernel threads in this JVM").isLessThan(IDLE_CLIENTS / 10);
 
                 try (TestClient next = new TestClient(s.port())) {
                     assertThat(next.roundTrip("and me?\n")).isEqualTo("and me?\n");
@@ -114,6 +117,14 @@ class Day02Test {
                 for (TestClient c : idle) c.close();
             }
         }
+    }
+
+    /** Threads of this process as the kernel counts them (the Threads: line of /proc/self/status). */
+    static int osThreads() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+            if (line.startsWith("Threads:")) return Integer.parseInt(line.substring(8).trim());
+        }
+        throw new IllegalStateException("no Threads: line in /proc/self/status");
     }
 
     @Nested
@@ -136,6 +147,7 @@ class Day02Test {
                 try (TestClient next = new TestClient(s.port())) {
                     assertThat(next.roundTrip("served\n")).isEqualTo("served\n");
                 }
+                assertThat(osThreads()).as("one kernel thread per platform-thread client").isGreaterThan(200);
             } finally {
                 for (TestClient c : idle) c.close();
             }
