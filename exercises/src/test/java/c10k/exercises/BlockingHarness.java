@@ -1,5 +1,6 @@
 package c10k.exercises;
 
+import c10k.day01.AcceptBackoff;
 import c10k.day01.EchoServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -53,7 +54,9 @@ public final class BlockingHarness implements EchoServer {
             try {
                 client = listener.accept();
             } catch (IOException e) {
-                continue;   // closed (the loop ends) or a transient failure
+                // Closed: the loop ends. Out of fds (EMFILE): back off rather than spin (day 1).
+                if (!closed) AcceptBackoff.pause(e);
+                continue;
             }
             current = client;
             try (client) {

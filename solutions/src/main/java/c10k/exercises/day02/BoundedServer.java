@@ -1,5 +1,6 @@
 package c10k.exercises.day02;
 
+import c10k.day01.AcceptBackoff;
 import c10k.day01.BlockingEchoServer;
 import c10k.day01.EchoServer;
 import java.io.IOException;
@@ -124,7 +125,9 @@ public final class BoundedServer implements EchoServer {
             try {
                 client = listener.accept();
             } catch (IOException e) {
-                continue;   // closed: the loop ends
+                // Closed: the loop ends. Out of fds (EMFILE): back off rather than spin (day 1).
+                if (!closed) AcceptBackoff.pause(e);
+                continue;
             }
             clients.add(client);
             if (closed) {
