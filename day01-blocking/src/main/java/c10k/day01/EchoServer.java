@@ -24,4 +24,17 @@ public interface EchoServer extends AutoCloseable {
     /** Stops serving and releases every descriptor and thread. Safe to call more than once. */
     @Override
     void close();
+
+    /**
+     * The graceful end (SIGTERM, Ctrl-C): stop accepting, answer every complete line already
+     * read, shut down each connection's sending side, read and discard until the peer closes
+     * or {@code drain} passes, then {@link #close()}. Clients see whole lines and FIN, not a
+     * reset. Returns when everything is released. May be interrupted by a {@link #close()}
+     * from another thread (a second signal), which then closes at once.
+     *
+     * <p>The default is the abortive {@link #close()}; the event-loop servers do better.
+     */
+    default void shutdownGracefully(java.time.Duration drain) {
+        close();
+    }
 }
