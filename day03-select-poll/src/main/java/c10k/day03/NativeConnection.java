@@ -2,60 +2,114 @@ package c10k.day03;
 
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
+import c10k.day01.Stats;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * One client of a non-blocking server built on raw system calls (days 3 to 6): its fd, the
- * framer that cuts its input into lines, and the outbox of what it is still owed.
+ * One client of a non-blocking server built on raw system calls (days 3 to 7): its fd, the
+ * framer that cuts its input into lines, the outbox of what it is still owed, and the state
+ * that says what the event loop should do with it next. Every event loop in the book (poll,
+ * epoll level- and edge-triggered, a loop with a pool, several threads on one epoll) drives
+ * this one tested implementation of the protocol; the loops differ only in how they learn
+ * what is ready and who runs the answering.
  *
- * <p>The event loop says when the socket is readable or writable; this class does the
- * reading and writing and keeps the state straight, so every event loop in the book (poll,
- * epoll level- and edge-triggered, several threads) shares one tested implementation of
- * the protocol. Its state, in the words of Build Your Own Redis: does it want to read, does
- * it want to write, is it done.
+ * <p>The state, in the words of Build Your Own Redis: does it want to read
+ * ({@link #wantsRead}), does it want to write ({@link #wantsWrite}), is it done
+ * ({@link #settle}). Its life:
+ * <pre>
+ *   open ──(EOF, refused line, shutdown)──► input done ──(answers all sent)──► lingering ──(EOF, deadline)──► closed
+ *     │                                                                     (write side shut down,
+ *     └──(reset, EPIPE)──► broken ──────────────────────────────────────────  input read and dropped)
+ * </pre>
+ * Lingering is what keeps the last answer alive: closing a socket whose receive queue holds
+ * unread bytes makes the kernel send RST instead of FIN (RFC 1122, 4.2.2.13), and a client
+ * that receives RST may throw away answers it had not read yet, the error line above all. So
+ * the sending side is shut down (FIN after the last answer) and the input is drained until the
+ * peer closes too, or the loop's drain timer runs out (nginx's {@code lingering_close}).
  *
  * <p>Not thread-safe: one thread at a time handles a connection. Days 5 and 6 are about
  * making sure of that.
  */
-public final class NativeConnection {
+public class NativeConnection {
 
-    /** Buffers shared by every connection of one event-loop thread: an idle connection owns none. */
+    /** Turns one line into its answer. The loop's own (day 4) is {@link #ECHO}; day 5 plugs in a handler. */
+    @FunctionalInterface
+    public interface Answerer {
+        /**
+         * Answers the line {@code buf[start, end)} (newline included) of {@code c} into {@code out}.
+         * The bytes are valid only during the call.
+         */
+        void answer(NativeConnection c, ByteBuffer buf, int start, int end, Replies out) throws IOException;
+    }
+
+    /** The book's protocol: the answer is the line itself. */
+    public static final Answerer ECHO = (c, buf, start, end, out) -> out.put(buf, start, end);
+
+    /**
+     * What one serving thread lends to every connection it handles: the read buffer, the
+     * answers of one read, its counters. An idle connection owns none of it, which is what lets
+     * one thread hold ten thousand of them in little memory.
+     */
     public static final class LoopBuffers {
-        final byte[] in;
-        final ByteBuffer inView;
-        /** The answers to one read: at most one read's bytes plus a line assembled from earlier reads. */
-        final byte[] replies;
-        int replyLength;
-        /** The largest outbox this loop has seen; for backpressure tests and the benchmark. */
+        public final byte[] in;
+        public final ByteBuffer inView;
+        public final Replies replies;
+        public final Answerer answerer;
+        public final Stats.Counters counters;
+        /** The largest outbox this thread has seen; for backpressure tests and the benchmark. */
         public int largestOutbox;
-        /** Copies each complete line into {@link #replies}; made once, not per read. */
-        final LineFramer.LineSink collect;
+        private NativeConnection current;
+        private final LineFramer.LineSink collect;
 
-        public LoopBuffers(int readSize) {
+        public LoopBuffers(int readSize, Answerer answerer, Stats.Counters counters) {
             in = new byte[readSize];
             inView = ByteBuffer.wrap(in);
-            replies = new byte[readSize + Protocol.MAX_LINE];
+            replies = new Replies(readSize + Protocol.MAX_LINE);
+            this.answerer = answerer;
+            this.counters = counters;
             collect = (buf, start, end) -> {
-                buf.get(start, replies, replyLength, end - start);
-                replyLength += end - start;
+                NativeConnection c = current;
+                if (c.inputDone) return;           // the answerer ended the conversation mid-read
+                c.activity = true;
+                counters.lines(1);
+                answerer.answer(c, buf, start, end, replies);
             };
+        }
+
+        public LoopBuffers(int readSize) {
+            this(readSize, ECHO, new Stats().newCounters());
         }
     }
 
     public final int fd;
-    private final LineFramer framer = new LineFramer();
+    /** The one timer of this connection (idle, send or drain, whichever clock runs now). */
+    public final Deadlines.Timer timer = new Deadlines.Timer(this);
+    /** The events the kernel watches for us, kept by the loop to skip needless epoll_ctl calls. */
+    public int interest;
+    /** Counted in the loop's paused-readers figure (kept by the loop, beside {@link #isReadPaused}). */
+    public boolean countedAsPaused;
+
+    private LineFramer framer = new LineFramer();
     private final Outbox outbox = new Outbox();
-    private boolean inputDone;    // end of stream or a refused line: nothing more is read
-    private boolean readPaused;   // backpressure: the peer is not reading its answers
-    private boolean broken;       // reset, EPIPE: close at once, nothing more can be delivered
+    private boolean inputDone;        // no more requests are read: EOF, a refused line, shutdown
+    private boolean peerClosed;       // EOF seen: the peer will send nothing more
+    private boolean readPaused;       // backpressure: the peer is not reading its answers
+    private boolean broken;           // reset, EPIPE: close at once, nothing more can be delivered
+    private boolean lingering;        // our FIN is sent; input is read only to be dropped
+    private boolean answersPending;   // a worker holds requests of ours (days 5 and 6)
+    private boolean activity;         // a complete line arrived since the loop last looked
+    private boolean progress;         // output moved since the loop last looked
+    private boolean resumed;          // reading was paused and may go on again
+    private volatile boolean closed;  // read by workers, to drop answers nobody will receive
 
     public NativeConnection(int fd) {
         this.fd = fd;
     }
 
-    /** The loop should watch for readability (POLLIN, EPOLLIN). */
+    /** The loop should watch for readability: to read requests, or to drain a lingering close. */
     public boolean wantsRead() {
-        return !inputDone && !readPaused && !broken;
+        return !broken && !peerClosed && (lingering || (!inputDone && !readPaused));
     }
 
     /** The loop should watch for writability: only while something waits, or it would be told "writable" forever. */
@@ -63,17 +117,73 @@ public final class NativeConnection {
         return !outbox.isEmpty() && !broken;
     }
 
-    /** Nothing left to do: close it. */
-    public boolean isFinished() {
-        return broken || (inputDone && outbox.isEmpty());
-    }
-
     public boolean isReadPaused() {
         return readPaused;
     }
 
+    public boolean isInputDone() {
+        return inputDone;
+    }
+
+    public boolean isLingering() {
+        return lingering;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
     public int outboxSize() {
         return outbox.size();
+    }
+
+    public boolean hasPendingOutput() {
+        return !outbox.isEmpty();
+    }
+
+    /** Marks it gone (a reset seen in an event, a failed epoll_ctl): the loop closes it without more ado. */
+    public void markBroken() {
+        broken = true;
+    }
+
+    /** Days 5 and 6: a worker holds some of our requests; we are not finished until it answers. */
+    public void setAnswersPending(boolean pending) {
+        answersPending = pending;
+    }
+
+    public boolean hasAnswersPending() {
+        return answersPending;
+    }
+
+    /**
+     * Reads nothing more as requests: for a graceful shutdown (answer what was read, then close
+     * gently) or a handler that asked to close after its reply. The unterminated tail is dropped.
+     */
+    public void stopReading() {
+        if (inputDone) return;
+        inputDone = true;
+        framer.discardPartial();
+    }
+
+    /** True once since the last call: a complete line arrived (what resets the idle clock). */
+    public boolean takeActivity() {
+        boolean a = activity;
+        activity = false;
+        return a;
+    }
+
+    /** True once since the last call: the kernel took some of our output (what resets the send clock). */
+    public boolean takeProgress() {
+        boolean p = progress;
+        progress = false;
+        return p;
+    }
+
+    /** True once after reading was paused and may resume: an edge-triggered loop owes it a read. */
+    public boolean takeResumed() {
+        boolean r = resumed;
+        resumed = false;
+        return r;
     }
 
     /**
@@ -81,7 +191,7 @@ public final class NativeConnection {
      * kernel will report the fd again if more is waiting), more for edge-triggered (the
      * kernel will NOT report again until new data arrives, so we must go on until
      * {@code EAGAIN}). Stops early at end of stream, on a refused line, or when the outbox
-     * fills (backpressure).
+     * fills (backpressure). A lingering connection's input is read and dropped.
      *
      * @return {@code true} if it stopped only because {@code maxReads} ran out: the socket may
      *     still hold data, and an edge-triggered loop owes it another turn.
@@ -89,65 +199,98 @@ public final class NativeConnection {
     public boolean readAndAnswer(LoopBuffers b, int maxReads) {
         for (int reads = 0; reads < maxReads; reads++) {
             if (!wantsRead()) return false;
-            int n;
-            try {
-                n = Sockets.recv(fd, b.in, 0, b.in.length);
-            } catch (SyscallException e) {
-                broken = true;            // ECONNRESET and friends: this client only
-                return false;
-            }
-            if (n == Sockets.WOULD_BLOCK) return false;
-            if (n == 0) {
-                // FIN: answer what is complete (already done), drop the unterminated tail.
-                framer.discardPartial();
-                inputDone = true;
-                return false;
-            }
-            b.replyLength = 0;
+            int n = receive(b.in, 0, b.in.length, b.counters);
+            if (n <= 0) return false;
+            if (lingering) continue;                  // draining a lingering close: drop it
+            b.replies.clear();
             b.inView.clear().limit(n);
-            boolean ok;
-            try {
-                ok = framer.feed(b.inView, b.collect);
-            } catch (java.io.IOException impossible) {
-                throw new AssertionError(impossible);   // our sink does no I/O
-            }
+            boolean ok = frame(b.inView, b);
             if (!ok) {
-                System.arraycopy(Protocol.ERR_LINE_TOO_LONG, 0, b.replies, b.replyLength, Protocol.ERR_LINE_TOO_LONG.length);
-                b.replyLength += Protocol.ERR_LINE_TOO_LONG.length;
-                inputDone = true;
+                b.replies.put(Protocol.ERR_LINE_TOO_LONG);   // after the answers to the lines before it
+                stopReading();
             }
-            sendFirst(b, b.replies, b.replyLength);
-            if (outbox.isFull()) readPaused = true;
-            if (!ok) return false;
+            sendFirst(b.replies.array(), 0, b.replies.length(), b);
+            if (inputDone || readPaused) return false;
         }
         return true;
     }
 
     /**
-     * Send first: try to write the answers now, and queue only what the kernel refused. If
-     * older bytes are still queued, the new ones go behind them, never ahead.
+     * One {@code recv} into {@code buf}: the byte count, or 0 when there is nothing to read
+     * now ({@code EAGAIN}), at end of stream (recorded: no more input) or on a reset
+     * (recorded: broken). The building block for loops that frame elsewhere (day 5's workers).
      */
-    private void sendFirst(LoopBuffers b, byte[] bytes, int length) {
-        int sent = 0;
-        if (outbox.isEmpty()) {
-            sent = send(bytes, 0, length);
-            if (broken) return;
+    public int receive(byte[] buf, int offset, int length, Stats.Counters counters) {
+        int n;
+        try {
+            n = Sockets.recv(fd, buf, offset, length);
+        } catch (SyscallException e) {
+            broken = true;                            // ECONNRESET and friends: this client only
+            return 0;
         }
-        if (sent < length) outbox.append(bytes, sent, length);
+        if (n == Sockets.WOULD_BLOCK) return 0;
+        if (n == 0) {
+            // FIN: what is complete was answered; the unterminated tail is dropped (the protocol).
+            peerClosed = true;
+            stopReading();
+            return 0;
+        }
+        counters.bytesIn(n);
+        return n;
+    }
+
+    /** Cuts {@code in} into lines and answers each into {@code b.replies}; false if a line is too long. */
+    private boolean frame(ByteBuffer in, LoopBuffers b) {
+        b.current = this;
+        try {
+            return framer.feed(in, b.collect);
+        } catch (IOException e) {
+            throw new IllegalStateException("an answerer failed: " + e.getMessage(), e);
+        } finally {
+            b.current = null;
+        }
+    }
+
+    /** Frames on behalf of another thread (day 5's workers): the framer travels with the task. */
+    public boolean frame(ByteBuffer in, LineFramer.LineSink sink) throws IOException {
+        return framer.feed(in, sink);
+    }
+
+    /**
+     * Send first: try to write {@code bytes[from, to)} now, and queue only what the kernel
+     * refused. If older bytes are still queued, the new ones go behind them, never ahead. Above
+     * the outbox's high-water mark, reading pauses.
+     */
+    public void sendFirst(byte[] bytes, int from, int to, LoopBuffers b) {
+        sendFirst(bytes, from, to, b.counters);
         if (outbox.size() > b.largestOutbox) b.largestOutbox = outbox.size();
     }
 
+    public void sendFirst(byte[] bytes, int from, int to, Stats.Counters counters) {
+        if (broken || from == to) return;
+        int sent = 0;
+        if (outbox.isEmpty()) {
+            sent = send(bytes, from, to - from, counters);
+            if (broken) return;
+        }
+        if (from + sent < to) outbox.append(bytes, from + sent, to);
+        if (outbox.isFull()) readPaused = true;
+    }
+
     /** The socket is writable: send what waits; resume reading once below the low-water mark. */
-    public void flush() {
-        while (!outbox.isEmpty()) {
-            int n = send(outbox.array(), outbox.start(), outbox.size());
+    public void flush(Stats.Counters counters) {
+        while (!outbox.isEmpty() && !broken) {
+            int n = send(outbox.array(), outbox.start(), outbox.size(), counters);
             if (n <= 0) break;          // EAGAIN (or broken): wait for the next writable event
             outbox.consumed(n);
         }
-        if (readPaused && outbox.hasRoom()) readPaused = false;
+        if (readPaused && outbox.hasRoom()) {
+            readPaused = false;
+            resumed = true;
+        }
     }
 
-    private int send(byte[] bytes, int offset, int length) {
+    private int send(byte[] bytes, int offset, int length, Stats.Counters counters) {
         int total = 0;
         try {
             while (total < length) {
@@ -158,18 +301,53 @@ public final class NativeConnection {
         } catch (SyscallException e) {
             broken = true;              // EPIPE, ECONNRESET: the peer is gone
         }
+        if (total > 0) {
+            progress = true;
+            counters.bytesOut(total);
+        }
         return total;
     }
 
     /**
-     * Closes the fd. A connection that ends cleanly (not broken) first shuts down its sending
-     * side: closing with unread input in the socket would send RST instead of FIN
-     * (RFC 1122, 4.2.2.13), and a RST can overtake the last answer, such as the error line.
+     * After anything happened: starts the lingering close when it is due, and says whether the
+     * loop should close the connection now (broken, or every answer out and the peer gone).
+     */
+    public boolean settle() {
+        if (broken) return true;
+        if (!outbox.isEmpty() || answersPending) return false;
+        if (peerClosed) return true;
+        if (inputDone && !lingering) {
+            Sockets.shutdownWrite(fd);     // FIN after the last answer; the peer's input drains next
+            lingering = true;
+        }
+        return false;
+    }
+
+    /**
+     * Closes the fd; the caller has already removed it from epoll. A connection that ends
+     * cleanly shuts down its sending side first, for the FIN-before-RST reason above.
      */
     public void close() {
-        if (!broken) Sockets.shutdownWrite(fd);
-        Sockets.close(fd);
+        closed = true;
+        if (!broken && !lingering) Sockets.shutdownWrite(fd);
+        timer.cancel();
         outbox.clear();
         framer.discardPartial();
+        releaseFd();
+    }
+
+    /** The last step of {@link #close}: day 6's pinned slots put a placeholder back instead. */
+    protected void releaseFd() {
+        Sockets.close(fd);
+    }
+
+    /** Day 6: a slot that serves its next client starts from a clean state, on the same fd number. */
+    protected void reset() {
+        framer = new LineFramer();
+        outbox.clear();
+        inputDone = peerClosed = readPaused = broken = lingering = false;
+        answersPending = activity = progress = resumed = countedAsPaused = false;
+        interest = 0;
+        closed = false;
     }
 }

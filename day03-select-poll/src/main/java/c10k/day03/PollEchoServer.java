@@ -148,13 +148,13 @@ public final class PollEchoServer implements EventLoopServer {
             return;
         }
         // POLLHUP comes with POLLIN when the peer is gone: reading finds the end of stream.
-        if ((revents & Poll.POLLOUT) != 0) c.flush();
+        if ((revents & Poll.POLLOUT) != 0) c.flush(buffers.counters);
         if ((revents & (Poll.POLLIN | Poll.POLLHUP)) != 0 && c.wantsRead()) c.readAndAnswer(buffers, 1);
         if ((revents & Poll.POLLHUP) != 0 && !c.wantsRead()) {
             remove(i, wasPaused);                                   // hung up while we were not reading
             return;
         }
-        if (c.isFinished()) {
+        if (c.settle()) {
             remove(i, wasPaused);
             return;
         }

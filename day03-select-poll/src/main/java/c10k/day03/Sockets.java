@@ -131,20 +131,24 @@ public final class Sockets {
     /**
      * Takes one connection off the listen queue, already non-blocking and close-on-exec (one
      * call instead of accept + fcntl). Returns the new fd, or {@link #WOULD_BLOCK} when the
-     * queue is empty. {@code ECONNABORTED} (the peer gave up while queued) counts as empty
-     * for this attempt. Throws on anything else, {@code EMFILE} above all: the caller must
-     * have a plan for running out of descriptors.
+     * queue is empty. {@code ECONNABORTED} (the peer gave up while queued) is retried at once:
+     * that connection is gone from the queue, the ones behind it are not, and returning "empty"
+     * would leave them waiting for an edge that an edge-triggered listener never gets again.
+     * Throws on anything else, {@code EMFILE} above all: the caller must have a plan for
+     * running out of descriptors, and for the errors accept(2) calls transient.
      */
     public static int accept(int listenFd) throws SyscallException {
         MemorySegment state = Libc.callState();
         try {
             while (true) {
+                int injected = Faults.take("accept4");
+                if (injected != 0) throw new SyscallException("accept4", injected);
                 int fd = (int) ACCEPT4.invokeExact(state, listenFd, MemorySegment.NULL, MemorySegment.NULL,
                         SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd >= 0) return fd;
                 int errno = Libc.errno(state);
-                if (errno == Errno.EINTR) continue;
-                if (errno == Errno.EAGAIN || errno == Errno.ECONNABORTED) return WOULD_BLOCK;
+                if (errno == Errno.EINTR || errno == Errno.ECONNABORTED) continue;
+                if (errno == Errno.EAGAIN) return WOULD_BLOCK;
                 throw new SyscallException("accept4", errno);
             }
         } catch (SyscallException e) {

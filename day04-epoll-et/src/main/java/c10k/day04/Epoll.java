@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import c10k.day03.Errno;
+import c10k.day03.Faults;
 import c10k.day03.Libc;
 import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
@@ -123,6 +124,8 @@ public final class Epoll implements AutoCloseable {
         MemorySegment event = CTL_EVENT.get();
         EVENTS.set(event, 0L, 0L, events);
         DATA.set(event, 0L, 0L, data);
+        int injected = Faults.take(opName(op));   // tests: "the next epoll_ctl(ADD) fails with ENOMEM"
+        if (injected != 0) throw new SyscallException(opName(op), injected);
         try {
             int rc = (int) CTL.invokeExact(state, fd, op, target, event);
             if (rc == -1) throw new SyscallException(opName(op), Libc.errno(state));
@@ -169,6 +172,8 @@ public final class Epoll implements AutoCloseable {
          */
         public int waitFor(Epoll epoll, int timeoutMillis) throws SyscallException {
             MemorySegment state = Libc.callState();
+            int injected = Faults.take("epoll_wait");
+            if (injected != 0) throw new SyscallException("epoll_wait", injected);
             try {
                 int n = (int) WAIT.invokeExact(state, epoll.fd, array, capacity, timeoutMillis);
                 if (n >= 0) return n;

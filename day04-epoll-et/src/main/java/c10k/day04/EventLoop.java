@@ -1,0 +1,441 @@
+package c10k.day04;
+
+import c10k.day01.Timeouts;
+import c10k.day03.Deadlines;
+import c10k.day03.EventFd;
+import c10k.day03.NativeConnection;
+import c10k.day03.SyscallException;
+import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * The book's event loop: one thread, one epoll instance, many {@link NativeConnection}s. Day 4
+ * teaches it; days 5 and 6 plug their one new idea into its {@link Layer} and leave the rest
+ * here, where it is written once: accepting (through {@link Acceptor}), reading in turns with
+ * an owed list, keeping the kernel's interest in line with what each connection wants,
+ * deregistering before closing, timers, and the graceful shutdown.
+ *
+ * <pre>
+ *   loop:  timeout = 0 if anyone is owed a turn, else the nearest deadline (or forever)
+ *          n = epoll_wait(timeout)            EINTR counts as 0 events
+ *          for each event: wake-up │ listener: accept until EAGAIN (budget) │ connection: handle
+ *          owed turns              connections (and the listener) that spent their budget
+ *          layer.afterEvents()     day 5: answers back from the workers
+ *          timers                  idle, send, drain: close what is due
+ * </pre>
+ *
+ * <p>Failure policy: whatever goes wrong with one connection (a reset, a failed
+ * {@code epoll_ctl}, even a bug in a layer) ends that connection only. Only a failure of the
+ * loop's own machinery (epoll_wait, the eventfd, a broken listener) ends the loop; it then
+ * closes every connection and reports to {@link #onFatal}: by default the process exits with
+ * status 1 saying why, rather than go on serving nobody.
+ */
+public final class EventLoop {
+
+    /** The extension points: what a later day changes, each with day 4's behaviour as default. */
+    public interface Layer {
+        /** A client was accepted: the connection that serves it, or null if the layer turned it away (and closed fd). */
+        default NativeConnection accepted(EventLoop loop, int fd) {
+            return new NativeConnection(fd);
+        }
+
+        /** The connection may be read (an event, or a turn it was owed): returns true if data may be left. */
+        default boolean readable(EventLoop loop, NativeConnection c) {
+            return c.readAndAnswer(loop.buffers, loop.tuning.readsPerTurn());
+        }
+
+        /** Once per pass, after events and owed turns: day 5 takes its workers' answers back here. */
+        default void afterEvents(EventLoop loop) {
+        }
+
+        /** The connection is deregistered: close it (day 6 puts its slot back instead). */
+        default void release(EventLoop loop, NativeConnection c) {
+            c.close();
+        }
+    }
+
+    /**
+     * How the loop reads and accepts. Edge-triggered: several reads per turn, and a turn owed
+     * to whoever spent its budget, since no new edge will come for data already there.
+     * Level-triggered: one read per event; the kernel reports again whatever is left.
+     */
+    public record Tuning(boolean edge, int readsPerTurn, int acceptsPerTurn, boolean owesTurns, boolean spareFd) {
+        public static final Tuning EDGE = new Tuning(true, 16, 256, true, true);
+        public static final Tuning LEVEL = new Tuning(false, 1, 256, false, true);
+    }
+
+    private static final System.Logger LOG = System.getLogger("c10k.day04");
+    private static final long WAKE = -1;
+    private static final long LISTENER = -2;
+
+    public final String name;
+    public final Tuning tuning;
+    public final NativeConnection.LoopBuffers buffers;
+    private final int listenFd;
+    private final Layer layer;
+    private final LongSupplier clock;
+    private final Deadlines idle, send, drain;
+    private Epoll epoll;
+    private EventFd wake;
+    private Acceptor acceptor;
+    private Thread thread;
+    private volatile boolean closed, stopping;
+    private volatile long stopDrainNanos;
+    private volatile Runnable beforeWait = () -> { };
+    private volatile Consumer<Throwable> onFatal = EventLoop::exitOnFatal;
+    private final CountDownLatch stoppedAccepting = new CountDownLatch(1);
+
+    // The loop thread's own.
+    private NativeConnection[] byFd = new NativeConnection[1024];
+    private final ArrayDeque<NativeConnection> owed = new ArrayDeque<>();
+    private boolean listenerOwed, listening;
+    private long now, hardStop;
+
+    // Read from other threads.
+    private volatile int connectionCount, readPaused, largestOutbox;
+    private volatile long wakeups;
+
+    public EventLoop(String name, int listenFd, Tuning tuning, Layer layer, NativeConnection.LoopBuffers buffers,
+                     Timeouts timeouts, LongSupplier clock) {
+        this.name = name;
+        this.listenFd = listenFd;
+        this.tuning = tuning;
+        this.layer = layer;
+        this.buffers = buffers;
+        this.clock = clock;
+        this.idle = new Deadlines("idle", timeouts.idle().toNanos());
+        this.send = new Deadlines("send", timeouts.send().toNanos());
+        this.drain = new Deadlines("drain", timeouts.drain().toNanos());
+    }
+
+    /** Makes the epoll instance and starts the loop thread; on failure releases what it made. */
+    public void start() throws SyscallException {
+        try {
+            acceptor = new Acceptor(name, listenFd, tuning.acceptsPerTurn(), tuning.spareFd());
+            epoll = new Epoll();
+            wake = new EventFd();
+            epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE);
+            epoll.add(listenFd, listenerEvents(), LISTENER);
+            listening = true;
+        } catch (SyscallException e) {
+            releaseFds();
+            throw e;
+        }
+        now = clock.getAsLong();
+        thread = Thread.ofPlatform().name(name).start(this::run);
+    }
+
+    private int listenerEvents() {
+        return Epoll.EPOLLIN | (tuning.edge() ? Epoll.EPOLLET : 0);
+    }
+
+    private void run() {
+        Throwable fatal = null;
+        try (Epoll.Events events = new Epoll.Events(256)) {
+            while (!closed) {
+                if (stopping && listening) beginStop();
+                if (stopping && (connectionCount == 0 || now - hardStop >= 0)) break;
+                beforeWait.run();
+                int n = events.waitFor(epoll, timeoutMillis());
+                wakeups++;
+                buffers.counters.wakeup();
+                now = clock.getAsLong();
+                for (int i = 0; i < n; i++) {
+                    long data = events.data(i);
+                    if (data == WAKE) wake.drain();
+                    else if (data == LISTENER) acceptBatch();
+                    else handle(byFd[(int) data], events.events(i));
+                }
+                events.growIfFull(n);
+                serveOwed();
+                layer.afterEvents(this);
+                expireTimers();
+                if (listening && acceptor.resumeIfDue()) epoll.modify(listenFd, listenerEvents(), LISTENER);
+            }
+        } catch (SyscallException | RuntimeException | Error e) {
+            fatal = e;
+            LOG.log(Level.ERROR, name + ": " + e.getMessage() + ": the loop cannot go on; closing every connection", e);
+        } finally {
+            stoppedAccepting.countDown();
+            for (NativeConnection c : byFd) if (c != null) layer.release(this, c);
+            Arrays.fill(byFd, null);
+            connectionCount = 0;
+        }
+        if (fatal != null) onFatal.accept(fatal);
+    }
+
+    /** epoll_wait's timeout: 0 while anyone is owed a turn, else until the nearest deadline. */
+    private int timeoutMillis() {
+        if (!owed.isEmpty() || listenerOwed) return 0;
+        long nanos = Math.min(idle.nanosUntilNext(now), Math.min(send.nanosUntilNext(now), drain.nanosUntilNext(now)));
+        if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
+        int pause = acceptor.pauseTimeoutMillis();
+        if (nanos == Long.MAX_VALUE) return pause;
+        int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);   // never wake just before
+        return pause < 0 ? millis : Math.min(pause, millis);
+    }
+
+    private void handle(NativeConnection c, int events) {
+        if (c == null) return;                              // closed earlier in this same batch
+        try {
+            if ((events & Epoll.EPOLLERR) != 0) {
+                c.markBroken();                             // reset: nothing can be delivered any more
+            } else {
+                // Both directions, independently: an "else" here would lose the write edge for good.
+                if ((events & Epoll.EPOLLOUT) != 0) c.flush(buffers.counters);
+                if ((events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) read(c);
+                // Hung up both ways while we were not reading (paused, or done): a level-triggered
+                // loop would be told so forever. Nothing can be delivered any more.
+                if ((events & Epoll.EPOLLHUP) != 0 && !c.wantsRead()) c.markBroken();
+            }
+            update(c);
+        } catch (RuntimeException e) {
+            failed(c, e);
+        }
+    }
+
+    private void read(NativeConnection c) {
+        if (layer.readable(this, c) && tuning.owesTurns()) owed.add(c);
+    }
+
+    private void serveOwed() throws SyscallException {
+        for (int k = owed.size(); k > 0; k--) {
+            NativeConnection c = owed.poll();
+            if (byFd[c.fd] != c) continue;                  // closed since
+            try {
+                read(c);
+                update(c);
+            } catch (RuntimeException e) {
+                failed(c, e);
+            }
+        }
+        if (listenerOwed) acceptBatch();
+    }
+
+    /** After anything happened to a connection: close it if done, else make timers and interest match. */
+    public void update(NativeConnection c) {
+        if (byFd[c.fd] != c) return;
+        if (c.settle()) {
+            drop(c);
+            return;
+        }
+        boolean paused = c.isReadPaused();
+        if (paused != c.countedAsPaused) {
+            c.countedAsPaused = paused;
+            readPaused += paused ? 1 : -1;
+            buffers.counters.paused(paused ? 1 : -1);
+        }
+        if (c.takeResumed() && tuning.edge()) owed.add(c);  // bytes may wait with no edge to come
+        if (buffers.largestOutbox > largestOutbox) largestOutbox = buffers.largestOutbox;
+        retime(c);
+        // EPOLLOUT only while output waits: armed after send() met EAGAIN, gone once it drains.
+        // A socket is nearly always writable; watching it for nothing would wake an LT loop forever.
+        int want = (c.wantsRead() ? Epoll.EPOLLIN | Epoll.EPOLLRDHUP : 0)
+                | (c.wantsWrite() ? Epoll.EPOLLOUT : 0) | (tuning.edge() ? Epoll.EPOLLET : 0);
+        if (want == c.interest) return;
+        try {
+            epoll.modify(c.fd, want, c.fd);
+            c.interest = want;
+        } catch (SyscallException e) {
+            failed(c, e);
+        }
+    }
+
+    /**
+     * Which clock runs for a connection: drain while lingering, send while output waits, none
+     * while workers hold its requests (our slowness, not the peer's), else idle. Only a complete
+     * line restarts the idle clock, so a peer dripping half a line a byte at a time still times
+     * out; only bytes the kernel took restart the send clock.
+     */
+    private void retime(NativeConnection c) {
+        Deadlines want = c.isLingering() ? drain : c.hasPendingOutput() ? send : c.hasAnswersPending() ? null : idle;
+        boolean activity = c.takeActivity();
+        boolean progress = c.takeProgress();
+        if (want == null) c.timer.cancel();
+        else if (c.timer.list() != want || (want == idle && activity) || (want == send && progress)) want.restart(c.timer, now);
+    }
+
+    private void expireTimers() {
+        Object due;
+        while ((due = idle.pollExpired(now)) != null) timedOut((NativeConnection) due, false);
+        while ((due = send.pollExpired(now)) != null) timedOut((NativeConnection) due, true);
+        while ((due = drain.pollExpired(now)) != null) timedOut((NativeConnection) due, true);
+    }
+
+    /** Idle: close gently (FIN, drain). Send or drain: the peer is not reading; close hard. */
+    private void timedOut(NativeConnection c, boolean hard) {
+        buffers.counters.timedOut();
+        LOG.log(Level.DEBUG, () -> name + ": fd " + c.fd + " timed out");
+        if (hard) c.markBroken();
+        else c.stopReading();
+        update(c);
+    }
+
+    private void acceptBatch() throws SyscallException {
+        listenerOwed = false;
+        if (!listening) return;
+        switch (acceptor.acceptBatch(this::register, buffers.counters)) {
+            case EMPTY -> { }
+            case BUDGET_SPENT -> listenerOwed = tuning.owesTurns();   // ET: queued clients make no new edge
+            case PAUSED -> epoll.modify(listenFd, 0, LISTENER);       // stop watching; resumeIfDue re-arms
+        }
+    }
+
+    private void register(int fd) {
+        NativeConnection c = layer.accepted(this, fd);
+        if (c == null) return;
+        if (c.fd >= byFd.length) byFd = Arrays.copyOf(byFd, Math.max(c.fd + 1, byFd.length * 2));
+        int events = Epoll.EPOLLIN | Epoll.EPOLLRDHUP | (tuning.edge() ? Epoll.EPOLLET : 0);
+        byFd[c.fd] = c;
+        connectionCount++;
+        try {
+            // Data that arrived before the registration is reported at once (epoll checks the
+            // fd on EPOLL_CTL_ADD), so no read is lost between accept and add.
+            epoll.add(c.fd, events, c.fd);
+            c.interest = events;
+        } catch (SyscallException e) {
+            c.interest = -1;                                // not registered: nothing to delete
+            failed(c, e);
+            return;
+        }
+        idle.restart(c.timer, now);
+    }
+
+    /** One connection's failure ends that connection only. */
+    private void failed(NativeConnection c, Exception e) {
+        LOG.log(Level.WARNING, name + ": fd " + c.fd + ": " + e.getMessage() + "; closing that connection");
+        c.markBroken();
+        drop(c);
+    }
+
+    private void drop(NativeConnection c) {
+        if (byFd[c.fd] != c) return;
+        if (c.countedAsPaused) {
+            readPaused--;
+            buffers.counters.paused(-1);
+        }
+        // Deregister before close: the registration belongs to the open file description, and
+        // only the last close of that description removes it by itself (a dup, day 6, keeps it).
+        if (c.interest != -1) {
+            try {
+                epoll.delete(c.fd);
+            } catch (SyscallException e) {
+                LOG.log(Level.DEBUG, () -> name + ": fd " + c.fd + ": " + e.getMessage());
+            }
+        }
+        byFd[c.fd] = null;
+        connectionCount--;
+        buffers.counters.closed();
+        layer.release(this, c);
+    }
+
+    /** Shutdown, step one (on the loop thread): no more accepting, and every connection heads for a gentle close. */
+    private void beginStop() throws SyscallException {
+        listening = listenerOwed = false;
+        epoll.delete(listenFd);
+        stoppedAccepting.countDown();
+        hardStop = now + stopDrainNanos;
+        for (NativeConnection c : byFd) {
+            if (c == null) continue;
+            c.stopReading();          // complete lines already read are answered; the partial tail is dropped
+            update(c);
+        }
+    }
+
+    /**
+     * Any thread: begins the graceful shutdown, which closes what is still open after
+     * {@code drainNanos}; {@link #awaitEnd} waits for it.
+     */
+    public void stopGracefully(long drainNanos) {
+        stopDrainNanos = drainNanos;
+        stopping = true;
+        wakeup();
+    }
+
+    /** Any thread: waits until the loop no longer watches the listener (the server may close it then). */
+    public void awaitStoppedAccepting() throws InterruptedException {
+        stoppedAccepting.await();
+    }
+
+    /** Any thread: ends the loop at once (every connection closed, abortively if need be) and waits for it. */
+    public void close() {
+        closed = true;
+        awaitEnd();
+        releaseFds();
+    }
+
+    /** Any thread: waits for the loop thread to end, whatever ended it. */
+    public void awaitEnd() {
+        if (thread == null) return;
+        if (wake != null && thread.isAlive()) wake.signal();
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void releaseFds() {
+        if (acceptor != null) acceptor.close();
+        if (epoll != null) epoll.close();
+        if (wake != null) wake.close();
+        acceptor = null;
+        epoll = null;
+        wake = null;
+    }
+
+    /** Any thread: wakes the loop (to take answers back, or to look at the clock again). */
+    public void wakeup() {
+        EventFd w = wake;
+        if (w != null) w.signal();
+    }
+
+    /** Loop thread: a turn for {@code c} on this pass, as if an edge had come. */
+    public void owe(NativeConnection c) {
+        owed.add(c);
+    }
+
+    /** The loop's idea of now: read once per pass, from the clock it was given. */
+    public long now() {
+        return now;
+    }
+
+    /** Test hook: runs on the loop thread before every epoll_wait. */
+    public void beforeEachWait(Runnable hook) {
+        beforeWait = hook;
+    }
+
+    /** What to do when the loop cannot go on; by default the process exits with status 1. */
+    public void onFatal(Consumer<Throwable> handler) {
+        onFatal = handler;
+    }
+
+    private static void exitOnFatal(Throwable why) {
+        // Not from the loop thread: System.exit runs the shutdown hooks, which wait for this thread.
+        Thread.ofPlatform().start(() -> System.exit(1));
+    }
+
+    public boolean isLoopThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    public int connectionCount() {
+        return connectionCount;
+    }
+
+    public int readPausedCount() {
+        return readPaused;
+    }
+
+    public int largestOutbox() {
+        return largestOutbox;
+    }
+
+    public long wakeups() {
+        return wakeups;
+    }
+}
