@@ -165,6 +165,13 @@ public class NativeConnection {
         framer.discardPartial();
     }
 
+    /** Lines of ours were answered elsewhere (day 5's workers): that is activity, for the idle clock. */
+    public void answered(int lines, Stats.Counters counters) {
+        if (lines == 0) return;
+        activity = true;
+        counters.lines(lines);
+    }
+
     /** True once since the last call: a complete line arrived (what resets the idle clock). */
     public boolean takeActivity() {
         boolean a = activity;

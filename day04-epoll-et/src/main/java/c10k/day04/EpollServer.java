@@ -35,8 +35,12 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
     /** The loop this server runs on {@code listenFd}, not started yet. */
     protected abstract EventLoop newLoop(int listenFd);
 
-    /** Called once the loop has ended and before the fds are released: day 5 stops its pool here. */
-    protected void loopEnded() {
+    /**
+     * Called once the loop has ended and before its fds are released: day 5 stops its pool here.
+     * Returns false if some thread may still signal the loop's eventfd, which is then left open.
+     */
+    protected boolean loopEnded() {
+        return true;
     }
 
     /** {@code --idle-timeout}, {@code --send-timeout}, {@code --drain-timeout}; before {@link #start}. */
@@ -108,7 +112,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         if (l == null) return;
         loop = null;
         l.close();
-        loopEnded();
+        l.releaseFds(loopEnded());
         closeListener();
     }
 

@@ -66,6 +66,15 @@ public final class EventLoop {
     public record Tuning(boolean edge, int readsPerTurn, int acceptsPerTurn, boolean owesTurns, boolean spareFd) {
         public static final Tuning EDGE = new Tuning(true, 16, 256, true, true);
         public static final Tuning LEVEL = new Tuning(false, 1, 256, false, true);
+
+        /**
+         * Out of fds, pause accepting instead of the spare-fd trick: for a server with other
+         * threads that open fds (day 5's workers, day 6's), where the trick's "nobody opens an fd
+         * between our close and our accept" no longer holds.
+         */
+        public Tuning withoutSpareFd() {
+            return new Tuning(edge, readsPerTurn, acceptsPerTurn, owesTurns, false);
+        }
     }
 
     private static final System.Logger LOG = System.getLogger("c10k.day04");
@@ -92,7 +101,9 @@ public final class EventLoop {
     // The loop thread's own.
     private NativeConnection[] byFd = new NativeConnection[1024];
     private final ArrayDeque<NativeConnection> owed = new ArrayDeque<>();
-    private boolean listenerOwed, listening;
+    private boolean listenerOwed, listening, stopBegun;
+    private int listenerFlags;
+    private final java.util.concurrent.ConcurrentLinkedQueue<Integer> adopted = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private long now, hardStop;
 
     // Read from other threads.
@@ -115,14 +126,16 @@ public final class EventLoop {
     /** Makes the epoll instance and starts the loop thread; on failure releases what it made. */
     public void start() throws SyscallException {
         try {
-            acceptor = new Acceptor(name, listenFd, tuning.acceptsPerTurn(), tuning.spareFd());
             epoll = new Epoll();
             wake = new EventFd();
             epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE);
-            epoll.add(listenFd, listenerEvents(), LISTENER);
-            listening = true;
+            if (listenFd >= 0) {
+                acceptor = new Acceptor(name, listenFd, tuning.acceptsPerTurn(), tuning.spareFd());
+                epoll.add(listenFd, listenerEvents(), LISTENER);
+                listening = true;
+            }
         } catch (SyscallException e) {
-            releaseFds();
+            releaseFds(true);
             throw e;
         }
         now = clock.getAsLong();
@@ -130,14 +143,31 @@ public final class EventLoop {
     }
 
     private int listenerEvents() {
-        return Epoll.EPOLLIN | (tuning.edge() ? Epoll.EPOLLET : 0);
+        return Epoll.EPOLLIN | (tuning.edge() ? Epoll.EPOLLET : 0) | listenerFlags;
+    }
+
+    /**
+     * Extra flags for the listener's registration, before {@link #start}: day 5's loops use
+     * {@code EPOLLEXCLUSIVE} when several loops watch one listener.
+     */
+    public void listenerFlags(int flags) {
+        listenerFlags = flags;
+    }
+
+    /**
+     * Any thread: hands the loop an fd accepted elsewhere (day 5's acceptor thread); the loop
+     * registers it on its next pass, as if it had accepted it itself.
+     */
+    public void adopt(int fd) {
+        adopted.add(fd);
+        wakeup();
     }
 
     private void run() {
         Throwable fatal = null;
         try (Epoll.Events events = new Epoll.Events(256)) {
             while (!closed) {
-                if (stopping && listening) beginStop();
+                if (stopping && !stopBegun) beginStop();
                 if (stopping && (connectionCount == 0 || now - hardStop >= 0)) break;
                 beforeWait.run();
                 int n = events.waitFor(epoll, timeoutMillis());
@@ -151,6 +181,7 @@ public final class EventLoop {
                     else handle(byFd[(int) data], events.events(i));
                 }
                 events.growIfFull(n);
+                registerAdopted();
                 serveOwed();
                 layer.afterEvents(this);
                 expireTimers();
@@ -161,6 +192,8 @@ public final class EventLoop {
             LOG.log(Level.ERROR, name + ": " + e.getMessage() + ": the loop cannot go on; closing every connection", e);
         } finally {
             stoppedAccepting.countDown();
+            Integer orphan;
+            while ((orphan = adopted.poll()) != null) c10k.day03.Sockets.close(orphan);
             for (NativeConnection c : byFd) if (c != null) layer.release(this, c);
             Arrays.fill(byFd, null);
             connectionCount = 0;
@@ -173,7 +206,7 @@ public final class EventLoop {
         if (!owed.isEmpty() || listenerOwed) return 0;
         long nanos = Math.min(idle.nanosUntilNext(now), Math.min(send.nanosUntilNext(now), drain.nanosUntilNext(now)));
         if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
-        int pause = acceptor.pauseTimeoutMillis();
+        int pause = acceptor == null ? -1 : acceptor.pauseTimeoutMillis();
         if (nanos == Long.MAX_VALUE) return pause;
         int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);   // never wake just before
         return pause < 0 ? millis : Math.min(pause, millis);
@@ -186,8 +219,14 @@ public final class EventLoop {
                 c.markBroken();                             // reset: nothing can be delivered any more
             } else {
                 // Both directions, independently: an "else" here would lose the write edge for good.
-                if ((events & Epoll.EPOLLOUT) != 0) c.flush(buffers.counters);
-                if ((events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) read(c);
+                boolean drained = false;
+                if ((events & Epoll.EPOLLOUT) != 0) {
+                    c.flush(buffers.counters);
+                    drained = !c.hasPendingOutput();
+                }
+                // Read on input, and also once the output has drained: a layer that does not
+                // read while output waits (day 6) has bytes in the socket and no edge to come.
+                if (drained || (events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) read(c);
                 // Hung up both ways while we were not reading (paused, or done): a level-triggered
                 // loop would be told so forever. Nothing can be delivered any more.
                 if ((events & Epoll.EPOLLHUP) != 0 && !c.wantsRead()) c.markBroken();
@@ -285,6 +324,14 @@ public final class EventLoop {
         }
     }
 
+    private void registerAdopted() {
+        Integer fd;
+        while ((fd = adopted.poll()) != null) {
+            if (stopBegun) c10k.day03.Sockets.close(fd);   // too late: shutting down
+            else register(fd);
+        }
+    }
+
     private void register(int fd) {
         NativeConnection c = layer.accepted(this, fd);
         if (c == null) return;
@@ -335,8 +382,9 @@ public final class EventLoop {
 
     /** Shutdown, step one (on the loop thread): no more accepting, and every connection heads for a gentle close. */
     private void beginStop() throws SyscallException {
+        stopBegun = true;
+        if (listening) epoll.delete(listenFd);
         listening = listenerOwed = false;
-        epoll.delete(listenFd);
         stoppedAccepting.countDown();
         hardStop = now + stopDrainNanos;
         for (NativeConnection c : byFd) {
@@ -361,11 +409,15 @@ public final class EventLoop {
         stoppedAccepting.await();
     }
 
-    /** Any thread: ends the loop at once (every connection closed, abortively if need be) and waits for it. */
+    /**
+     * Any thread: ends the loop at once (every connection closed, abortively if need be) and
+     * waits for it. The loop's own fds stay open until {@link #releaseFds}: a worker may still
+     * signal the eventfd, and a write to a closed eventfd's number could land in whatever file
+     * took the number next (Netty #9362).
+     */
     public void close() {
         closed = true;
         awaitEnd();
-        releaseFds();
     }
 
     /** Any thread: waits for the loop thread to end, whatever ended it. */
@@ -379,13 +431,15 @@ public final class EventLoop {
         }
     }
 
-    private void releaseFds() {
+    /** After {@link #close}: closes epoll and the spare fd, and the eventfd unless a thread may still signal it. */
+    public void releaseFds(boolean closeWake) {
+        EventFd w = wake;
+        wake = null;
         if (acceptor != null) acceptor.close();
         if (epoll != null) epoll.close();
-        if (wake != null) wake.close();
+        if (w != null && closeWake) w.close();
         acceptor = null;
         epoll = null;
-        wake = null;
     }
 
     /** Any thread: wakes the loop (to take answers back, or to look at the clock again). */

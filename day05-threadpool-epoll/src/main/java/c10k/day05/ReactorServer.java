@@ -1,385 +1,333 @@
 package c10k.day05;
 
+import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
-import c10k.day03.AcceptPause;
-import c10k.day03.Errno;
-import c10k.day03.EventFd;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
-import c10k.day04.Epoll;
-import java.io.IOException;
+import c10k.day03.NativeConnection;
+import c10k.day03.Replies;
+import c10k.day04.EpollServer;
+import c10k.day04.EventLoop;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Day 5, {@code --mode reactor}: one thread does all the I/O, a fixed pool does the work.
+ * Day 5, {@code --mode reactor}: day 4's loop does all the I/O, a fixed pool does the work.
  *
  * <pre>
- *             epoll_wait ──► accept / recv / frame ──► work queue ──► N workers: handler.handle(line)
- *                 ▲                                                         │
- *   eventfd ──────┘◄──── completion queue (connection, seq, response) ◄─────┘
- *                 │
- *                 └──► reorder by seq ──► send first, EPOLLOUT only after EAGAIN
+ *   loop thread:  epoll_wait ─► recv one read ─► batch ──► work queue (bounded) ──► N workers:
+ *                     ▲                                                            frame the read,
+ *                     │                                                            handler per line,
+ *   eventfd ◄─── completions (the same batch, now holding the answers) ◄────────── answers into the batch
+ *                     │
+ *                     └─► send first, EPOLLOUT only after EAGAIN; then read that connection again
  * </pre>
  *
- * <p>The loop thread alone reads, writes, registers and closes fds, and alone touches a
- * connection's state. Workers see only an immutable request (connection object, sequence
- * number, a copy of the line) and hand back an immutable completion. So no fd is ever read or
- * written by two threads, without a single lock: the ownership rule that shared mode has to
- * enforce with {@code EPOLLONESHOT} holds here by construction. It is also why workers never
- * {@code send()} themselves, as some tutorials have them do: two workers answering two
- * pipelined requests of one client would race each other's partial writes and interleave.
+ * <p>What this class adds to day 4's {@link EventLoop} is one idea: a read becomes a task for
+ * the pool, and its answers come back to the loop. Everything else (accepting, interest, the
+ * outbox and backpressure, timers, shutdown) is the engine's, unchanged.
  *
- * <p>Order: requests of one connection run on different workers at once and finish in any
- * order. Each gets a per-connection sequence number when it is read; responses are released
- * to the socket strictly by sequence number ({@link Connection#releaseInOrder}). A response
- * that finishes early waits in a small ring until the ones before it are done.
+ * <p>The unit of hand-off is a <em>read</em>, not a line. One read of 64 KiB of bare newlines
+ * is 65,536 requests; as 65,536 tasks it would be 65,536 allocations, queue nodes and
+ * wake-ups, and a queue that grows with what one client sends. As one batch it is one task,
+ * and the worker frames the bytes itself. A connection has at most one batch with the workers
+ * at a time, and the loop does not read it again until the batch comes back: that is the
+ * per-connection bound, enforced before a byte is framed, and it is also what keeps the answers
+ * in order without a reordering step (its lines are handled one after another by one worker).
  *
- * <p>Waking the loop: workers put completions on a lock-free queue and signal an eventfd that
- * sits in the same epoll set (as the JDK's selector is woken). One signal per batch, not per
- * completion: {@link #wakePending} says a signal is already on its way.
+ * <p>Memory held per connection is then bounded whatever the line size: at most one batch
+ * (one read, {@value #READ_SIZE} bytes, and its answers), the framer's unfinished line (under
+ * {@code Protocol.MAX_LINE}), and the outbox (under its high-water mark plus one batch of
+ * answers, after which reading pauses). Batches are pooled and few: at most
+ * {@value #QUEUE_CAPACITY} wait for a worker, across all connections; when the queue is full
+ * the loop does not block (that would stop I/O for everyone) but leaves that connection
+ * unread, on a waiting list, until a worker frees a place.
+ *
+ * <p>The loop thread alone reads, writes, registers and closes fds; workers see only their
+ * batch and the connection's framer and session, which travel with it. So no fd is ever read
+ * or written by two threads without a lock; and workers never {@code send()} themselves, as
+ * day 6's do, which is the bug day 6 is about.
+ *
+ * <p>Waking the loop: workers put finished batches on a lock-free queue and signal the loop's
+ * eventfd, once per burst: {@link #wakePending} says a signal is already on its way.
  */
-public final class ReactorServer implements PooledServer {
+public class ReactorServer extends EpollServer implements PooledServer {
 
+    private static final System.Logger LOG = System.getLogger("c10k.day05");
     static final int READ_SIZE = 64 * 1024;
-    static final int READS_PER_TURN = 16;
-    static final int ACCEPTS_PER_TURN = 256;
-    /** Requests queued for the pool across all connections; when full, the loop waits for room. */
-    static final int QUEUE_CAPACITY = 64 * 1024;
-    private static final long WAKE = -1;
-    private static final long LISTENER = -2;
+    /** Batches waiting for a worker, all connections together. */
+    static final int QUEUE_CAPACITY = 64;
 
-    private final String host;
-    private final int requestedPort;
+    /** One read of one connection, on its way to a worker and back with the answers. Pooled: no allocation per read. */
+    protected final class Batch {
+        final byte[] in = new byte[READ_SIZE];
+        final ByteBuffer view = ByteBuffer.wrap(in);
+        /** The answers, written by the worker. */
+        protected final Replies out = new Replies(READ_SIZE + 1024);
+        final LineFramer.LineSink answer = this::answerOne;
+        /** The connection, its fd number and its generation when the batch left the loop. */
+        protected Conn conn;
+        protected int fd, generation;
+        /** How many bytes of {@link #out} a worker already wrote itself (day 6); the loop sends the rest. */
+        protected int sent;
+        int lines;
+        boolean refused;   // a line was too long, or the handler asked to close after its reply
+
+        /** On a worker, for each line the framer finds. */
+        private void answerOne(ByteBuffer buf, int start, int end) throws Interrupted {
+            if (refused) return;                          // the handler's last word was said
+            lines++;
+            try {
+                handler.handle(conn.session, buf.array(), start, end, out);
+            } catch (InterruptedException e) {
+                throw new Interrupted(e);
+            } catch (Exception | Error e) {
+                // One request's failure is that request's: its answer says so, the connection goes on.
+                LOG.log(Level.DEBUG, "handler failed", e);
+                out.put(Handlers.ERR_HANDLER_FAILED);
+            }
+            if (conn.session.closeAfterReply) refused = true;
+        }
+    }
+
+    /** A day 4 connection plus what the pool needs: the batch in flight, and the handler's session. */
+    protected static class Conn extends NativeConnection {
+        Handler.Session session = new Handler.Session();
+        /**
+         * Which client this is, for an answer that comes back late. A day 5 connection object
+         * serves one client and is never reused, so its generation stays 0 and "closed" says it
+         * all; day 6's slots serve client after client and count them here.
+         */
+        protected int generation;
+        Batch batch;       // with the workers, or null
+        boolean waiting;   // on the waiting list for room in the queue
+
+        protected Conn(int fd) {
+            super(fd);
+        }
+
+        /** Day 6: the slot takes its next client. */
+        @Override
+        protected void reset() {
+            super.reset();
+            session = new Handler.Session();
+            batch = null;
+            waiting = false;
+            generation++;
+        }
+    }
+
+    // The extension points day 6 builds on; a day 5 reactor uses the defaults.
+
+    /** A new client's fd: the connection that serves it, or null if turned away (and fd closed). */
+    protected Conn newConnection(EventLoop loop, int fd) {
+        return new Conn(fd);
+    }
+
+    /** On a worker, once a batch is answered: day 6's workers write the answers themselves here. */
+    protected void deliver(Batch b) {
+    }
+
+    /** Whether a read may go to the workers now. Day 6's workers write themselves, so not while output waits. */
+    protected boolean mayDispatch(Conn c) {
+        return true;
+    }
+
+    /** The connection is deregistered: close it (day 6 keeps its slot's number instead). */
+    protected void release(Conn c) {
+        c.close();
+    }
+
     private final int workers;
     private final Handler handler;
-    private int port;
-    private int listenFd = -1;
-    private Epoll epoll;
-    private EventFd wake;
-    private Thread loop;
-    private ThreadPoolExecutor pool;
-    private volatile boolean closed;
-
-    // Shared with the workers.
-    private final ConcurrentLinkedQueue<Connection.Completion> completions = new ConcurrentLinkedQueue<>();
+    private final ArrayBlockingQueue<Batch> work = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final ConcurrentLinkedQueue<Batch> done = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final List<Thread> pool = new ArrayList<>();
+    private volatile EventLoop loop;
+    private final Layer layer = new Layer();
 
-    // Owned by the loop thread.
-    private Connection[] byFd = new Connection[1024];
-    private final ArrayDeque<Connection> owed = new ArrayDeque<>();
-    private final List<Connection> dirty = new ArrayList<>();
-    private boolean listenerOwed;
-    private final AcceptPause acceptPause = new AcceptPause("day05");
-    private final byte[] in = new byte[READ_SIZE];
-    private final ByteBuffer inView = ByteBuffer.wrap(in);
-    private Connection reading;   // the connection whose lines the framer is handing us
-
-    // Read from other threads.
-    private volatile int connectionCount;
-    private volatile int readPaused;
-    private volatile int largestOutbox;
-    private volatile long wakeups;
-    private volatile long heldForOrder;
+    // The loop thread's own.
+    private final ArrayDeque<Batch> spare = new ArrayDeque<>();
+    private final ArrayDeque<Conn> waitingForRoom = new ArrayDeque<>();
 
     public ReactorServer(String host, int port, int workers, Handler handler) {
+        super(host, port);
         if (workers < 1) throw new IllegalArgumentException("workers must be positive");
-        this.host = host;
-        this.requestedPort = port;
         this.workers = workers;
         this.handler = handler;
     }
 
     @Override
-    public void start() throws IOException {
-        listenFd = Sockets.listen(host, requestedPort, 4096);
-        try {
-            port = Sockets.localPort(listenFd);
-            epoll = new Epoll();
-            wake = new EventFd();
-            epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE);
-            epoll.add(listenFd, Epoll.EPOLLIN | Epoll.EPOLLET, LISTENER);
-        } catch (SyscallException e) {
-            releaseFds(true);
-            throw e;
-        }
-        // Fixed size (core == max), every thread started now and kept: the pool does not grow
-        // with the load, which is the point. The queue is bounded; when it is full the loop
-        // waits for room (blocking the loop is global backpressure, and cannot deadlock: a
-        // worker never waits for the loop). The per-connection bound (Connection.MAX_IN_FLIGHT)
-        // keeps that rare. Platform threads, though a blocking handler would suit virtual ones:
-        // this keeps "N threads" literally N, and day 2 already showed virtual threads.
+    protected EventLoop newLoop(int listenFd) {
+        NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(READ_SIZE, NativeConnection.ECHO, stats.newCounters());
+        // The pool does not grow with the load, which is the point. Platform threads, though a
+        // blocking handler would suit virtual ones: "N threads" stays literally N.
         AtomicInteger n = new AtomicInteger();
-        pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(QUEUE_CAPACITY),
-                r -> Thread.ofPlatform().name("day05-worker-" + n.incrementAndGet()).daemon(true).unstarted(r),
-                (task, executor) -> waitForRoom(task, executor));
-        pool.prestartAllCoreThreads();
-        loop = Thread.ofPlatform().name("day05-reactor").start(this::run);
+        for (int i = 0; i < workers; i++) {
+            pool.add(Thread.ofPlatform().name("day05-worker-" + n.incrementAndGet()).daemon(true).start(this::workLoop));
+        }
+        loop = new EventLoop("day05-reactor", listenFd, EventLoop.Tuning.EDGE.withoutSpareFd(), layer, buffers, timeouts, clock);
+        return loop;
     }
 
-    private void waitForRoom(Runnable task, ThreadPoolExecutor executor) {
+    /** The hand-off, as day 4's extension points. */
+    private final class Layer implements EventLoop.Layer {
+        @Override
+        public NativeConnection accepted(EventLoop loop, int fd) {
+            return newConnection(loop, fd);
+        }
+
+        @Override
+        public void release(EventLoop loop, NativeConnection c) {
+            ReactorServer.this.release((Conn) c);
+        }
+
+        @Override
+        public boolean readable(EventLoop loop, NativeConnection nc) {
+            Conn c = (Conn) nc;
+            if (c.batch != null) return false;             // with the workers: read again when it comes back
+            if (c.isLingering()) return c.readAndAnswer(loop.buffers, 16);   // closing: input is dropped
+            if (!c.wantsRead() || !mayDispatch(c)) return false;
+            if (work.remainingCapacity() == 0) {           // the pool is behind: pause this one, never block
+                if (!c.waiting) {
+                    c.waiting = true;
+                    waitingForRoom.add(c);
+                }
+                return false;
+            }
+            Batch b = spare.isEmpty() ? new Batch() : spare.poll();
+            int n = c.receive(b.in, 0, b.in.length, loop.buffers.counters);
+            if (n == 0) {                                  // EAGAIN, end of stream or reset: recorded by receive
+                spare.push(b);
+                return false;
+            }
+            b.view.clear().limit(n);
+            b.conn = c;
+            b.fd = c.fd;
+            b.generation = c.generation;
+            b.sent = 0;
+            c.batch = b;
+            c.setAnswersPending(true);
+            inFlight.incrementAndGet();
+            work.add(b);                                   // room was checked above; this thread is the only producer
+            return false;
+        }
+
+        @Override
+        public void afterEvents(EventLoop loop) {
+            // Order matters: clear the flag BEFORE draining the queue. A worker that finishes
+            // after our drain sees false and signals again; one that finished before is drained.
+            wakePending.set(false);
+            Batch b;
+            while ((b = done.poll()) != null) answered(loop, b);
+            while (!waitingForRoom.isEmpty() && work.remainingCapacity() > 0) {
+                Conn c = waitingForRoom.poll();
+                c.waiting = false;
+                if (c.isClosed()) continue;
+                readable(loop, c);
+                loop.update(c);
+            }
+        }
+    }
+
+    /** On the loop thread: a batch is back. Send its answers first, then read that connection again. */
+    private void answered(EventLoop loop, Batch b) {
+        Conn c = b.conn;
+        b.conn = null;
+        inFlight.decrementAndGet();
+        if (c.batch == b) {
+            c.batch = null;
+            c.setAnswersPending(false);
+        }
+        if (!c.isClosed() && c.generation == b.generation) {
+            // Reset while its batch was with the workers: the object is closed, and its fd number
+            // may already belong to a new client. We never look it up by number, so the late
+            // answer cannot reach that client; it is simply dropped.
+            c.answered(b.lines, loop.buffers.counters);
+            c.sendFirst(b.out.array(), b.sent, b.out.length(), loop.buffers);
+            if (b.refused) c.stopReading();
+            // The socket may hold more: we stopped reading it when the batch left, and an edge
+            // that came meanwhile was ignored. One recv tells (EAGAIN if nothing is there).
+            if (c.wantsRead()) layer.readable(loop, c);
+            loop.update(c);
+        }
+        b.out.clear();
+        if (spare.size() < QUEUE_CAPACITY + workers) spare.push(b);
+    }
+
+    /** A worker: frame the batch's bytes with the connection's framer and answer each line into the batch. */
+    private void workLoop() {
         try {
-            while (!closed && !executor.isShutdown()) {
-                if (executor.getQueue().offer(task, 50, TimeUnit.MILLISECONDS)) return;
+            while (true) {
+                Batch b = work.take();
+                frameAndAnswer(b);
+                deliver(b);
+                done.add(b);
+                EventLoop l = loop;
+                if (!wakePending.getAndSet(true) && l != null) l.wakeup();
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            // the server is closing
         }
     }
 
+    private void frameAndAnswer(Batch b) throws InterruptedException {
+        Conn c = b.conn;
+        b.lines = 0;
+        b.refused = false;
+        if (c.isClosed()) return;                          // nobody left to answer: skip the work
+        boolean ok;
+        try {
+            ok = c.frame(b.view, b.answer);
+        } catch (Interrupted e) {
+            throw e.cause;
+        } catch (java.io.IOException impossible) {
+            throw new AssertionError(impossible);
+        }
+        if (!ok) {
+            b.out.put(Protocol.ERR_LINE_TOO_LONG);         // after the answers to the lines before it
+            b.refused = true;
+        }
+    }
+
+    /** Carries an interrupt (the pool is stopping) out of the framer's callback. */
+    private static final class Interrupted extends java.io.IOException {
+        final InterruptedException cause;
+
+        Interrupted(InterruptedException cause) {
+            super(cause);
+            this.cause = cause;
+        }
+    }
+
+    /**
+     * The loop has ended: stop the workers (interrupting handlers that block), then let the
+     * engine close the eventfd, but only once no worker can signal it any more.
+     */
     @Override
-    public int port() {
-        return port;
-    }
-
-    private void run() {
-        try (Epoll.Events events = new Epoll.Events(256)) {
-            while (!closed) {
-                int timeout = !owed.isEmpty() || listenerOwed ? 0 : acceptPause.timeoutMillis();
-                int n = events.waitFor(epoll, timeout);
-                wakeups++;
-                for (int i = 0; i < n; i++) {
-                    long data = events.data(i);
-                    if (data == WAKE) {
-                        // Order matters: clear the flag BEFORE draining the completion queue
-                        // below. A worker that queues after our drain sees false and signals
-                        // again; one that queued before we cleared it is drained below.
-                        wake.drain();
-                        wakePending.set(false);
-                    } else if (data == LISTENER) {
-                        acceptAll();
-                    } else {
-                        handle(byFd[(int) data], events.events(i));
-                    }
-                }
-                events.growIfFull(n);
-                drainCompletions();
-                serveOwed();
-                resumeAcceptingIfDue();
-            }
-        } catch (SyscallException e) {
-            System.err.println("day05: " + e.getMessage());
-        } finally {
-            for (Connection c : byFd) if (c != null) c.close();
-            Arrays.fill(byFd, null);
-            connectionCount = 0;
-        }
-    }
-
-    private void handle(Connection c, int events) throws SyscallException {
-        if (c == null) return;                      // closed earlier in this batch
-        if ((events & Epoll.EPOLLERR) != 0) {
-            c.broken = true;                        // reset: in-flight answers are dropped when they come
-        } else {
-            // Both directions, independently: an "else" here would lose the write edge for good.
-            if ((events & Epoll.EPOLLOUT) != 0) c.flush();
-            // EPOLLHUP while paused or done: update() flushes what waits, and a gone peer
-            // makes that send fail (EPIPE), which marks the connection broken.
-            if ((events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) read(c);
-        }
-        update(c);
-    }
-
-    /**
-     * Reads up to the budget (edge-triggered: until EAGAIN, or we owe the connection a turn)
-     * and submits each complete line as a request.
-     */
-    private void read(Connection c) {
-        for (int reads = 0; reads < READS_PER_TURN; reads++) {
-            if (!c.wantsRead()) return;
-            int n;
+    protected boolean loopEnded() {
+        for (Thread t : pool) t.interrupt();
+        boolean allDone = true;
+        for (Thread t : pool) {
             try {
-                n = Sockets.recv(c.fd, in, 0, in.length);
-            } catch (SyscallException e) {
-                c.broken = true;
-                return;
-            }
-            if (n == Sockets.WOULD_BLOCK) return;
-            if (n == 0) {
-                // FIN (half-close): the requests already read are still answered, in order,
-                // before we close; the unterminated tail is dropped (the protocol says so).
-                c.framer.discardPartial();
-                c.inputDone = true;
-                return;
-            }
-            inView.clear().limit(n);
-            reading = c;
-            boolean ok;
-            try {
-                ok = c.framer.feed(inView, this::submit);
-            } catch (IOException impossible) {
-                throw new AssertionError(impossible);
-            }
-            if (!ok) {
-                // The error must come after the answers to the lines before it, which may still
-                // be with the workers: it takes the next sequence number, already "finished".
-                long seq = c.reserve(0);
-                c.complete(new Connection.Completion(c, seq, 0, Protocol.ERR_LINE_TOO_LONG));
-                c.inputDone = true;
-                return;
-            }
-            if (c.overHighWater()) return;   // update() pauses it
-        }
-        owed.add(c);   // budget spent, data may remain, and edge-triggered epoll will not say so again
-    }
-
-    /** The framer's sink: the line lives in our read buffer only during this call, so copy it. */
-    private void submit(ByteBuffer buf, int start, int end) {
-        Connection c = reading;
-        byte[] line = new byte[end - start];
-        buf.get(start, line, 0, line.length);
-        long seq = c.reserve(line.length);
-        inFlight.incrementAndGet();
-        pool.execute(() -> work(c, seq, line));
-    }
-
-    /** On a worker thread. Touches nothing of the connection but its closed flag. */
-    private void work(Connection c, long seq, byte[] line) {
-        byte[] response;
-        if (c.closed) {
-            response = null;                                 // nobody left to answer: skip the work
-        } else {
-            try {
-                response = handler.handle(line);
+                t.join(30_000);
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();          // shutting down
-                response = null;
-            } catch (Exception | Error e) {
-                response = Handlers.ERR_HANDLER_FAILED;
+                Thread.currentThread().interrupt();
             }
+            allDone &= !t.isAlive();
         }
-        completions.add(new Connection.Completion(c, seq, line.length, response));
-        if (!wakePending.getAndSet(true)) wake.signal();
-    }
-
-    /**
-     * Takes finished requests back, files each under its connection, then per connection:
-     * release what is next in order, send it, and decide reading and EPOLLOUT.
-     */
-    private void drainCompletions() throws SyscallException {
-        Connection.Completion done;
-        while ((done = completions.poll()) != null) {
-            inFlight.decrementAndGet();
-            Connection c = done.connection();
-            // Reset while its requests were with the workers: the object is closed, and its fd
-            // number may already belong to a new client. We never look it up by number, so
-            // the late answer cannot reach that client; it is simply dropped.
-            if (c.closed) continue;
-            if (done.seq() != c.nextToSend) heldForOrder++;   // finished before an earlier request
-            c.complete(done);
-            if (!c.dirty) {
-                c.dirty = true;
-                dirty.add(c);
-            }
+        if (!allDone) {
+            LOG.log(Level.WARNING,
+                    "a handler ignores interrupts; leaving the eventfd open rather than risk a stray write");
         }
-        for (Connection c : dirty) {
-            c.dirty = false;
-            if (!c.closed) update(c);
-        }
-        dirty.clear();
-    }
-
-    private void serveOwed() throws SyscallException {
-        for (int k = owed.size(); k > 0; k--) {
-            Connection c = owed.poll();
-            if (c.closed) continue;
-            read(c);
-            update(c);
-        }
-        if (listenerOwed) acceptAll();
-    }
-
-    /**
-     * After anything happened to a connection: release and send what is ready, close it if
-     * done, apply backpressure, and make the kernel's interest match.
-     */
-    private void update(Connection c) throws SyscallException {
-        if (c.releaseInOrder() || !c.outbox.isEmpty()) c.flush();
-        if (c.isFinished()) {
-            drop(c);
-            return;
-        }
-        if (c.outbox.size() > largestOutbox) largestOutbox = c.outbox.size();
-        if (!c.readPaused && !c.inputDone && c.overHighWater()) {
-            c.readPaused = true;
-        } else if (c.readPaused && c.underLowWater()) {
-            c.readPaused = false;
-            owed.add(c);   // bytes may have arrived while paused, and their edge is gone
-        }
-        // Two reasons stop reading here: the peer does not read its answers, or the pool is
-        // behind on this connection's requests. Only the first is what readPausedCount()
-        // reports ("held back because its peer is not reading"): output the kernel refused is
-        // waiting. The second comes and goes with the workers' pace and says nothing about the peer.
-        boolean peerBehind = c.readPaused && !c.outbox.isEmpty();
-        if (peerBehind != c.countedAsPaused) {
-            c.countedAsPaused = peerBehind;
-            readPaused += peerBehind ? 1 : -1;
-        }
-        // Reading stays registered while paused: an edge-triggered event we ignore costs one
-        // wake-up, less than an epoll_ctl each way. EPOLLOUT only while output waits.
-        int want = Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET | (c.outbox.isEmpty() ? 0 : Epoll.EPOLLOUT);
-        if (want != c.interest) {
-            epoll.modify(c.fd, want, c.fd);
-            c.interest = want;
-        }
-    }
-
-    private void acceptAll() throws SyscallException {
-        listenerOwed = false;
-        for (int accepted = 0; accepted < ACCEPTS_PER_TURN; accepted++) {
-            int fd;
-            try {
-                fd = Sockets.accept(listenFd);
-            } catch (SyscallException e) {
-                if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e;
-                if (acceptPause.begin(e)) epoll.modify(listenFd, 0, LISTENER);   // day 3's AcceptPause
-                return;
-            }
-            if (fd == Sockets.WOULD_BLOCK) return;
-            add(fd);
-        }
-        listenerOwed = true;   // edge-triggered: the connections still queued make no new edge
-    }
-
-    /**
-     * Out of fds: nginx's answer (stop watching the listener, retry after a pause) rather than
-     * day 4's spare fd, so both day-5 modes share one policy; in shared mode several threads
-     * may accept, and the spare-fd trick is not reliable there.
-     */
-    private void resumeAcceptingIfDue() throws SyscallException {
-        if (acceptPause.endIfDue()) {
-            // EPOLL_CTL_MOD checks readiness at once: connections queued meanwhile are reported.
-            epoll.modify(listenFd, Epoll.EPOLLIN | Epoll.EPOLLET, LISTENER);
-        }
-    }
-
-    private void add(int fd) throws SyscallException {
-        if (fd >= byFd.length) byFd = Arrays.copyOf(byFd, Math.max(fd + 1, byFd.length * 2));
-        Connection c = new Connection(fd, fd);
-        byFd[fd] = c;
-        c.interest = Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET;
-        epoll.add(fd, c.interest, fd);   // data that came before this is reported at once
-        connectionCount++;
-    }
-
-    private void drop(Connection c) throws SyscallException {
-        if (c.countedAsPaused) readPaused--;
-        // Deregister before close: the registration belongs to the open file description.
-        epoll.delete(c.fd);
-        byFd[c.fd] = null;
-        c.close();   // sets closed: completions still with the workers will be dropped
-        connectionCount--;
+        return allDone;
     }
 
     @Override
@@ -387,75 +335,21 @@ public final class ReactorServer implements PooledServer {
         return workers;
     }
 
-    /** The pool's actual thread count, and the most it ever had: both stay {@link #workerThreads()}. */
+    /** Worker threads alive now; stays {@link #workerThreads()} whatever the load. */
     public int poolSize() {
-        return pool.getPoolSize();
+        int alive = 0;
+        for (Thread t : pool) if (t.isAlive()) alive++;
+        return alive;
     }
 
+    /** Worker threads ever started: also {@link #workerThreads()}. */
     public int largestPoolSize() {
-        return pool.getLargestPoolSize();
+        return pool.size();
     }
 
     @Override
     public long requestsInFlight() {
         return inFlight.get();
-    }
-
-    @Override
-    public int connectionCount() {
-        return connectionCount;
-    }
-
-    @Override
-    public int readPausedCount() {
-        return readPaused;
-    }
-
-    @Override
-    public int largestOutbox() {
-        return largestOutbox;
-    }
-
-    /** Responses that finished before an earlier request of their connection and had to wait. */
-    public long heldForOrder() {
-        return heldForOrder;
-    }
-
-    public long wakeups() {
-        return wakeups;
-    }
-
-    /**
-     * Stops the loop (which closes every connection), then the pool, then the fds. The eventfd
-     * is closed only once no worker can signal it any more: a worker writing to a closed
-     * eventfd's number could write into whatever fd got that number next (Netty #9362).
-     */
-    @Override
-    public void close() {
-        if (closed || loop == null) return;
-        closed = true;
-        wake.signal();
-        boolean workersDone = false;
-        try {
-            loop.join();
-            pool.shutdownNow();   // interrupts handlers that block; queued requests are dropped
-            workersDone = pool.awaitTermination(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (!workersDone) {
-            System.err.println("day05: a handler ignores interrupts; leaving the eventfd open rather than risk a stray write");
-        }
-        releaseFds(workersDone);
-        System.err.println(this + ": " + wakeups + " epoll_wait wake-ups");
-    }
-
-    private void releaseFds(boolean closeWake) {
-        if (listenFd >= 0) Sockets.close(listenFd);
-        if (epoll != null) epoll.close();
-        if (wake != null && closeWake) wake.close();
-        listenFd = -1;
-        epoll = null;
     }
 
     @Override
