@@ -1,7 +1,6 @@
 package c10k.day04;
 
 import c10k.day01.Timeouts;
-import c10k.day03.Deadlines;
 import c10k.day03.EventFd;
 import c10k.day03.NativeConnection;
 import c10k.day03.SyscallException;
@@ -87,7 +86,7 @@ public final class EventLoop {
     private final int listenFd;
     private final Layer layer;
     private final LongSupplier clock;
-    private final Deadlines idle, send, drain;
+    private final Timers timers;
     private Epoll epoll;
     private EventFd wake;
     private Acceptor acceptor;
@@ -118,9 +117,7 @@ public final class EventLoop {
         this.layer = layer;
         this.buffers = buffers;
         this.clock = clock;
-        this.idle = new Deadlines("idle", timeouts.idle().toNanos());
-        this.send = new Deadlines("send", timeouts.send().toNanos());
-        this.drain = new Deadlines("drain", timeouts.drain().toNanos());
+        this.timers = new Timers(timeouts);
     }
 
     /** Makes the epoll instance and starts the loop thread; on failure releases what it made. */
@@ -204,7 +201,7 @@ public final class EventLoop {
     /** epoll_wait's timeout: 0 while anyone is owed a turn, else until the nearest deadline. */
     private int timeoutMillis() {
         if (!owed.isEmpty() || listenerOwed) return 0;
-        long nanos = Math.min(idle.nanosUntilNext(now), Math.min(send.nanosUntilNext(now), drain.nanosUntilNext(now)));
+        long nanos = timers.nanosUntilNext(now);
         if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
         int pause = acceptor == null ? -1 : acceptor.pauseTimeoutMillis();
         if (nanos == Long.MAX_VALUE) return pause;
@@ -270,7 +267,7 @@ public final class EventLoop {
         }
         if (c.takeResumed() && tuning.edge()) owed.add(c);  // bytes may wait with no edge to come
         if (buffers.largestOutbox > largestOutbox) largestOutbox = buffers.largestOutbox;
-        retime(c);
+        timers.retime(c, now);
         // EPOLLOUT only while output waits: armed after send() met EAGAIN, gone once it drains.
         // A socket is nearly always writable; watching it for nothing would wake an LT loop forever.
         int want = (c.wantsRead() ? Epoll.EPOLLIN | Epoll.EPOLLRDHUP : 0)
@@ -284,25 +281,8 @@ public final class EventLoop {
         }
     }
 
-    /**
-     * Which clock runs for a connection: drain while lingering, send while output waits, none
-     * while workers hold its requests (our slowness, not the peer's), else idle. Only a complete
-     * line restarts the idle clock, so a peer dripping half a line a byte at a time still times
-     * out; only bytes the kernel took restart the send clock.
-     */
-    private void retime(NativeConnection c) {
-        Deadlines want = c.isLingering() ? drain : c.hasPendingOutput() ? send : c.hasAnswersPending() ? null : idle;
-        boolean activity = c.takeActivity();
-        boolean progress = c.takeProgress();
-        if (want == null) c.timer.cancel();
-        else if (c.timer.list() != want || (want == idle && activity) || (want == send && progress)) want.restart(c.timer, now);
-    }
-
     private void expireTimers() {
-        Object due;
-        while ((due = idle.pollExpired(now)) != null) timedOut((NativeConnection) due, false);
-        while ((due = send.pollExpired(now)) != null) timedOut((NativeConnection) due, true);
-        while ((due = drain.pollExpired(now)) != null) timedOut((NativeConnection) due, true);
+        timers.expire(now, this::timedOut);
     }
 
     /** Idle: close gently (FIN, drain). Send or drain: the peer is not reading; close hard. */
@@ -349,7 +329,7 @@ public final class EventLoop {
             failed(c, e);
             return;
         }
-        idle.restart(c.timer, now);
+        timers.started(c, now);
     }
 
     /** One connection's failure ends that connection only. */

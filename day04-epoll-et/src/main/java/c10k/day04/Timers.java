@@ -1,0 +1,66 @@
+package c10k.day04;
+
+import c10k.day01.Timeouts;
+import c10k.day03.Deadlines;
+import c10k.day03.NativeConnection;
+
+/**
+ * The three clocks of the protocol, for the connections of one loop: idle (no complete line
+ * for {@code --idle-timeout}), send (pending output with no progress for
+ * {@code --send-timeout}) and drain (a lingering close that the peer does not finish within
+ * {@code --drain-timeout}). A connection runs one clock at a time, so it owns one
+ * {@link Deadlines.Timer} and moves it between three lists; each list holds a single fixed
+ * duration and so stays in deadline order by appending (see {@link Deadlines}): every
+ * operation is O(1), and the loop's {@code epoll_wait} timeout is the nearest of three heads.
+ *
+ * <p>Not thread-safe: the loop that owns the connections owns their timers (day 5's shared
+ * mode, with several threads, puts a lock around it).
+ */
+public final class Timers {
+
+    /** Closes a connection whose clock ran out: gently (idle) or hard (send, drain). */
+    @FunctionalInterface
+    public interface Expired {
+        void timedOut(NativeConnection c, boolean hard);
+    }
+
+    private final Deadlines idle, send, drain;
+
+    public Timers(Timeouts t) {
+        idle = new Deadlines("idle", t.idle().toNanos());
+        send = new Deadlines("send", t.send().toNanos());
+        drain = new Deadlines("drain", t.drain().toNanos());
+    }
+
+    /** A new connection: its idle clock starts now. */
+    public void started(NativeConnection c, long now) {
+        idle.restart(c.timer, now);
+    }
+
+    /**
+     * After anything happened to {@code c}: which clock runs. Drain while lingering, send while
+     * output waits, none while workers hold its requests (our slowness, not the peer's), else
+     * idle. Only a complete line restarts the idle clock, so a peer dripping half a line a byte
+     * at a time still times out; only bytes the kernel took restart the send clock.
+     */
+    public void retime(NativeConnection c, long now) {
+        Deadlines want = c.isLingering() ? drain : c.hasPendingOutput() ? send : c.hasAnswersPending() ? null : idle;
+        boolean activity = c.takeActivity();
+        boolean progress = c.takeProgress();
+        if (want == null) c.timer.cancel();
+        else if (c.timer.list() != want || (want == idle && activity) || (want == send && progress)) want.restart(c.timer, now);
+    }
+
+    /** Hands every connection whose clock ran out by {@code now} to {@code then}. */
+    public void expire(long now, Expired then) {
+        Object due;
+        while ((due = idle.pollExpired(now)) != null) then.timedOut((NativeConnection) due, false);
+        while ((due = send.pollExpired(now)) != null) then.timedOut((NativeConnection) due, true);
+        while ((due = drain.pollExpired(now)) != null) then.timedOut((NativeConnection) due, true);
+    }
+
+    /** Nanoseconds to the nearest deadline, or {@code Long.MAX_VALUE} if no clock runs. */
+    public long nanosUntilNext(long now) {
+        return Math.min(idle.nanosUntilNext(now), Math.min(send.nanosUntilNext(now), drain.nanosUntilNext(now)));
+    }
+}
