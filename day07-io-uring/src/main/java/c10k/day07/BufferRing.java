@@ -1,0 +1,116 @@
+package c10k.day07;
+
+import static c10k.day07.IoUringAbi.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import c10k.day03.SyscallException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * A provided-buffer ring (IORING_REGISTER_PBUF_RING, Linux 5.19): a pool of receive buffers
+ * the kernel picks from at the moment data arrives, instead of one buffer per pending
+ * receive chosen when the receive was submitted.
+ *
+ * <p>That is day 3's "every pending read pins a buffer", answered: with 10,000 idle
+ * connections, a server that keeps a recv in flight on each must give each its own buffer
+ * (10,000 x 16 KiB = 160 MiB doing nothing). With a buffer ring, an idle connection's
+ * multishot recv holds no memory at all; only data that has arrived occupies a buffer, and
+ * only until we hand it back.
+ *
+ * <p>It is a third ring shared with the kernel, one-way this time: we put buffers at the
+ * tail (with a release store: the entry is written before the tail says it is there), the
+ * kernel takes them from the head, and each completion says which one it used
+ * ({@code cqe.flags >>> 16}). When it is empty, a multishot recv ends with {@code -ENOBUFS}.
+ */
+final class BufferRing implements AutoCloseable {
+
+    private static final VarHandle SHORT = JAVA_SHORT.varHandle();
+
+    private final IoUring ring;
+    private final short group;
+    private final int count;
+    private final int size;
+    private final MemorySegment entries;   // struct io_uring_buf[count], page-aligned
+    private final MemorySegment memory;    // the buffers themselves, count x size
+    private final ByteBuffer[] views;      // one per buffer id, made once: nothing allocates per completion
+    private final long base;
+    private int tail;
+    private int given;                     // buffers added since the last publish()
+
+    /**
+     * Registers {@code count} (a power of two, at most 32,768) buffers of {@code size} bytes
+     * as group {@code group} of {@code ring}. The memory comes from {@code arena}, which must
+     * outlive the registration.
+     */
+    BufferRing(IoUring ring, short group, int count, int size, Arena arena) throws SyscallException {
+        if (Integer.bitCount(count) != 1 || count > 32_768) throw new IllegalArgumentException("count must be a power of two up to 32768");
+        this.ring = ring;
+        this.group = group;
+        this.count = count;
+        this.size = size;
+        // The kernel maps the ring itself and insists on a page-aligned address.
+        this.entries = arena.allocate(BUF.byteSize() * count, 4096);
+        this.memory = arena.allocate((long) count * size, 64);
+        this.base = memory.address();
+        this.views = new ByteBuffer[count];
+        for (int bid = 0; bid < count; bid++) views[bid] = memory.asSlice((long) bid * size, size).asByteBuffer();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(BUF_REG);
+            reg.set(JAVA_LONG, BR_RING_ADDR, entries.address());
+            reg.set(JAVA_INT, BR_RING_ENTRIES, count);
+            reg.set(JAVA_SHORT, BR_BGID, group);
+            int r = ring.register(IORING_REGISTER_PBUF_RING, reg, 1);
+            if (r < 0) throw new SyscallException("io_uring_register(IORING_REGISTER_PBUF_RING)", -r);
+        }
+        for (int bid = 0; bid < count; bid++) give(bid);
+        publish();
+    }
+
+    short group() {
+        return group;
+    }
+
+    int bufferSize() {
+        return size;
+    }
+
+    /** The bytes the kernel put in buffer {@code bid}, as a buffer positioned over them. */
+    ByteBuffer filled(int bid, int length) {
+        return views[bid].clear().limit(length);
+    }
+
+    /**
+     * Puts buffer {@code bid} back at the tail. Not visible to the kernel until
+     * {@link #publish}: we return a whole batch of completions' buffers with one store.
+     */
+    void give(int bid) {
+        long at = BUF.byteSize() * (tail & (count - 1));
+        entries.set(JAVA_LONG, at + BUF_ADDR, base + (long) bid * size);
+        entries.set(JAVA_INT, at + BUF_LEN, size);
+        entries.set(JAVA_SHORT, at + BUF_BID, (short) bid);
+        // Not bufs[i].resv: in entry 0 those two bytes are the ring's tail.
+        tail++;
+        given++;
+    }
+
+    /** Makes every buffer given back since the last call available to the kernel. */
+    void publish() {
+        if (given == 0) return;
+        SHORT.setRelease(entries, BUF_RING_TAIL, (short) tail);
+        given = 0;
+    }
+
+    @Override
+    public void close() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(BUF_REG);
+            reg.set(JAVA_SHORT, BR_BGID, group);
+            ring.register(IORING_UNREGISTER_PBUF_RING, reg, 1);
+        }
+    }
+}

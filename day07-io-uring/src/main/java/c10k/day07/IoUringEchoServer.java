@@ -1,0 +1,218 @@
+package c10k.day07;
+
+import c10k.day01.EchoServer;
+import c10k.day01.Stats;
+import c10k.day01.Timeouts;
+import c10k.day03.EventFd;
+import c10k.day03.Sockets;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+/**
+ * Day 7: the line-echo server on io_uring, one ring per thread ({@link RingLoop}).
+ *
+ * <p>Two modes, side by side:
+ * <ul>
+ * <li>{@link Mode#BASIC}: the completion model in its plainest form. One accept request,
+ *     re-armed after each completion; one recv per connection, into that connection's own
+ *     buffer; one send at a time, re-submitted for what a partial send left.</li>
+ * <li>{@link Mode#MULTISHOT}: one accept request for all connections
+ *     (IORING_ACCEPT_MULTISHOT) and one recv request per connection for its whole life
+ *     (IORING_RECV_MULTISHOT), which takes a buffer from a shared provided-buffer ring only
+ *     when data arrives. An idle connection then costs the kernel a poll entry and us a
+ *     few Java objects, and no receive buffer.</li>
+ * </ul>
+ * With {@code threads > 1}, each thread has its own ring and its own listener on the same
+ * port ({@code SO_REUSEPORT}): N independent loops, nothing shared between them.
+ */
+public final class IoUringEchoServer implements EchoServer, Stats.Source {
+
+    public enum Mode { BASIC, MULTISHOT }
+
+    private static final System.Logger LOG = System.getLogger("c10k.day07");
+
+    private final String host;
+    private final int requestedPort;
+    private final Mode mode;
+    private final int threads;
+    private final Timeouts timeouts;
+    private final Stats stats = new Stats();
+    private LongSupplier clock = System::nanoTime;
+    private int recvSize = 16 * 1024;
+    private int ringBuffers = 256;
+    private int ringBufferSize = 16 * 1024;
+
+    private int port;
+    private final List<RingLoop> loops = new ArrayList<>();
+    private final List<Thread> loopThreads = new ArrayList<>();
+    private final List<IoUring> rings = new ArrayList<>();
+    private final List<EventFd> wakes = new ArrayList<>();
+    private final AtomicBoolean released = new AtomicBoolean();
+    private volatile boolean started;
+
+    public IoUringEchoServer(String host, int port, Mode mode) {
+        this(host, port, mode, 1, Timeouts.DEFAULTS);
+    }
+
+    public IoUringEchoServer(String host, int port, Mode mode, int threads, Timeouts timeouts) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
+        this.host = host;
+        this.requestedPort = port;
+        this.mode = mode;
+        this.threads = threads;
+        this.timeouts = timeouts;
+    }
+
+    /** Tests: the clock the timeouts are measured with (nanoseconds, like System.nanoTime). */
+    public IoUringEchoServer withClock(LongSupplier nanoClock) {
+        this.clock = nanoClock;
+        return this;
+    }
+
+    /** multishot: the provided-buffer ring of each thread, {@code count} (a power of two) x {@code size} bytes. */
+    public IoUringEchoServer withBufferRing(int count, int size) {
+        this.ringBuffers = count;
+        this.ringBufferSize = size;
+        return this;
+    }
+
+    /** basic: the receive buffer each connection holds. */
+    public IoUringEchoServer withRecvSize(int size) {
+        this.recvSize = size;
+        return this;
+    }
+
+    @Override
+    public void start() throws IOException {
+        try {
+            for (int i = 0; i < threads; i++) {
+                // Each ring first: if io_uring is not allowed here, say so before binding anything.
+                IoUring ring = IoUring.open(256, 4096);
+                rings.add(ring);
+                EventFd wake = new EventFd();
+                wakes.add(wake);
+                int fd = Listeners.listen(host, i == 0 ? requestedPort : port, 4096, threads > 1);
+                if (i == 0) port = Listeners.localPort(fd);
+                String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
+                loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
+                        recvSize, ringBuffers, ringBufferSize));
+            }
+        } catch (IOException | RuntimeException e) {
+            // No loop runs yet: the listeners are closed here, the rest by release().
+            for (RingLoop l : loops) l.closeListenerUnstarted();
+            release();
+            throw e;
+        }
+        for (RingLoop l : loops) {
+            loopThreads.add(Thread.ofPlatform().name(l.toString()).start(l));   // FFM pins virtual threads
+        }
+        started = true;
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public Stats stats() {
+        return stats;
+    }
+
+    /** Connections open (accepted, not yet closed), over all threads. */
+    public int connectionCount() {
+        int n = 0;
+        for (RingLoop l : loops) n += l.openConnections();
+        return n;
+    }
+
+    /** Receive buffers held by connections: the memory an idle connection pins. */
+    public int recvBuffersHeld() {
+        int n = 0;
+        for (RingLoop l : loops) n += l.recvBuffersHeld();
+        return n;
+    }
+
+    /** The most output one connection ever had waiting: bounded by backpressure. */
+    public int largestUnsent() {
+        int n = 0;
+        for (RingLoop l : loops) n = Math.max(n, l.largestUnsent());
+        return n;
+    }
+
+    /** io_uring_enter calls so far, over all threads. */
+    public long enters() {
+        long n = 0;
+        for (RingLoop l : loops) n += l.enters();
+        return n;
+    }
+
+    /** Multishot receives that ended because the buffer ring was empty. */
+    public long enobufs() {
+        long n = 0;
+        for (RingLoop l : loops) n += l.enobufs();
+        return n;
+    }
+
+    /** Tests: make every loop look at its clock again (after moving a fake clock). */
+    public void wakeUp() {
+        for (RingLoop l : loops) l.wakeUp();
+    }
+
+    @Override
+    public void shutdownGracefully(Duration drain) {
+        if (!started) {
+            close();
+            return;
+        }
+        for (RingLoop l : loops) l.requestShutdown(drain.toNanos());
+        joinLoops();
+        close();
+    }
+
+    @Override
+    public void close() {
+        if (started) {
+            for (RingLoop l : loops) l.requestStop();
+            joinLoops();
+        }
+        release();
+    }
+
+    private void joinLoops() {
+        for (Thread t : loopThreads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void release() {
+        if (!released.compareAndSet(false, true)) return;
+        long enters = enters();
+        long completions = 0, pauses = 0;
+        for (RingLoop l : loops) {
+            completions += l.completions();
+            pauses += l.acceptPauses();
+        }
+        // The loops have ended, every request has completed: the rings can go.
+        for (IoUring r : rings) r.close();
+        for (EventFd w : wakes) w.close();
+        if (started) {
+            LOG.log(System.Logger.Level.INFO, this + ": " + enters + " io_uring_enter calls, " + completions
+                    + " completions, " + pauses + " accept pauses (out of fds), " + enobufs() + " ENOBUFS");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "day07 " + mode.name().toLowerCase() + (threads > 1 ? " x" + threads : "");
+    }
+}

@@ -1,0 +1,64 @@
+package c10k.day07;
+
+import c10k.day01.EchoContract;
+import c10k.day01.EchoServer;
+import c10k.day01.Timeouts;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+/** The echo contract every day passes, against each way this day serves it. */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "io_uring is Linux's")
+class IoUringEchoServerTest {
+
+    static IoUringEchoServer server(IoUringEchoServer.Mode mode, int threads) {
+        IoUringAvailable.assume();
+        return new IoUringEchoServer("127.0.0.1", 0, mode, threads, Timeouts.NONE);
+    }
+
+    @Nested
+    class BasicContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.BASIC, 1);
+        }
+    }
+
+    @Nested
+    class MultishotContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.MULTISHOT, 1);
+        }
+    }
+
+    /**
+     * A buffer ring far too small for the load (4 buffers of 1 KiB for 50 clients and 8 MiB
+     * streams): multishot receives keep ending with ENOBUFS and being re-armed, and every
+     * byte must still come back in order.
+     */
+    @Nested
+    class MultishotWithADryBufferRingContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.MULTISHOT, 1).withBufferRing(4, 1024);
+        }
+    }
+
+    /** Two rings, two SO_REUSEPORT listeners on one port. */
+    @Nested
+    class TwoRingsContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.MULTISHOT, 2);
+        }
+    }
+
+    @Nested
+    class BasicWithSmallBuffersContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.BASIC, 2).withRecvSize(100);
+        }
+    }
+}
