@@ -3,6 +3,7 @@
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //DEPS io.netty:netty-codec:4.2.18.Final
 //DEPS io.netty:netty-transport-native-epoll:4.2.18.Final:linux-x86_64
+//DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES ../../../../../../day02-multithread/src/main/java/c10k/day02/*.java
 //SOURCES ../../../../../../day06-fd-reuse/src/main/java/c10k/day06/*.java

@@ -17,7 +17,12 @@ public final class AcceptBackoff {
     }
 
     public static void pause(IOException e) {
-        System.err.println("accept failed: " + e.getMessage() + "; retrying in " + PAUSE_MS + " ms");
+        pause(Log.logger("accept"), e);
+    }
+
+    /** Logs the failure on the server's own logger, then waits. */
+    public static void pause(System.Logger log, IOException e) {
+        log.log(System.Logger.Level.WARNING, "accept failed: " + e.getMessage() + "; retrying in " + PAUSE_MS + " ms");
         try {
             Thread.sleep(PAUSE_MS);
         } catch (InterruptedException interrupted) {

@@ -6,8 +6,12 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * Day 1: the simplest correct echo server. One thread does everything, in order:
@@ -20,9 +24,32 @@ import java.util.concurrent.atomic.AtomicInteger;
  * its bytes wait in the kernel's receive buffer, but no code looks at them until the first
  * client disconnects.
  */
-public final class BlockingEchoServer implements EchoServer {
+public final class BlockingEchoServer implements EchoServer, Stats.Source {
+
+    private static final System.Logger LOG = Log.logger("day01");
+
+    /** How {@link #serve} ended, for the DEBUG line a caller logs when it closes the client. */
+    public enum Ending {
+        CLIENT_CLOSED("the client closed"),
+        LINE_TOO_LONG("line too long"),
+        IDLE_TIMEOUT("no complete line within the idle timeout");
+
+        private final String words;
+
+        Ending(String words) {
+            this.words = words;
+        }
+
+        @Override
+        public String toString() {
+            return words;
+        }
+    }
 
     private final InetSocketAddress address;
+    private final Timeouts timeouts;
+    private final Stats stats = new Stats();
+    private final Stats.Counters counters = stats.newCounters();   // the one serving thread's
     private final AtomicInteger accepted = new AtomicInteger();
     private ServerSocket listener;
     private Thread thread;
@@ -30,7 +57,13 @@ public final class BlockingEchoServer implements EchoServer {
     private volatile boolean closed;
 
     public BlockingEchoServer(InetSocketAddress address) {
+        this(address, Timeouts.NONE);
+    }
+
+    /** Only {@code timeouts.drain()} applies here: day 1 has no idle timeout, see the chapter. */
+    public BlockingEchoServer(InetSocketAddress address, Timeouts timeouts) {
         this.address = address;
+        this.timeouts = timeouts;
     }
 
     @Override
@@ -47,6 +80,11 @@ public final class BlockingEchoServer implements EchoServer {
         return listener.getLocalPort();
     }
 
+    @Override
+    public Stats stats() {
+        return stats;
+    }
+
     /** How many clients have been accepted so far: the test's window into the server. */
     public int acceptedCount() {
         return accepted.get();
@@ -58,21 +96,30 @@ public final class BlockingEchoServer implements EchoServer {
             try {
                 client = listener.accept();          // blocks until a client is queued
             } catch (IOException e) {
-                if (!closed) AcceptBackoff.pause(e);
+                if (!closed) AcceptBackoff.pause(LOG, e);
                 continue;
             }
             accepted.incrementAndGet();
+            counters.accepted();
             current = client;
+            LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " accepted");
             try (client) {
                 if (closed) return;                  // close() ran between accept and here
-                serve(client);                       // ...and everyone else waits meanwhile
+                Ending how = serve(client, timeouts, System::nanoTime, counters);   // ...and everyone else waits meanwhile
+                LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " closed: " + how);
             } catch (IOException e) {
                 // A reset or a vanished peer ends this client only, never the server.
-                if (!closed) System.err.println("day01: client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
+                if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
             } finally {
+                counters.closed();
                 current = null;
             }
         }
+    }
+
+    /** {@link #serve(Socket, Timeouts, LongSupplier, Stats.Counters)} with no idle timeout. */
+    public static Ending serve(Socket client) throws IOException {
+        return serve(client, Timeouts.NONE, System::nanoTime, new Stats.Counters());
     }
 
     /**
@@ -84,19 +131,36 @@ public final class BlockingEchoServer implements EchoServer {
      * back in one {@code write}, so a client that pipelines a thousand lines costs a handful
      * of system calls, not a thousand. An incomplete line waits for the rest.
      *
-     * <p>Returns normally at end of stream (the client closed or shut down its sending side;
-     * the unterminated tail is discarded, as the protocol says) and after answering an
-     * oversized line with {@code ERR line too long}. Throws on a reset. The caller closes.
+     * <p>Returns at end of stream (the client closed or shut down its sending side; the
+     * unterminated tail is discarded, as the protocol says), after answering an oversized line
+     * with {@code ERR line too long} and a {@link #lingeringClose}, and when the client has sent
+     * no complete line for {@code timeouts.idle()} (if not zero). Throws on a reset. The caller
+     * closes.
+     *
+     * <p>The idle timeout is a socket read timeout ({@code SO_TIMEOUT}), set before each
+     * {@code read} to the time left until the deadline, so bytes that do not complete a line
+     * do not move it: a client dripping a byte a second is closed on time, like a silent one.
+     * What it cannot do is free the thread meanwhile: an idle client holds its blocked thread
+     * (and, in day 2's pool, its worker) until the deadline. The event loops of days 3 to 6
+     * keep one list of deadlines instead, and an idle client there costs no thread at all.
+     *
+     * @param nanoTime the clock for the idle deadline ({@code System::nanoTime}; tests pass a
+     *     fake one and advance it)
+     * @param counters the serving thread's own counters (see {@link Stats})
      */
-    public static void serve(Socket client) throws IOException {
+    public static Ending serve(Socket client, Timeouts timeouts, LongSupplier nanoTime, Stats.Counters counters)
+            throws IOException {
         InputStream in = client.getInputStream();
         OutputStream out = client.getOutputStream();
         byte[] readBuffer = new byte[16 * 1024];
         ByteBuffer chunk = ByteBuffer.wrap(readBuffer);
         ByteBuffer replies = ByteBuffer.allocate(16 * 1024);
         LineFramer framer = new LineFramer();
+        long[] linesAndBytes = new long[2];      // of the current read, for the counters
         LineFramer.LineSink collect = (buf, start, end) -> {
             int length = end - start;
+            linesAndBytes[0]++;
+            linesAndBytes[1] += length;
             if (replies.remaining() < length) {
                 flush(out, replies);
                 if (replies.capacity() < length) {
@@ -108,26 +172,68 @@ public final class BlockingEchoServer implements EchoServer {
             }
             replies.put(replies.position(), buf, start, length).position(replies.position() + length);
         };
+        long idle = timeouts.idle().toNanos();
+        long lastLine = nanoTime.getAsLong();
         while (true) {
-            int n = in.read(readBuffer);              // blocks: this is the whole problem of day 1
+            if (idle > 0) {
+                long left = lastLine + idle - nanoTime.getAsLong();
+                if (left <= 0) return Ending.IDLE_TIMEOUT;
+                client.setSoTimeout((int) Math.clamp(TimeUnit.NANOSECONDS.toMillis(left), 1, Integer.MAX_VALUE));
+            }
+            int n;
+            try {
+                n = in.read(readBuffer);              // blocks: this is the whole problem of day 1
+            } catch (SocketTimeoutException e) {
+                continue;                             // the deadline is checked above
+            }
             if (n < 0) {
                 // End of stream: the peer sent FIN. Answer what is complete, drop the rest.
                 flush(out, replies);
                 framer.discardPartial();
-                return;
+                return Ending.CLIENT_CLOSED;
             }
+            counters.bytesIn(n);
             chunk.clear().limit(n);
             boolean ok = framer.feed(chunk, collect);
             flush(out, replies);
+            if (linesAndBytes[0] > 0) {
+                lastLine = nanoTime.getAsLong();
+                counters.lines(linesAndBytes[0]);
+                counters.bytesOut(linesAndBytes[1]);
+                linesAndBytes[0] = linesAndBytes[1] = 0;
+            }
             if (!ok) {
                 out.write(Protocol.ERR_LINE_TOO_LONG);
                 out.flush();
-                // Closing with unread input makes the kernel send RST instead of FIN
-                // (RFC 1122 4.2.2.13); shutting down our side first pushes the error line
-                // out ahead of it with a FIN, so a client that reads gets it.
-                shutdownOutputQuietly(client);
-                return;
+                lingeringClose(client, timeouts.drain());
+                return Ending.LINE_TOO_LONG;
             }
+        }
+    }
+
+    /**
+     * The lingering close (nginx's {@code lingering_close}), for a server that closes while
+     * the client is still sending: after an error line, or when it refuses a client.
+     *
+     * <p>Closing a socket whose receive buffer holds unread bytes makes the kernel send RST
+     * instead of FIN (RFC 1122 4.2.2.13, RFC 9293 3.6), and a client that gets RST may throw
+     * away what it had received but not yet read: {@code nc} then never prints the error line.
+     * So: shut down the sending side (our FIN goes out after the error line), then read and
+     * discard until the client closes too, or {@code drain} has passed in all, however the
+     * client drips. The caller then closes, with nothing unread: FIN, not RST.
+     */
+    public static void lingeringClose(Socket s, Duration drain) {
+        try {
+            s.shutdownOutput();
+            InputStream in = s.getInputStream();
+            byte[] discard = new byte[8 * 1024];
+            long deadline = System.nanoTime() + drain.toNanos();
+            for (long left = drain.toNanos(); left > 0; left = deadline - System.nanoTime()) {
+                s.setSoTimeout((int) Math.clamp(TimeUnit.NANOSECONDS.toMillis(left), 1, Integer.MAX_VALUE));
+                if (in.read(discard) < 0) return;   // the client closed: nothing unread now
+            }
+        } catch (IOException e) {
+            // the drain ran out (SocketTimeoutException), or the peer reset: close follows
         }
     }
 
@@ -135,14 +241,6 @@ public final class BlockingEchoServer implements EchoServer {
         if (replies.position() == 0) return;
         out.write(replies.array(), 0, replies.position());  // blocks while the peer's window is full
         replies.clear();
-    }
-
-    private static void shutdownOutputQuietly(Socket s) {
-        try {
-            s.shutdownOutput();
-        } catch (IOException ignored) {
-            // the peer is gone already; close() follows
-        }
     }
 
     @Override

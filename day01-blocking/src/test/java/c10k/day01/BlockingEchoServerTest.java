@@ -26,6 +26,14 @@ class BlockingEchoServerTest {
     }
 
     @Nested
+    class LingeringClose extends LingeringCloseContract {
+        @Override
+        protected EchoServer newServer() {
+            return BlockingEchoServerTest.newServer();
+        }
+    }
+
+    @Nested
     class TheLesson extends ServerTestBase {
         @Override
         protected EchoServer newServer() {

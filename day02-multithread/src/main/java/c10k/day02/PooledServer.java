@@ -3,6 +3,8 @@ package c10k.day02;
 import c10k.day01.AcceptBackoff;
 import c10k.day01.BlockingEchoServer;
 import c10k.day01.EchoServer;
+import c10k.day01.Stats;
+import c10k.day01.Timeouts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -15,6 +17,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * Day 2, second answer: bound the threads. A fixed pool of N workers takes accepted
@@ -26,15 +29,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the kernel, queued here, and never answered until one of them leaves. A denial of service
  * that needs no attack, only keep-alive.
  */
-public final class PooledServer implements EchoServer {
+public final class PooledServer implements EchoServer, Stats.Source {
 
     /** Connections allowed to wait for a worker; past this a newcomer is told and closed. */
     public static final int QUEUE_LIMIT = 1024;
     static final byte[] ERR_BUSY = "ERR server busy\n".getBytes(StandardCharsets.US_ASCII);
 
+    private static final System.Logger LOG = ThreadPerClientServer.LOG;
+
     private final InetSocketAddress address;
     private final int workers;
+    private final int queueLimit;
+    private final Timeouts timeouts;
+    private final LongSupplier nanoTime;
+    private final Stats stats = new Stats();
+    /** Each worker's own counters (a fixed set of threads, so a fixed set of counters). */
+    private final ThreadLocal<Stats.Counters> counters = ThreadLocal.withInitial(stats::newCounters);
+    private final Stats.Counters acceptorCounters = stats.newCounters();
     private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
+    /** Threads telling a refused client ERR server busy, each for at most the drain timeout. */
+    private final Set<Thread> refusing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger busy = new AtomicInteger();
     private ThreadPoolExecutor pool;
     private ServerSocket listener;
@@ -42,15 +56,37 @@ public final class PooledServer implements EchoServer {
     private volatile boolean closed;
 
     public PooledServer(InetSocketAddress address, int workers) {
+        this(address, workers, Timeouts.NONE);
+    }
+
+    /**
+     * @param timeouts {@code idle}: a client that sends no complete line for this long is
+     *     closed, which frees its worker (a read timeout, see {@link BlockingEchoServer#serve});
+     *     {@code drain}: the lingering close after an error line. {@code send} does not apply.
+     */
+    public PooledServer(InetSocketAddress address, int workers, Timeouts timeouts) {
+        this(address, workers, QUEUE_LIMIT, timeouts, System::nanoTime);
+    }
+
+    /** With a queue limit and a clock of the test's choosing. */
+    PooledServer(InetSocketAddress address, int workers, int queueLimit, Timeouts timeouts, LongSupplier nanoTime) {
         if (workers < 1) throw new IllegalArgumentException("workers must be positive");
         this.address = address;
         this.workers = workers;
+        this.queueLimit = queueLimit;
+        this.timeouts = timeouts;
+        this.nanoTime = nanoTime;
+    }
+
+    @Override
+    public Stats stats() {
+        return stats;
     }
 
     @Override
     public void start() throws IOException {
         AtomicInteger n = new AtomicInteger();
-        pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE_LIMIT),
+        pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queueLimit),
                 r -> Thread.ofPlatform().name("day02-worker-" + n.getAndIncrement()).unstarted(r));
         listener = new ServerSocket();
         listener.setReuseAddress(true);
@@ -84,7 +120,7 @@ public final class PooledServer implements EchoServer {
             try {
                 client = listener.accept();
             } catch (IOException e) {
-                if (!closed) AcceptBackoff.pause(e);
+                if (!closed) AcceptBackoff.pause(LOG, e);
                 continue;
             }
             clients.add(client);
@@ -93,29 +129,52 @@ public final class PooledServer implements EchoServer {
                 clients.remove(client);
                 return;
             }
+            acceptorCounters.accepted();
             try {
                 pool.execute(() -> serve(client));
             } catch (RejectedExecutionException e) {
-                // The queue is full: say so rather than hold the socket (and its fd) forever.
-                try (client) {
-                    client.getOutputStream().write(ERR_BUSY);
-                    client.shutdownOutput();   // FIN after the line, so a RST cannot overtake it
-                } catch (IOException ignored) {
-                    // the client is gone already
-                } finally {
-                    clients.remove(client);
-                }
+                acceptorCounters.refused();
+                acceptorCounters.closed();
+                refuse(client);
             }
         }
     }
 
+    /**
+     * The queue is full: say so rather than hold the socket (and its fd) forever. The client
+     * may already have sent lines we will never read, so this is a lingering close, and it
+     * runs on a thread of its own: the acceptor must not wait out a drain.
+     */
+    private void refuse(Socket client) {
+        LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " refused: server busy");
+        Thread t = Thread.ofVirtual().unstarted(() -> {
+            try (client) {
+                client.getOutputStream().write(ERR_BUSY);
+                BlockingEchoServer.lingeringClose(client, timeouts.drain());
+            } catch (IOException ignored) {
+                // the client is gone already
+            } finally {
+                clients.remove(client);
+                refusing.remove(Thread.currentThread());
+            }
+        });
+        refusing.add(t);
+        t.start();
+    }
+
     private void serve(Socket client) {
         busy.incrementAndGet();
+        Stats.Counters mine = counters.get();
+        LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " taken by a worker");
         try (client) {
-            if (!closed) BlockingEchoServer.serve(client);   // this worker is now this client's
+            if (!closed) {   // this worker is now this client's
+                var how = BlockingEchoServer.serve(client, timeouts, nanoTime, mine);
+                LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " closed: " + how);
+            }
         } catch (IOException e) {
-            if (!closed) System.err.println("day02: client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
+            if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
         } finally {
+            mine.closed();
             clients.remove(client);
             busy.decrementAndGet();
         }
@@ -130,6 +189,7 @@ public final class PooledServer implements EchoServer {
         if (pool != null) {
             pool.shutdown();
             for (Socket s : clients) ThreadPerClientServer.closeQuietly(s);
+            for (Thread t : refusing) ThreadPerClientServer.join(t);
             try {
                 pool.awaitTermination(1, TimeUnit.MINUTES);
             } catch (InterruptedException e) {

@@ -3,12 +3,16 @@ package c10k.day02;
 import c10k.day01.AcceptBackoff;
 import c10k.day01.BlockingEchoServer;
 import c10k.day01.EchoServer;
+import c10k.day01.Log;
+import c10k.day01.Stats;
+import c10k.day01.Timeouts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 /**
  * Day 2, first answer: give every client its own thread, so a client that sits idle blocks
@@ -27,7 +31,11 @@ public final class ThreadPerClientServer implements EchoServer {
 
     public enum Kind { PLATFORM, VIRTUAL }
 
+    static final System.Logger LOG = Log.logger("day02");
+
     private final InetSocketAddress address;
+    private final Timeouts timeouts;
+    private final LongSupplier nanoTime;
     private final Thread.Builder threads;
     private final String name;
     /** Every live connection, so close() can pull each one out of its blocking read. */
@@ -39,7 +47,24 @@ public final class ThreadPerClientServer implements EchoServer {
     private volatile boolean closed;
 
     public ThreadPerClientServer(InetSocketAddress address, Kind kind) {
+        this(address, kind, Timeouts.NONE);
+    }
+
+    /**
+     * @param timeouts {@code idle}: a client that sends no complete line for this long is
+     *     closed (a read timeout, see {@link BlockingEchoServer#serve}); {@code drain}: the
+     *     lingering close after an error line. A blocking write has no timeout in
+     *     {@code java.net.Socket}, so {@code send} does not apply to day 2.
+     */
+    public ThreadPerClientServer(InetSocketAddress address, Kind kind, Timeouts timeouts) {
+        this(address, kind, timeouts, System::nanoTime);
+    }
+
+    /** With the clock the idle deadlines are measured on (tests advance a fake one). */
+    ThreadPerClientServer(InetSocketAddress address, Kind kind, Timeouts timeouts, LongSupplier nanoTime) {
         this.address = address;
+        this.timeouts = timeouts;
+        this.nanoTime = nanoTime;
         this.name = kind == Kind.VIRTUAL ? "day02 virtual" : "day02 platform";
         this.threads = kind == Kind.VIRTUAL
                 ? Thread.ofVirtual().name("day02-virtual-", 0)
@@ -72,7 +97,7 @@ public final class ThreadPerClientServer implements EchoServer {
             try {
                 client = listener.accept();
             } catch (IOException e) {
-                if (!closed) AcceptBackoff.pause(e);
+                if (!closed) AcceptBackoff.pause(LOG, e);
                 continue;
             }
             clients.add(client);
@@ -82,10 +107,15 @@ public final class ThreadPerClientServer implements EchoServer {
                 return;
             }
             Thread t = threads.unstarted(() -> {
+                LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " accepted");
                 try (client) {
-                    BlockingEchoServer.serve(client);
+                    // Counters of its own: this thread is their only writer (see Stats). Not
+                    // added to a Stats: a list that grows and shrinks with every connection
+                    // would cost more than the counting saves. This server keeps no --stats.
+                    var how = BlockingEchoServer.serve(client, timeouts, nanoTime, new Stats.Counters());
+                    LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " closed: " + how);
                 } catch (IOException e) {
-                    if (!closed) System.err.println("day02: client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
+                    if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
                 } finally {
                     clients.remove(client);
                     running.remove(Thread.currentThread());

@@ -20,7 +20,7 @@ public final class AcceptPause {
 
     public static final int DEFAULT_MILLIS = 100;
 
-    private final String who;
+    private final System.Logger log;
     private final long pauseNanos;
     private final AtomicLong until = new AtomicLong();
     private volatile long lastLog = System.nanoTime() - 2_000_000_000L;
@@ -30,7 +30,7 @@ public final class AcceptPause {
     }
 
     public AcceptPause(String who, int millis) {
-        this.who = who;
+        this.log = c10k.day01.Log.logger(who.replace(' ', '.'));   // "day03 poll": the logger c10k.day03.poll
         this.pauseNanos = millis * 1_000_000L;
     }
 
@@ -43,7 +43,7 @@ public final class AcceptPause {
         if (!until.compareAndSet(0, now + pauseNanos)) return false;
         if (now - lastLog > 1_000_000_000L) {   // at most a line a second, however long it lasts
             lastLog = now;
-            System.err.println(who + ": " + why.getMessage() + "; not accepting for " + pauseNanos / 1_000_000 + " ms at a time");
+            log.log(System.Logger.Level.WARNING, why.getMessage() + "; not accepting for " + pauseNanos / 1_000_000 + " ms at a time");
         }
         return true;
     }

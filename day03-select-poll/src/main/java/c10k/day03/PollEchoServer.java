@@ -1,5 +1,6 @@
 package c10k.day03;
 
+import c10k.day01.Log;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -16,6 +17,8 @@ import java.util.Arrays;
  * copies and checks 10,000 entries to find the few that are ready.
  */
 public final class PollEchoServer implements EventLoopServer {
+
+    private static final System.Logger LOG = Log.logger("day03.poll");
 
     private static final int WAKE = 0;
     private static final int LISTENER = 1;
@@ -93,7 +96,7 @@ public final class PollEchoServer implements EventLoopServer {
                 resumeAcceptingIfDue();
             }
         } catch (SyscallException e) {
-            System.err.println("day03 poll: " + e.getMessage());
+            LOG.log(System.Logger.Level.ERROR, "the poll loop failed, so the server stops: " + e.getMessage());
         } finally {
             for (int i = 2; i < count; i++) connections[i].close();
             count = 0;

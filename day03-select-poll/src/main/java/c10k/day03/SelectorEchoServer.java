@@ -1,6 +1,7 @@
 package c10k.day03;
 
 import c10k.day01.LineFramer;
+import c10k.day01.Log;
 import c10k.day01.Protocol;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -31,6 +32,8 @@ import java.util.concurrent.TimeUnit;
 public final class SelectorEchoServer implements EventLoopServer {
 
     /** One read's worth; it also bounds what one read can add to an outbox. */
+    private static final System.Logger LOG = Log.logger("day03.selector");
+
     private static final int READ_BUFFER = 64 * 1024;
     /** Accepts per wakeup: a burst of connections must not starve the clients already here. */
     private static final int ACCEPTS_PER_WAKEUP = 64;
@@ -165,7 +168,7 @@ public final class SelectorEchoServer implements EventLoopServer {
                 // level-triggered listener is reported again at once: a 100% CPU loop failing
                 // the same accept. nginx's answer: stop watching the listener, retry on a
                 // timer; newcomers wait in the backlog. (Day 4 shows the spare-fd trick.)
-                if (!acceptFailing) System.err.println("day03 selector: accept failed, pausing accepts for 500 ms: " + e.getMessage());
+                if (!acceptFailing) LOG.log(System.Logger.Level.WARNING, "accept failed, pausing accepts for 500 ms: " + e.getMessage());
                 acceptFailing = true;
                 listenerKey.interestOps(0);
                 acceptResumeAt = System.nanoTime() + ACCEPT_RETRY_NANOS;
@@ -179,7 +182,7 @@ public final class SelectorEchoServer implements EventLoopServer {
                 c.key = channel.register(selector, SelectionKey.OP_READ, c);
                 connections++;
             } catch (IOException e) {
-                System.err.println("day03 selector: cannot register a new connection: " + e.getMessage());
+                LOG.log(System.Logger.Level.WARNING, "cannot register a new connection: " + e.getMessage());
                 closeQuietly(channel);
             }
         }
@@ -283,7 +286,7 @@ public final class SelectorEchoServer implements EventLoopServer {
     }
 
     private void fail(Connection c, String op, IOException e) {
-        System.err.println("day03 selector: " + op + " failed, closing that connection: " + e.getMessage());
+        LOG.log(System.Logger.Level.DEBUG, () -> op + " failed, closing that connection: " + e.getMessage());
         closeConnection(c);
     }
 

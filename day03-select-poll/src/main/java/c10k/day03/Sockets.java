@@ -90,8 +90,8 @@ public final class Sockets {
                     (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_REUSEADDR, one, 4), state);
             MemorySegment address = arena.allocate(SockaddrIn.LAYOUT);
             SockaddrIn.set(address, host, port);
-            Libc.check("bind", (int) BIND.invokeExact(state, fd, address, (int) SockaddrIn.LAYOUT.byteSize()), state);
-            Libc.check("listen", (int) LISTEN.invokeExact(state, fd, backlog), state);
+            Libc.check("bind " + host + ":" + port, (int) BIND.invokeExact(state, fd, address, (int) SockaddrIn.LAYOUT.byteSize()), state);
+            Libc.check("listen " + host + ":" + port, (int) LISTEN.invokeExact(state, fd, backlog), state);
             return fd;
         } catch (SyscallException | UnknownHostException e) {
             close(fd);

@@ -2,7 +2,11 @@ package c10k.day03;
 
 import java.io.IOException;
 
-/** A system call failed: names the call and the errno, e.g. {@code bind: EADDRINUSE (Address already in use)}. */
+/**
+ * A system call failed: names the call (with what it was called on, where that helps), the
+ * errno and its meaning, e.g. {@code bind 10.255.255.1:9005: EADDRNOTAVAIL (cannot assign
+ * requested address)}. {@code EAGAIN} is never one: the bindings return it as a result.
+ */
 public final class SyscallException extends IOException {
 
     private final String call;

@@ -60,9 +60,9 @@ class FfmBindingsTest {
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
             assertThatThrownBy(() -> Sockets.listen("127.0.0.1", taken.getLocalPort(), 16))
                     .isInstanceOfSatisfying(SyscallException.class, e -> {
-                        assertThat(e.call()).isEqualTo("bind");
+                        assertThat(e.call()).isEqualTo("bind 127.0.0.1:" + taken.getLocalPort());
                         assertThat(e.errno()).isEqualTo(Errno.EADDRINUSE);
-                        assertThat(e).hasMessage("bind: EADDRINUSE (Address already in use)");
+                        assertThat(e).hasMessage("bind 127.0.0.1:" + taken.getLocalPort() + ": EADDRINUSE (address already in use)");
                     });
         }
         // ...and the socket made before the failed bind was closed, not leaked (checked after).

@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
+//DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES ../../../../../../day03-select-poll/src/main/java/c10k/day03/*.java
 
@@ -13,6 +14,7 @@ public final class Day04 {
     public static void main(String[] args) {
         ServerCli.named("day04", "A single-threaded line-echo server on epoll(7), edge- or level-triggered, through FFM.", 9004)
                 .modes("et", "lt")
+                .timeouts()
                 .run(args, o -> new EpollEchoServer(o.host(), o.port(),
                         o.mode().equals("lt") ? EpollEchoServer.Mode.LT : EpollEchoServer.Mode.ET));
     }

@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
+//DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES ../../../../../../day04-epoll-et/src/main/java/c10k/day04/*.java
 
@@ -15,6 +16,7 @@ public final class Day05 {
                         + "one I/O thread and a worker pool (reactor), or N threads on one epoll fd (shared).", 9005)
                 .modes("reactor", "shared")
                 .threads(4)
+                .timeouts()
                 .run(args, o -> o.mode().equals("shared")
                         ? new SharedEpollServer(o.host(), o.port(), o.threads(), Handlers.ECHO)
                         : new ReactorServer(o.host(), o.port(), o.threads(), Handlers.ECHO));

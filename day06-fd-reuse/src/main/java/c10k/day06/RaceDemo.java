@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
+//DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES ../../../../../../day05-threadpool-epoll/src/main/java/c10k/day05/*.java
 

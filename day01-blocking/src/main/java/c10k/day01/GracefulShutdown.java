@@ -1,0 +1,115 @@
+package c10k.day01;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What Ctrl-C (SIGINT) and SIGTERM do to a running server: the first signal starts
+ * {@link EchoServer#shutdownGracefully} on a thread of its own, the second one calls
+ * {@link EchoServer#close()} at once (the drain is taking too long, or the user is impatient).
+ *
+ * <p>Why {@code sun.misc.Signal} and not a shutdown hook: the JVM runs its hooks once, on its
+ * way out, and a second SIGTERM while they run does nothing more (the JVM is already in
+ * {@code Runtime.exit}, which a second caller only waits on). So "a second signal closes at
+ * once" cannot be written with hooks. {@code Signal.handle} replaces the JVM's own handler
+ * for that signal: the JVM does not start exiting, and each signal calls us. The class is in
+ * {@code jdk.unsupported}, the module the JDK keeps for exactly such critical internal APIs
+ * (JEP 260), available without any flag.
+ */
+final class GracefulShutdown {
+
+    /** Something that calls {@code onSignal} on each SIGINT or SIGTERM (tests pass their own). */
+    interface Signals {
+        void install(Runnable onSignal);
+    }
+
+    /**
+     * {@code sun.misc.Signal.handle(new Signal("TERM"), s -> onSignal.run())}, and the same for
+     * INT, written through reflection: not because the API is hidden ({@code jdk.unsupported}
+     * exports {@code sun.misc} to everyone), but because javac prints "internal proprietary
+     * API" warnings for every direct use, and a JBang user would see them on each build.
+     */
+    static final Signals SYSTEM = onSignal -> {
+        try {
+            Class<?> signal = Class.forName("sun.misc.Signal");
+            Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+            Object handler = Proxy.newProxyInstance(GracefulShutdown.class.getClassLoader(), new Class<?>[] {handlerType},
+                    (proxy, method, args) -> switch (method.getName()) {
+                        case "handle" -> { onSignal.run(); yield null; }
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == args[0];
+                        default -> "signal handler";
+                    });
+            for (String name : List.of("INT", "TERM")) {
+                try {
+                    signal.getMethod("handle", signal, handlerType).invoke(null, signal.getConstructor(String.class).newInstance(name), handler);
+                } catch (InvocationTargetException e) {
+                    // IllegalArgumentException: SIGINT is ignored in a background job of a
+                    // non-interactive shell (and the JVM leaves it alone); -Xrs: no handlers.
+                }
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("sun.misc.Signal is not available (module jdk.unsupported)", e);
+        }
+    };
+
+    private final EchoServer server;
+    private final Duration drain;
+    private final System.Logger log;
+    private final AtomicInteger signals = new AtomicInteger();
+    private final CountDownLatch done = new CountDownLatch(1);
+    private volatile int status;
+
+    GracefulShutdown(EchoServer server, Duration drain, System.Logger log) {
+        this.server = server;
+        this.drain = drain;
+        this.log = log;
+    }
+
+    /** Called on each signal, on whatever thread delivers it. */
+    void onSignal() {
+        switch (signals.incrementAndGet()) {
+            case 1 -> {
+                log.log(System.Logger.Level.INFO, "shutting down: finishing answers, draining clients for up to "
+                        + drain.toSeconds() + " s (signal again to close at once)");
+                Thread.ofPlatform().name("graceful-shutdown").start(() -> run(() -> server.shutdownGracefully(drain)));
+            }
+            case 2 -> {
+                log.log(System.Logger.Level.WARNING, "second signal: closing every connection now");
+                status = 1;
+                run(server::close);
+            }
+            default -> { }   // already closing at once
+        }
+    }
+
+    private void run(Runnable shutdown) {
+        try {
+            shutdown.run();
+        } catch (RuntimeException e) {
+            log.log(System.Logger.Level.ERROR, "shutdown failed", e);
+            status = 1;
+        } finally {
+            done.countDown();
+        }
+    }
+
+    /**
+     * Installs the signal handlers and waits until the server is shut down. Returns the exit
+     * status: 0 after a graceful shutdown, 1 if it had to be cut short or failed.
+     */
+    int await(Signals with) throws InterruptedException {
+        with.install(this::onSignal);
+        done.await();
+        return status;
+    }
+
+    /** For the tests: how many signals arrived. */
+    int signals() {
+        return signals.get();
+    }
+}
