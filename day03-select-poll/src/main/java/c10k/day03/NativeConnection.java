@@ -162,7 +162,7 @@ public class NativeConnection {
     public void stopReading() {
         if (inputDone) return;
         inputDone = true;
-        framer.discardPartial();
+        if (!answersPending) framer.discardPartial();   // else a worker is feeding it (day 5): it is dropped with the batch
     }
 
     /** Lines of ours were answered elsewhere (day 5's workers): that is activity, for the idle clock. */
@@ -258,6 +258,15 @@ public class NativeConnection {
         }
     }
 
+    /**
+     * The framer of the client served now. Day 5's workers take it along with a read, so a
+     * day 6 slot that takes its next client meanwhile ({@link #reset}) gives that client a
+     * framer of its own.
+     */
+    public LineFramer framer() {
+        return framer;
+    }
+
     /** Frames on behalf of another thread (day 5's workers): the framer travels with the task. */
     public boolean frame(ByteBuffer in, LineFramer.LineSink sink) throws IOException {
         return framer.feed(in, sink);
@@ -339,7 +348,7 @@ public class NativeConnection {
         if (!broken && !lingering) Sockets.shutdownWrite(fd);
         timer.cancel();
         outbox.clear();
-        framer.discardPartial();
+        if (!answersPending) framer.discardPartial();   // a worker may still be feeding it (day 5)
         releaseFd();
     }
 

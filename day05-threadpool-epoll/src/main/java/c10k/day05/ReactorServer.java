@@ -63,18 +63,29 @@ public class ReactorServer extends EpollServer implements PooledServer {
     /** Batches waiting for a worker, all connections together. */
     static final int QUEUE_CAPACITY = 64;
 
-    /** One read of one connection, on its way to a worker and back with the answers. Pooled: no allocation per read. */
+    /**
+     * One read of one connection, on its way to a worker and back with the answers. Pooled: no
+     * allocation per read. (Its fields are public for day 6's {@link #deliver}; the class itself
+     * is visible only to subclasses.)
+     */
     protected final class Batch {
         final byte[] in = new byte[READ_SIZE];
         final ByteBuffer view = ByteBuffer.wrap(in);
         /** The answers, written by the worker. */
-        protected final Replies out = new Replies(READ_SIZE + 1024);
+        public final Replies out = new Replies(READ_SIZE + 1024);
         final LineFramer.LineSink answer = this::answerOne;
         /** The connection, its fd number and its generation when the batch left the loop. */
-        protected Conn conn;
-        protected int fd, generation;
+        public Conn conn;
+        public int fd, generation;
         /** How many bytes of {@link #out} a worker already wrote itself (day 6); the loop sends the rest. */
-        protected int sent;
+        public int sent;
+        /**
+         * The client's framer and session, taken when the batch left the loop: a day 6 slot may
+         * take its next client while this batch is still out, and that client must start with
+         * a framer and a session of its own, never this client's half line.
+         */
+        LineFramer framer;
+        Handler.Session session;
         int lines;
         boolean refused;   // a line was too long, or the handler asked to close after its reply
 
@@ -83,7 +94,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             if (refused) return;                          // the handler's last word was said
             lines++;
             try {
-                handler.handle(conn.session, buf.array(), start, end, out);
+                handler.handle(session, buf.array(), start, end, out);
             } catch (InterruptedException e) {
                 throw new Interrupted(e);
             } catch (Exception | Error e) {
@@ -91,7 +102,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
                 LOG.log(Level.DEBUG, "handler failed", e);
                 out.put(Handlers.ERR_HANDLER_FAILED);
             }
-            if (conn.session.closeAfterReply) refused = true;
+            if (session.closeAfterReply) refused = true;
         }
     }
 
@@ -103,7 +114,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
          * serves one client and is never reused, so its generation stays 0 and "closed" says it
          * all; day 6's slots serve client after client and count them here.
          */
-        protected int generation;
+        public int generation;
         Batch batch;       // with the workers, or null
         boolean waiting;   // on the waiting list for room in the queue
 
@@ -212,6 +223,8 @@ public class ReactorServer extends EpollServer implements PooledServer {
             b.conn = c;
             b.fd = c.fd;
             b.generation = c.generation;
+            b.framer = c.framer();
+            b.session = c.session;
             b.sent = 0;
             c.batch = b;
             c.setAnswersPending(true);
@@ -259,6 +272,8 @@ public class ReactorServer extends EpollServer implements PooledServer {
             loop.update(c);
         }
         b.out.clear();
+        b.framer = null;
+        b.session = null;
         if (spare.size() < QUEUE_CAPACITY + workers) spare.push(b);
     }
 
@@ -285,7 +300,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
         if (c.isClosed()) return;                          // nobody left to answer: skip the work
         boolean ok;
         try {
-            ok = c.frame(b.view, b.answer);
+            ok = b.framer.feed(b.view, b.answer);
         } catch (Interrupted e) {
             throw e.cause;
         } catch (java.io.IOException impossible) {
