@@ -26,6 +26,9 @@ public final class BlockingHarness implements EchoServer {
     private Thread thread;
     private volatile Socket current;
     private volatile boolean closed;
+    /** How the last {@code serve} that returned normally left its socket: was the output shut down? */
+    private volatile Boolean lastOutputShutdown;
+    private final java.util.concurrent.atomic.AtomicInteger returned = new java.util.concurrent.atomic.AtomicInteger();
 
     public BlockingHarness(Handler handler) {
         this.handler = handler;
@@ -33,6 +36,19 @@ public final class BlockingHarness implements EchoServer {
 
     public LearnerFailure failure() {
         return failure;
+    }
+
+    /** How many times the learner's {@code serve} returned normally (not by throwing). */
+    public int returnedCount() {
+        return returned.get();
+    }
+
+    /**
+     * Whether the last {@code serve} that returned normally had shut down its socket's output
+     * ({@code shutdownOutput()}: a FIN sent) before returning; null before any returned.
+     */
+    public Boolean lastOutputShutdown() {
+        return lastOutputShutdown;
     }
 
     @Override
@@ -62,6 +78,8 @@ public final class BlockingHarness implements EchoServer {
             try (client) {
                 if (closed) return;
                 handler.serve(client);
+                lastOutputShutdown = client.isOutputShutdown();
+                returned.incrementAndGet();
             } catch (IOException e) {
                 // a reset: this client only
             } catch (RuntimeException | Error e) {
@@ -86,7 +104,13 @@ public final class BlockingHarness implements EchoServer {
         }
         if (thread != null) {
             try {
-                thread.join();
+                // The socket is closed: a serve that reads again gets an exception and returns.
+                // One still running now never reads or never stops: say so rather than wait.
+                if (!thread.join(java.time.Duration.ofSeconds(3))) {
+                    throw new AssertionError("your serve() did not return within 3 s after its socket was closed:"
+                            + " a loop that never ends? On read() == -1 (end of stream) return; a loop that reads on"
+                            + " after -1 gets -1 for ever and spins");
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

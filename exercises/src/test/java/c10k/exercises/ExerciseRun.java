@@ -1,14 +1,19 @@
 package c10k.exercises;
 
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.ClassNameFilter;
 import org.junit.platform.engine.support.descriptor.ClassSource;
@@ -21,8 +26,9 @@ import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
  * Runs the exercise tests in-process with the JUnit Platform launcher and sorts the outcome
- * by exercise (one test class = one exercise). Used by {@code SkeletonsAreRedTest} in the
- * build and by {@code ./jbang check} (exercises/Check.java) on the learner's machine.
+ * by exercise (one test class = one exercise). Used by {@code SkeletonsAreRedTest} and
+ * {@code MutantsAreRedTest} in the build and by {@code ./jbang check} (exercises/Check.java)
+ * on the learner's machine.
  *
  * <p>Exercises are found by convention: test classes named {@code *Test} in the packages
  * {@code c10k.exercises.dayNN}, so a new day needs no change here.
@@ -45,7 +51,44 @@ public final class ExerciseRun {
         public Optional<Outcome> firstFailure() {
             return outcomes.stream().filter(o -> !o.passed()).findFirst();
         }
+
+        /** The class the learner writes: the test class's name without "Test". */
+        public String exerciseClass() {
+            return testClass.substring(testClass.lastIndexOf('.') + 1).replaceFirst("Test$", "");
+        }
     }
+
+    /** Told as the run goes, so a learner sees progress from the first second. */
+    public interface Progress {
+        /** An exercise's tests begin. */
+        default void started(String day, String title) {
+        }
+
+        /** An exercise's tests are done (or were skipped). */
+        default void finished(Exercise exercise) {
+        }
+    }
+
+    /**
+     * How long one exercise test may run. A correct answer needs well under a second; the
+     * longest test streams 32 MiB through a selector loop. A spinning answer (a loop that
+     * never ends) is stopped after this, in words, rather than after a minute.
+     */
+    public static final int TEST_SECONDS = 15;
+
+    /** The time limit for a @BeforeEach/@AfterEach (where servers are closed). */
+    public static final int LIFECYCLE_SECONDS = 10;
+
+    /**
+     * The launcher's settings for exercise tests. SEPARATE_THREAD: a test whose code spins
+     * without ever blocking (no interrupt can stop it) is abandoned at its time limit and the
+     * run goes on, instead of hanging for good. Test classes that inherit a longer
+     * {@code @Timeout} (day 1's {@code ServerTestBase}) declare {@code @Timeout(TEST_SECONDS)}.
+     */
+    public static final Map<String, String> SETTINGS = Map.of(
+            "junit.jupiter.execution.timeout.default", TEST_SECONDS + " s",
+            "junit.jupiter.execution.timeout.lifecycle.method.default", LIFECYCLE_SECONDS + " s",
+            "junit.jupiter.execution.timeout.thread.mode.default", "SEPARATE_THREAD");
 
     private static final Pattern DAY = Pattern.compile("c10k\\.exercises\\.(day\\d\\d)\\..*");
 
@@ -57,19 +100,57 @@ public final class ExerciseRun {
      * returns them by day, then by their display name (which starts with the exercise number).
      */
     public static Map<String, List<Exercise>> run(String day, Map<String, String> configuration) {
+        return run(day, List.of(), configuration, new Progress() { });
+    }
+
+    /** As {@link #run(String, Map)}, leaving out the test classes named in {@code exclude}, telling {@code progress}. */
+    public static Map<String, List<Exercise>> run(String day, Collection<String> exclude, Map<String, String> configuration,
+            Progress progress) {
         String pattern = "c10k\\.exercises\\." + (day == null ? "day\\d\\d" : Pattern.quote(day)) + "\\.[^.$]+Test";
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+        var builder = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectPackage("c10k.exercises"))
                 .filters(ClassNameFilter.includeClassNamePatterns(pattern))
-                .configurationParameters(configuration)
-                .build();
+                .configurationParameters(configuration);
+        if (!exclude.isEmpty()) {
+            builder.filters(ClassNameFilter.excludeClassNamePatterns(
+                    exclude.stream().map(Pattern::quote).toArray(String[]::new)));
+        }
+        return execute(builder.build(), progress);
+    }
+
+    /**
+     * Runs the given test classes, which may come from another class loader: how
+     * {@code MutantsAreRedTest} runs the very same tests against a wrong version of a class.
+     */
+    public static Map<String, List<Exercise>> run(List<Class<?>> testClasses, Map<String, String> configuration) {
+        List<DiscoverySelector> selectors = new ArrayList<>();
+        for (Class<?> c : testClasses) selectors.add(selectClass(c));
+        return runSelected(selectors, configuration);
+    }
+
+    /** Runs what the selectors name (classes, or single test methods). */
+    public static Map<String, List<Exercise>> runSelected(List<? extends DiscoverySelector> selectors, Map<String, String> configuration) {
+        return execute(LauncherDiscoveryRequestBuilder.request().selectors(selectors)
+                .configurationParameters(configuration).build(), new Progress() { });
+    }
+
+    private static Map<String, List<Exercise>> execute(LauncherDiscoveryRequest request, Progress progress) {
         Map<String, Exercise> byClass = new LinkedHashMap<>();
         TestExecutionListener listener = new TestExecutionListener() {
             @Override
+            public void executionStarted(TestIdentifier id) {
+                if (id.getSource().orElse(null) instanceof ClassSource cs && DAY.matcher(cs.getClassName()).matches()) {
+                    progress.started(dayOf(cs.getClassName()), id.getDisplayName());
+                }
+            }
+
+            @Override
             public void executionSkipped(TestIdentifier id, String reason) {
                 if (id.getSource().orElse(null) instanceof ClassSource cs && DAY.matcher(cs.getClassName()).matches()) {
-                    byClass.put(cs.getClassName(), new Exercise(dayOf(cs.getClassName()), cs.getClassName(),
-                            id.getDisplayName(), new ArrayList<>(), true, reason));
+                    Exercise e = new Exercise(dayOf(cs.getClassName()), cs.getClassName(),
+                            id.getDisplayName(), new ArrayList<>(), true, reason);
+                    byClass.put(cs.getClassName(), e);
+                    progress.finished(e);
                 }
             }
 
@@ -82,6 +163,7 @@ public final class ExerciseRun {
                     if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
                         e.outcomes().add(new Outcome("(class)", result.getStatus(), result.getThrowable().orElse(null)));
                     }
+                    progress.finished(e);
                 } else if (source instanceof MethodSource ms && id.isTest()) {
                     Exercise e = exercise(ms.getClassName(), null);
                     e.outcomes().add(new Outcome(ms.getMethodName(), result.getStatus(), result.getThrowable().orElse(null)));
@@ -110,9 +192,18 @@ public final class ExerciseRun {
         return m.matches() ? m.group(1) : "?";
     }
 
-    /** The first lines of a failure's message: the hint a learner reads. */
+    private static final Pattern TIMED_OUT = Pattern.compile("(\\w+)\\(\\) timed out after (\\d+) (\\w+)");
+
+    /**
+     * The first lines of a failure's message: the hint a learner reads. What a stack trace
+     * says in the JVM's words (a timeout, an index out of bounds, a null) is said in the
+     * lesson's words, with the line of the learner's code where it happened.
+     */
     public static String hint(Throwable t, int maxLines) {
         if (t == null) return "(no message)";
+        String words = inWords(t);
+        if (words == null) words = exceptionInWords(t);
+        if (words != null) return words;
         String message = t.getMessage();
         if (t instanceof UnsupportedOperationException && message != null && message.startsWith("TODO")) {
             return "not written yet: " + message;
@@ -121,11 +212,11 @@ public final class ExerciseRun {
             // AssertJ: "[what the test says] expected ... but was ...": the first part teaches.
             int end = message.indexOf("]\n");
             if (end < 0) end = message.indexOf("] \n");
-            if (end > 0) return message.substring(1, end).strip();
+            if (end > 0) return message.substring(1, end).strip() + causeInWords(t) + afterwards(t);
         }
         String text = t instanceof AssertionError || message == null
                 ? String.valueOf(message)
-                : t.getClass().getSimpleName() + ": " + message;
+                : t.getClass().getSimpleName() + ": " + message + where(t);
         String[] lines = text.strip().split("\\R");
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < Math.min(maxLines, lines.length); i++) {
@@ -133,6 +224,70 @@ public final class ExerciseRun {
             sb.append(lines[i].strip());
         }
         if (lines.length > maxLines) sb.append(" ...");
+        if (t instanceof AssertionError) sb.append(causeInWords(t));
+        sb.append(afterwards(t));
         return sb.toString();
+    }
+
+    /** What went wrong after the test, while closing its server (JUnit adds it as "suppressed"). */
+    private static String afterwards(Throwable t) {
+        for (Throwable s : t.getSuppressed()) {
+            String w = inWords(s);
+            String text = w != null ? w : s.getMessage() == null ? s.toString() : s.getMessage().strip().split("\\R")[0];
+            return "\n  and then: " + text;
+        }
+        return "";
+    }
+
+    /** A time limit, or an exception that says "your code" better in words; else null. */
+    static String inWords(Throwable t) {
+        if (t instanceof TimeoutException && t.getMessage() != null) {
+            Matcher m = TIMED_OUT.matcher(t.getMessage());
+            if (m.find()) {
+                String method = m.group(1);
+                String limit = m.group(2) + " " + (m.group(3).startsWith("sec") ? "s" : m.group(3));
+                if (method.startsWith("closeServer") || method.startsWith("close") || method.startsWith("start")) {
+                    return "the server did not shut down within " + limit + " after the test: is your code still"
+                            + " running, in a loop that never ends? A loop must end on read() == -1 (end of stream),"
+                            + " on EAGAIN, and when the socket is closed under it";
+                }
+                return "your code did not return within " + limit + " (the test " + method + " was stopped): a loop"
+                        + " that never ends? Did you handle read() == -1 (end of stream) and EAGAIN"
+                        + " (Sockets.WOULD_BLOCK), and stop at the budget?";
+            }
+        }
+        return null;
+    }
+
+    /** For a test's assertion that carries what the learner's code threw on a server thread. */
+    private static String causeInWords(Throwable assertion) {
+        for (Throwable c = assertion.getCause(); c != null; c = c.getCause()) {
+            String w = exceptionInWords(c);
+            if (w != null) return "\n  " + w;
+        }
+        return "";
+    }
+
+    private static String exceptionInWords(Throwable t) {
+        if (t instanceof IndexOutOfBoundsException) {
+            return "you read or wrote past the end of a buffer (" + t.getClass().getSimpleName() + ": " + t.getMessage() + where(t)
+                    + "): only buf[0, n) holds data, where n is what the call returned; and an offset plus a length"
+                    + " must stay inside the array";
+        }
+        if (t instanceof NullPointerException) {
+            return "your code used a null (" + t.getMessage() + where(t) + ")";
+        }
+        return null;
+    }
+
+    /** " at EchoLoop.java:42": the first frame of the learner's own code, if any. */
+    static String where(Throwable t) {
+        for (StackTraceElement f : t.getStackTrace()) {
+            String c = f.getClassName();
+            if (DAY.matcher(c).matches() && !c.replaceFirst("\\$.*", "").endsWith("Test") && f.getFileName() != null) {
+                return ", at " + f.getFileName() + ":" + f.getLineNumber();
+            }
+        }
+        return "";
     }
 }

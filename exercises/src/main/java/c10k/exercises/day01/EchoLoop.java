@@ -21,9 +21,14 @@ import java.net.Socket;
  * left mid-line. Answer the complete lines of one read with one {@code write}: a client that
  * pipelines a thousand lines then costs a handful of system calls, not a thousand.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day01-blocking/README.md">day01-blocking/README.md</a>,
- * "{@code BlockingEchoServer.serve}: read, frame, answer", "The line limit, and the ERR
- * path" and "Ending a connection: FIN, half-close, RST".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
+ * chapter</a>:
+ * <a href="../../../../../../../day01-blocking/README.md#blockingechoserverserve-read-frame-answer">"{@code
+ * BlockingEchoServer.serve}: read, frame, answer"</a>,
+ * <a href="../../../../../../../day01-blocking/README.md#the-line-limit-and-the-err-path">"The line
+ * limit, and the ERR path"</a> and
+ * <a href="../../../../../../../day01-blocking/README.md#ending-a-connection-fin-half-close-rst">"Ending
+ * a connection: FIN, half-close, RST"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day01}. Tests: {@code EchoLoopTest}.
  */

@@ -32,8 +32,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * buffers). And a bound has a price that the tests make visible: a worker is tied to its
  * client for the client's whole life, so N idle clients starve client N+1.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day02-multithread/README.md">day02-multithread/README.md</a>,
- * "{@code PooledServer}: bounded threads, bounded queue".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day02-multithread/README.md">day 2's
+ * chapter</a>: <a href="../../../../../../../day02-multithread/README.md#the-idea">"The idea"</a>
+ * and
+ * <a href="../../../../../../../day02-multithread/README.md#pooledserver-bounded-threads-bounded-queue">"{@code
+ * PooledServer}: bounded threads, bounded queue"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day02}. Tests: {@code BoundedServerTest}.
  */

@@ -24,8 +24,12 @@ import java.nio.channels.SocketChannel;
  * {@code OP_WRITE} armed for good, {@code select} returns at once, forever. And answers
  * written ahead of older queued ones reach the peer out of order.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day03-select-poll/README.md">day03-select-poll/README.md</a>,
- * "Send first; ask for writability only while bytes wait" and "A connection's life".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
+ * chapter</a>:
+ * <a href="../../../../../../../day03-select-poll/README.md#send-first-ask-for-writability-only-while-bytes-wait">"Send
+ * first; ask for writability only while bytes wait"</a> and
+ * <a href="../../../../../../../day03-select-poll/README.md#a-connections-life">"A connection's
+ * life"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day03}. Tests: {@code WritePathTest}.
  */

@@ -7,11 +7,13 @@ import java.util.function.IntConsumer;
 /**
  * Day 4, exercise 2: the edge-triggered listener, which must accept until {@code EAGAIN}.
  *
- * <p><b>Build</b> {@link #acceptAll}: call {@code accept} again and again, handing each new
- * fd to {@code onAccepted}, until the kernel says the queue is empty
- * ({@link Sockets#WOULD_BLOCK}): {@link Result#DRAINED}; or until {@code maxAccepts} were
- * taken: {@link Result#OWED} (the loop must come back to the listener without waiting for an
- * edge). Errors ({@code EMFILE}) propagate: the caller has a plan for them.
+ * <p><b>Build</b> {@link #acceptAll}: one accept turn for a listening socket that
+ * edge-triggered epoll has just reported readable. The contract: every connection taken from
+ * the kernel's accept queue goes to {@code onAccepted}, in order; {@link Result#DRAINED} only
+ * when the kernel said the queue is empty ({@link Sockets#WOULD_BLOCK}); at most
+ * {@code maxAccepts} connections per turn, and a turn that stopped there says
+ * {@link Result#OWED} (the loop comes back to the listener without waiting for an edge).
+ * Errors ({@code EMFILE}) propagate: the caller has a plan for them.
  *
  * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
  * clients that connect together may make a single edge; a loop that accepts one per event
@@ -20,8 +22,15 @@ import java.util.function.IntConsumer;
  * connections from starving the clients already here. {@code accept} is a parameter so the
  * tests can script the kernel; the real one is {@code () -> Sockets.accept(listenFd)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
- * "What edge-triggered mode demands" and "Accepting, and running out of fds".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
+ * edge-triggered mode demands"</a>,
+ * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
+ * budget per turn, and the owed list"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#drop-and-et_stops_early">"{@code drop},
+ * and {@code ET_STOPS_EARLY}"</a> (the first: "The listener is an fd too"; the second: {@code
+ * ACCEPTS_PER_TURN} and {@code listenerOwed}; the third: the mode that accepts once per event).
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */
@@ -46,8 +55,8 @@ public final class EdgeTriggeredAccept {
 
     /** One turn: accept until EAGAIN or {@code maxAccepts}. */
     public static Result acceptAll(Accept accept, int maxAccepts, IntConsumer onAccepted) throws SyscallException {
-        // TODO: up to maxAccepts times: fd = accept.accept(); Sockets.WOULD_BLOCK means the queue
-        //  is empty; else hand the fd over and accept again.
+        // TODO: one turn, as the contract in the class comment says. How many connections can
+        //  one edge stand for?
         throw new UnsupportedOperationException("TODO: EdgeTriggeredAccept.acceptAll (day 4, exercise 2)");
     }
 }

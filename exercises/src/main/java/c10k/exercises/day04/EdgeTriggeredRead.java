@@ -6,13 +6,21 @@ import c10k.day03.SyscallException;
 /**
  * Day 4, exercise 1: one read turn for a socket that edge-triggered epoll reported readable.
  *
- * <p><b>Build</b> {@link #drain}: call {@code recv} again and again, handing each chunk (the
- * bytes read, no more) to {@code onChunk}, until the kernel says there is nothing left
- * ({@link Sockets#WOULD_BLOCK}, i.e. {@code EAGAIN}): {@link Result#DRAINED}. Stop at end of
- * stream ({@code recv} returned 0): {@link Result#END_OF_STREAM}. Stop after
- * {@code maxReads} reads even if more may wait: {@link Result#OWED}, and the loop puts the
- * connection on a list of those owed another turn (day 4's {@code EpollEchoServer} does: its
- * {@code owed} list and {@code READS_PER_TURN}). Errors ({@code ECONNRESET}) propagate.
+ * <p><b>Build</b> {@link #drain}: one read turn for a socket that edge-triggered epoll has just
+ * reported readable. The contract the loop relies on:
+ * <ul>
+ *   <li>every byte the kernel hands over reaches {@code onChunk}, and nothing else does;
+ *   <li>{@link Result#DRAINED} means the kernel itself said there is nothing left
+ *       ({@link Sockets#WOULD_BLOCK}, i.e. {@code EAGAIN}): only then may the loop wait for the
+ *       next edge;
+ *   <li>{@link Result#END_OF_STREAM} means the peer sent FIN ({@code recv} returned 0), and
+ *       nothing is read after it;
+ *   <li>a turn costs at most {@code maxReads} calls to {@code recv}; a turn that ran out of
+ *       them without either answer is {@link Result#OWED}: the loop puts the connection on its
+ *       list of those owed another turn (day 4's {@code EpollEchoServer}: {@code owed},
+ *       {@code READS_PER_TURN});
+ *   <li>errors ({@code ECONNRESET}) are the caller's: they propagate.
+ * </ul>
  *
  * <p><b>Why</b>: edge-triggered epoll reports an fd when data <em>arrives</em>, once per
  * arrival, not while data waits. Whatever a turn leaves unread is never reported again until
@@ -22,9 +30,14 @@ import c10k.day03.SyscallException;
  * {@code recv} is a parameter so the tests can script exactly what the kernel answers; the
  * real one is {@code (buf, off, len) -> Sockets.recv(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
- * "Level-triggered and edge-triggered", "What edge-triggered mode demands" and "A budget
- * per turn, and the owed list"; epoll(7).
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
+ * and edge-triggered"</a>,
+ * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
+ * edge-triggered mode demands"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
+ * budget per turn, and the owed list"</a>; epoll(7).
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredReadTest}.
  */
@@ -57,9 +70,8 @@ public final class EdgeTriggeredRead {
 
     /** One turn: read into {@code buf} until EAGAIN, end of stream, or {@code maxReads} reads. */
     public static Result drain(Recv recv, byte[] buf, int maxReads, Chunk onChunk) throws SyscallException {
-        // TODO: up to maxReads times: n = recv.recv(buf, 0, buf.length); Sockets.WOULD_BLOCK
-        //  means drained, 0 means end of stream, else hand buf[0, n) over and read again.
-        //  Out of reads? Say so: the loop owes this connection a turn.
+        // TODO: one turn, as the contract in the class comment says. The questions to answer:
+        //  when may a turn end, and what does the loop do next in each case?
         throw new UnsupportedOperationException("TODO: EdgeTriggeredRead.drain (day 4, exercise 1)");
     }
 }

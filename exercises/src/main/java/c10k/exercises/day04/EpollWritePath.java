@@ -9,13 +9,19 @@ import c10k.day04.Epoll;
  * Day 4, exercise 3: the write path of an edge-triggered connection: send first, and watch
  * {@code EPOLLOUT} only after {@code EAGAIN}.
  *
- * <p><b>Build</b> the three TODO methods. {@link #send}: if nothing waits, send now, again and
- * again while the kernel takes bytes (a short write is not {@code EAGAIN}); queue in the
- * {@link Outbox} only what is left when it says {@link Sockets#WOULD_BLOCK}; if bytes already
- * wait, queue behind them. {@link #onWritable}: epoll reported {@code EPOLLOUT}: send what
- * waits until it is all gone or the kernel says {@code EAGAIN}. {@link #events()}: the epoll
- * events this connection should be registered with: always
- * {@code EPOLLIN | EPOLLRDHUP | EPOLLET}, plus {@code EPOLLOUT} only while bytes wait.
+ * <p><b>Build</b> the three TODO methods, to this contract:
+ * <ul>
+ *   <li>the peer receives every byte given to {@link #send}, once, in the order given;
+ *   <li><em>send first</em>: bytes the kernel would take now are not left waiting for an
+ *       event; only what it refused ({@link Sockets#WOULD_BLOCK}) waits, in the
+ *       {@link Outbox};
+ *   <li>{@link #onWritable} ({@code EPOLLOUT} was reported) leaves bytes waiting only if the
+ *       kernel refused them again;
+ *   <li>{@link #events()} is what the connection should be registered with:
+ *       {@code EPOLLIN | EPOLLRDHUP | EPOLLET}, and {@code EPOLLOUT} exactly while bytes
+ *       wait.
+ * </ul>
+ * A short write (fewer bytes taken than asked) is not a refusal.
  *
  * <p><b>Why</b>: a socket is writable almost always, so {@code EPOLLOUT} is armed only after
  * the kernel refused bytes, and disarmed when they are gone (one {@code epoll_ctl} each way).
@@ -24,9 +30,12 @@ import c10k.day04.Epoll;
  * {@code send} is a parameter so the tests can play a kernel whose buffer fills; the real one
  * is {@code (buf, off, len) -> Sockets.send(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
- * "{@code update}: {@code EPOLLOUT} only while something waits" and "{@code handle}: both
- * directions, every time".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
+ * update}: {@code EPOLLOUT} only while something waits"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
+ * handle}: both directions, every time"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EpollWritePathTest}.
  */
@@ -52,21 +61,19 @@ public final class EpollWritePath {
 
     /** Sends {@code bytes[offset, offset + length)} now as far as the kernel takes them; queues the rest. */
     public void send(byte[] bytes, int offset, int length) throws SyscallException {
-        // TODO: nothing waiting? socket.send(...) in a loop while it takes bytes (it may take fewer
-        //  than asked) until all is sent or it returns Sockets.WOULD_BLOCK. Queue what is left
-        //  (outbox.append). Something waiting already? Queue it all, behind.
+        // TODO: what may go to the kernel now, and what must wait? (Think of bytes already waiting.)
         throw new UnsupportedOperationException("TODO: EpollWritePath.send (day 4, exercise 3)");
     }
 
     /** {@code EPOLLOUT}: send what waits, until it is gone or the kernel says EAGAIN. */
     public void onWritable() throws SyscallException {
-        // TODO: send outbox.array()[start, start + size) until empty or WOULD_BLOCK; outbox.consumed(n).
+        // TODO: an EPOLLOUT edge says room appeared, once. How much should you send on it?
         throw new UnsupportedOperationException("TODO: EpollWritePath.onWritable (day 4, exercise 3)");
     }
 
     /** The events to register: EPOLLIN | EPOLLRDHUP | EPOLLET, plus EPOLLOUT only while bytes wait. */
     public int events() {
-        // TODO: Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET, and Epoll.EPOLLOUT only while bytes wait.
+        // TODO: the registration this connection needs right now.
         throw new UnsupportedOperationException("TODO: EpollWritePath.events (day 4, exercise 3)");
     }
 }

@@ -6,29 +6,40 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Day 5, exercise 2: one thread per connection when several threads share one epoll fd,
  * without {@code EPOLLONESHOT}: EServer's per-connection flag.
  *
- * <p><b>Build</b> {@link #offer} and {@link #tryRelease}. A thread that gets an event for the
- * connection calls {@code offer()}: it first raises {@link #more} ("there is work"), then
- * tries to take {@link #owned} with a compare-and-set. Whoever wins owns the connection: it
- * lowers {@code more} (it is about to look at all the work) and returns true. The others
- * return false and go back to {@code epoll_wait}, trusting the owner to see their work.
- * The owner serves, then calls {@code tryRelease()}: it lets go of {@code owned}, and only
- * <em>then</em> looks at {@code more}. Raised? Work came in while it served: take
- * {@code owned} back (compare-and-set: another thread may have taken it in between, and then
- * that one serves), lower {@code more}, and return false: "serve again". Otherwise return true.
+ * <p><b>Build</b> {@link #offer} and {@link #tryRelease}, with the two flags {@link #owned} and
+ * {@link #more}, through their {@code get}, {@code set} and {@code compareAndSet} only (the
+ * tests play another thread's move inside {@code set}, so the owner lets go of {@code owned}
+ * with {@code owned.set(false)}). Every thread that gets an event for the connection calls
+ * {@code offer()}; the one it returns true to serves, then calls {@code tryRelease()} until
+ * that returns true (the usage below). The contract, whatever the threads' timing:
+ * <ul>
+ *   <li><b>one owner</b>: at most one thread is between a true {@code offer()} and the
+ *       {@code tryRelease()} that returns true;
+ *   <li><b>no lost wake-up</b>: an event whose {@code offer()} returned false is served
+ *       after it arrived: by the owner (whose {@code tryRelease()} then says "serve again"), or
+ *       by a thread that owns the connection later;
+ *   <li>an owner with nothing new is let go: {@code tryRelease()} returns true.
+ * </ul>
  *
  * <p><b>Why</b>: edge-triggered epoll shared by N threads reports a connection to thread B
  * while thread A is still reading it; two readers would split one byte stream between two
  * framers. The flag keeps one owner. The hard part is letting go: an event that arrives
- * after the owner's last read, but while it still holds the flag, finds the connection owned
- * and is dropped by its thread. If the owner then just lets go, that data sits in the socket
- * and edge-triggered epoll never reports it again: the lost wake-up. Checking {@code more}
- * <em>before</em> letting go leaves the same hole, one instruction wide. Day 5's
+ * while the owner still holds the flag finds the connection owned, and its thread goes back
+ * to {@code epoll_wait}, trusting the owner to see the data. If the owner lets go without
+ * seeing it, that data sits in the socket and edge-triggered epoll never reports it again:
+ * the lost wake-up. Think of every instant between two steps of yours as a place where
+ * another thread's {@code offer()} may run (the tests play exactly that). Day 5's
  * {@code SharedEpollServer} uses {@code EPOLLONESHOT} instead, where the kernel does this
  * bookkeeping, and keeps a flag only as an assertion.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day05-threadpool-epoll/README.md">day05-threadpool-epoll/README.md</a>,
- * "Why one reader and one writer per fd" and "Ownership flags versus {@code EPOLLONESHOT}"; the Javadoc of
- * day 5's {@code SharedEpollServer}.
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * chapter</a>:
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
+ * {@code EPOLLET} means when several threads wait"</a>,
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
+ * one reader and one writer per fd"</a> and
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#ownership-flags-versus-epolloneshot">"Ownership
+ * flags versus {@code EPOLLONESHOT}"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code OwnerFlagTest}.
  *
@@ -83,15 +94,14 @@ public final class OwnerFlag {
 
     /** An event for the connection reached this thread. True: you own it now, serve it. False: the owner will. */
     public boolean offer() {
-        // TODO: raise more; then compareAndSet owned from false to true. Lost? Return false. Won?
-        //  Lower more (you are about to see all the work) and return true.
+        // TODO: become the owner, or make sure the owner will see this event.
         throw new UnsupportedOperationException("TODO: OwnerFlag.offer (day 5, exercise 2)");
     }
 
     /** The owner served. True: released. False: more work came meanwhile, you still own it, serve again. */
     public boolean tryRelease() {
-        // TODO: let go of owned FIRST, then look at more. Raised, and you win owned back with a
-        //  compareAndSet? Lower more and return false (serve again). Otherwise return true.
+        // TODO: let go, unless work may have come that the owner has not seen. Which instant is
+        //  the dangerous one?
         throw new UnsupportedOperationException("TODO: OwnerFlag.tryRelease (day 5, exercise 2)");
     }
 }

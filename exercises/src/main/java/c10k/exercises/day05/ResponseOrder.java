@@ -8,13 +8,14 @@ import java.util.function.Consumer;
  * requests came.
  *
  * <p><b>Build</b> {@link #complete} and {@link #release}. The loop thread gives each request a
- * sequence number as it reads it ({@link #reserve}, given). When a worker's response comes
- * back, {@link #complete} files it in the ring at {@code seq & (capacity - 1)}: it sends
- * nothing. {@link #release} then hands over, in order, every response that is next: while
- * the response for {@code nextToSend} is there, hand it to {@code out}, clear its slot and
- * move on; stop at the first one still with a worker. {@code complete} refuses what is not in
+ * sequence number as it reads it ({@link #reserve}, given); workers finish in any order and
+ * hand back {@code (seq, response)}. The contract: {@link #complete} files a response and
+ * sends nothing; {@link #release} hands to {@code out} every response that can leave now, in
+ * sequence order, never one whose predecessor is still with a worker, and each response
+ * exactly once, however many laps the ring makes. {@code complete} refuses what is not in
  * flight: a {@code seq} already released or never reserved ({@link IllegalArgumentException}),
- * and a second response for the same {@code seq} ({@link IllegalStateException}).
+ * and a second response for the same {@code seq} ({@link IllegalStateException}). The ring
+ * has {@code capacity} slots; which slot a sequence number uses is up to you.
  *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
  * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
@@ -24,8 +25,10 @@ import java.util.function.Consumer;
  * (and is the loop's cue to stop reading: backpressure). Day 5's {@code Connection} does the
  * same with a ring that grows.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day05-threadpool-epoll/README.md">day05-threadpool-epoll/README.md</a>,
- * "Reactor: order, when workers finish out of order"; day 5's {@code Connection.releaseInOrder}.
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * chapter</a>:
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
+ * order, when workers finish out of order"</a>; day 5's {@code Connection.releaseInOrder}.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
  *
@@ -72,15 +75,13 @@ public final class ResponseOrder {
 
     /** A worker finished request {@code seq}: file its response (never null; an empty array sends nothing). Sends nothing. */
     public void complete(long seq, byte[] response) {
-        // TODO: refuse a seq outside [nextToSend, nextSeq) (IllegalArgumentException) and a slot
-        //  already filled (IllegalStateException); else ring[seq & (ring.length - 1)] = response.
+        // TODO: which sequence numbers are in flight right now, and where does this one's response wait?
         throw new UnsupportedOperationException("TODO: ResponseOrder.complete (day 5, exercise 1)");
     }
 
     /** Hands every response that is next in order to {@code out}, in order; returns how many. */
     public int release(Consumer<byte[]> out) {
-        // TODO: while nextToSend != nextSeq and ring[nextToSend & (ring.length - 1)] holds a response:
-        //  clear the slot, nextToSend++, hand the response to out. Stop at the first gap.
+        // TODO: what may leave now, and what must wait for a response still with a worker?
         throw new UnsupportedOperationException("TODO: ResponseOrder.release (day 5, exercise 1)");
     }
 }

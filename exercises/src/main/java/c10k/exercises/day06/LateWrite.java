@@ -7,23 +7,24 @@ import java.io.IOException;
  * Day 6, exercise 2: the worker's write, made safe against fd-number reuse: write only if the
  * slot still holds the client the answer is for.
  *
- * <p><b>Build</b> {@link #writeIfStill}. Take the slot's lock; under it, check that the slot
- * is open and that its generation is still {@code generation} (the one the worker was handed
- * with the request). Either check fails: write nothing, return false. Both hold: send, still
- * under the lock, and return true.
+ * <p><b>Build</b> {@link #writeIfStill}: a worker, late or not, has an answer for the client
+ * that occupied {@code slot} when the worker was handed the request (that client's
+ * {@code generation}). The contract: the bytes reach the slot's fd only if that client still
+ * occupies the slot, and it must still be true while they are sent; else nothing is sent.
+ * Return whether they were sent.
  *
  * <p><b>Why</b>: the worker got the request while the slot's generation was {@code generation}.
  * Since then the client may have reset, the loop released the slot, and, with a small or busy
  * pool, a new client may occupy it again: same number, open again. "Is it open?" cannot tell
- * Alice from Bob; only the generation can. And the check counts only if nothing can change in
- * between: check, then lock, and the loop may release and re-acquire the slot between your
- * check and your send. Release takes the same lock (exercise 1), so while you hold it the
- * number stays this client's. {@code send} is a parameter so the tests can watch it; the real
- * one sends with {@code Sockets.send(fd, ...)}.
+ * Alice from Bob. And an answer to "is it still hers?" is worth only as long as it stays true:
+ * the event loop releases and re-acquires slots on its own thread, at any instant, with
+ * exercise 1's {@code release} and {@code acquire}. {@code send} is a parameter so the tests
+ * can watch it; the real one sends with {@code Sockets.send(fd, ...)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md">day06-fd-reuse/README.md</a>,
- * "The race" and "Step 3: the generation, checked under the slot's lock"; day 6's
- * {@code FdReuseServer.writeToSlot}.
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
+ * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a> and
+ * <a href="../../../../../../../day06-fd-reuse/README.md#step-3-the-generation-checked-under-the-slots-lock">"Step
+ * 3: the generation, checked under the slot's lock"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code LateWriteTest}.
  */
@@ -40,8 +41,8 @@ public final class LateWrite {
 
     /** Writes {@code bytes} to the slot's fd if the slot still holds generation {@code generation}; returns whether it did. */
     public static boolean writeIfStill(Slot slot, int generation, byte[] bytes, Send send) throws IOException {
-        // TODO: take slot.lock (and unlock in a finally). Under it: the slot not open, or its generation
-        //  not this one? Return false. Else send.send(slot.fd(), bytes), still under the lock, and return true.
+        // TODO: how do you know the slot still holds the same client, and that it keeps holding it
+        //  until your send is done?
         throw new UnsupportedOperationException("TODO: LateWrite.writeIfStill (day 6, exercise 2)");
     }
 }

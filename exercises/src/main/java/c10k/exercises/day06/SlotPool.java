@@ -9,11 +9,14 @@ import java.util.function.IntConsumer;
  * good, in the range {@code base .. base + size - 1}; successive clients occupy it in turn
  * (day 6's server {@code dup3}s each accepted socket onto a free slot's number).
  *
- * <p><b>Build</b> {@link #acquire} and {@link #release}. {@code acquire}: take the slot at the
- * <em>front</em> of the free queue, or return null when none is free; under the slot's lock,
- * bump its generation and mark it open: a new client. {@code release}: under the slot's lock,
- * refuse a slot that is not open ({@link IllegalStateException}), mark it closed and close its
- * number ({@code close.accept(fd)}); then put it at the <em>back</em> of the free queue.
+ * <p><b>Build</b> {@link #acquire} and {@link #release}, to this contract. {@code acquire}:
+ * a free slot for a new client (null when none is free), marked open and with a generation no
+ * earlier client of that slot had; of the free slots, the one that has been free the
+ * <em>longest</em>. {@code release}: the slot's client is gone: its number is closed
+ * ({@code close.accept(fd)}), it is no longer open, and it becomes free again, to be handed
+ * out after every slot already free; releasing a slot that is not open is refused
+ * ({@link IllegalStateException}). A worker holds the slot's lock while it writes
+ * (exercise 2): nothing a worker can see may change while it does.
  *
  * <p><b>Why</b>: {@code accept} hands out the lowest free number, so the number just closed is
  * the very next one given to a new client, and a worker still busy with the old client's
@@ -23,9 +26,12 @@ import java.util.function.IntConsumer;
  * worker "not yours any more" (exercise 2). Release must hold the slot's lock: a worker
  * writing under that lock must never see the number closed, or reused, in mid-write.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md">day06-fd-reuse/README.md</a>,
- * "Step 1: a fixed number per slot, with dup3" and "Step 2: the FIFO"; day 6's
- * {@code FdReuseServer} ({@code acceptAll}, {@code close}).
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
+ * chapter</a>:
+ * <a href="../../../../../../../day06-fd-reuse/README.md#step-1-a-fixed-number-per-slot-with-dup3">"Step
+ * 1: a fixed number per slot, with dup3"</a> and
+ * <a href="../../../../../../../day06-fd-reuse/README.md#step-2-the-fifo">"Step 2: the FIFO"</a>;
+ * day 6's {@code FdReuseServer}.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code SlotPoolTest}.
  *
@@ -95,14 +101,13 @@ public final class SlotPool {
 
     /** A free slot for a new client, its generation bumped and marked open; null when every slot is taken. */
     public Slot acquire() {
-        // TODO: the slot at the FRONT of free (null if none); under slot.lock: generation++, open = true.
+        // TODO: which free slot, and what makes it a new client's?
         throw new UnsupportedOperationException("TODO: SlotPool.acquire (day 6, exercise 1)");
     }
 
     /** The slot's client is gone: close its number, under its lock, and queue it last. */
     public void release(Slot slot) {
-        // TODO: under slot.lock: not open? IllegalStateException. Else open = false and
-        //  close.accept(slot.fd()). Then put the slot at the BACK of free.
+        // TODO: what must a worker in mid-write never see, and where does the slot go now?
         throw new UnsupportedOperationException("TODO: SlotPool.release (day 6, exercise 1)");
     }
 }

@@ -7,14 +7,22 @@ import c10k.day01.Protocol;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.exercises.BlockingHarness;
+import c10k.exercises.ExerciseRun;
 import c10k.exercises.Expect;
+import c10k.exercises.Hints;
 import c10k.exercises.LearnerFailure;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Hints({
+        "Which bytes of the buffer did read() fill, and what does read() return when the client has gone? What does the client see when the server closes a socket that still holds unread bytes? Re-read day 1's \"BlockingEchoServer.serve: read, frame, answer\" and \"Ending a connection: FIN, half-close, RST\".",
+        "Loop: read into the buffer; -1 ends the loop (drop the unfinished line); feed only the n bytes read to the framer; write every complete line of this read in one write. When the framer refuses a line, write the error line, shut down the output (the FIN), and return."})
 @DisplayName("2. EchoLoop: read, frame, echo exactly the bytes read")
+// ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
+@Timeout(ExerciseRun.TEST_SECONDS)
 class EchoLoopTest extends ServerTestBase {
 
     @Override
@@ -111,6 +119,32 @@ class EchoLoopTest extends ServerTestBase {
         }
         try (TestClient next = Expect.client(server.port())) {
             assertThat(Expect.line(next.send("after\n"), failure(), "the next client was not served")).isEqualTo("after\n");
+        }
+    }
+
+    @Test
+    void theErrorLineIsFollowedByAFinNotAReset() throws Exception {
+        // More than the server will read: when the socket closes, bytes are still unread in it,
+        // and close() then sends RST, not FIN (RFC 1122, 4.2.2.13). Only a FIN sent before that,
+        // by shutdownOutput(), says "that was all, on purpose". A reset throws away whatever of
+        // the error line the server's kernel has not sent yet, and some systems drop what the
+        // client has not read yet. Java's client socket hides which of the two it got (both
+        // read as -1 here), so the harness tells whether serve shut the output down.
+        byte[] tooLong = new byte[Protocol.MAX_LINE + 64 * 1024];
+        Arrays.fill(tooLong, (byte) 'z');
+        BlockingHarness harness = (BlockingHarness) server;
+        try (TestClient c = Expect.client(server.port())) {
+            c.send(tooLong);
+            String lesson = "a line over the limit must get 'ERR line too long'";
+            assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("ERR line too long\n");
+            Expect.eventually(java.time.Duration.ofSeconds(2), failure(),
+                    "after 'ERR line too long' serve must return (the connection ends)", () -> harness.returnedCount() == 1);
+            assertThat(harness.lastOutputShutdown())
+                    .as("serve returned after the error line without shutdownOutput(): the socket still held unread"
+                            + " bytes of the long line, so the close that followed sent a reset (RST) instead of an"
+                            + " end of stream (FIN), and a reset can destroy the error line before the client reads it."
+                            + " Call client.shutdownOutput() after writing the error line: the FIN goes out first")
+                    .isTrue();
         }
     }
 }

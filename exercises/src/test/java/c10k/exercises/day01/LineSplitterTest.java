@@ -2,6 +2,7 @@ package c10k.exercises.day01;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.exercises.Hints;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -11,6 +12,9 @@ import java.util.Random;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+@Hints({
+        "One read() is not one line: it may hold half a line, several lines, or the end of one and the start of the next. What has to survive from one feed() to the next? Re-read day 1's \"TCP is a byte stream, not a message stream\" and \"LineFramer.feed: lines out of chunks\".",
+        "Walk chunk[0, length) once, looking for '\\n'. Each newline ends a line: the bytes kept from earlier chunks plus this chunk's bytes up to it. What is left after the last newline is kept. The limit counts the newline: a kept tail that already fills maxLine can never become a legal line, so refuse it then."})
 @DisplayName("1. LineSplitter: lines out of any chunks")
 class LineSplitterTest {
 
@@ -106,6 +110,16 @@ class LineSplitterTest {
                 .as("65 bytes with its newline, limit 64: feed must return false")
                 .isFalse();
         assertThat(lines).as("lines before the bad one are still handed over").containsExactly("ok\n");
+    }
+
+    @Test
+    void refusesALineThatFillsTheLimitBeforeItsNewline() {
+        assertThat(feed("d".repeat(63))).as("63 bytes, no newline yet, limit 64: the newline still fits").isTrue();
+        assertThat(feed("d"))
+                .as("64 bytes and no newline, limit 64 (newline included): the line is 65 bytes at least, it can"
+                        + " no longer fit. Refuse now (>= the limit without a newline), not one byte later: an off-by-one"
+                        + " here lets every line be one byte longer than the protocol allows")
+                .isFalse();
     }
 
     @Test

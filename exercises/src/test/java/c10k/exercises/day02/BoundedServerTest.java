@@ -5,15 +5,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import c10k.day01.EchoServer;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
+import c10k.exercises.ExerciseRun;
 import c10k.exercises.Expect;
+import c10k.exercises.Hints;
 import c10k.exercises.LearnerFailure;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Hints({
+        "Which ThreadPoolExecutor settings fix the number of threads, and which queue refuses when full? What does execute() do when it cannot take a task? Re-read day 2's \"PooledServer: bounded threads, bounded queue\".",
+        "Core and maximum size both equal to workers; a queue that holds at most queueLimit tasks. In dispatch, hand the client to the pool; when the pool refuses (an exception), answer ERR_BUSY, shut the output down, close, and forget the client."})
 @DisplayName("1. BoundedServer: a fixed pool, a bounded queue, and the starvation it brings")
+// ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
+@Timeout(ExerciseRun.TEST_SECONDS)
 class BoundedServerTest extends ServerTestBase {
 
     static final int WORKERS = 2;

@@ -6,12 +6,20 @@ import c10k.day01.EchoServer;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.exercises.BlockingHarness;
+import c10k.exercises.ExerciseRun;
 import c10k.exercises.Expect;
+import c10k.exercises.Hints;
 import c10k.exercises.LearnerFailure;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Hints({
+        "A thread blocked in read() wakes for data, end of stream, or a time limit. Where does java.net.Socket let you set one, and what does read() throw when it expires? Re-read day 2's \"The idea\".",
+        "Set the read time limit on the socket before serving it with day 1's serve; catch only the timeout's exception, answer ERR_IDLE, shut the output down, return. A client that keeps talking never waits idleMillis in one read, so it is never cut."})
 @DisplayName("2. IdleTimeout: free a blocked worker from a silent client")
+// ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
+@Timeout(ExerciseRun.TEST_SECONDS)
 class IdleTimeoutTest extends ServerTestBase {
 
     /** Short, so the test is quick; far longer than a loopback round trip. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.TestClient;
 import c10k.exercises.Expect;
+import c10k.exercises.Hints;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -20,6 +21,9 @@ import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+@Hints({
+        "A non-blocking write takes what fits and returns. What happens to the rest, and who sends it later? Why must OP_WRITE not stay armed? Re-read day 3's \"Send first; ask for writability only while bytes wait\".",
+        "send: if nothing waits, write now; whatever remains goes in the outbox, behind anything already there. onWritable: write from the outbox and tell it how much went. Interest: OP_READ if reading, OP_WRITE exactly while the outbox is not empty."})
 @DisplayName("1. WritePath: send first, OP_WRITE only while bytes wait")
 class WritePathTest {
 

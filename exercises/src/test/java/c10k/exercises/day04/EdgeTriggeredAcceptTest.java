@@ -9,6 +9,7 @@ import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
 import c10k.day04.Epoll;
 import c10k.exercises.Expect;
+import c10k.exercises.Hints;
 import c10k.exercises.day04.EdgeTriggeredAccept.Result;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
+@Hints({
+        "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here? Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
+        "Accept in a loop, at most maxAccepts times: each fd goes to onAccepted; WOULD_BLOCK means the queue is empty (drained). Running out of the budget is owed."})
 @DisplayName("2. EdgeTriggeredAccept: the ET listener accepts until EAGAIN")
 class EdgeTriggeredAcceptTest {
 

@@ -7,6 +7,7 @@ import c10k.day03.Errno;
 import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
 import c10k.day04.Epoll;
+import c10k.exercises.Hints;
 import c10k.exercises.day04.EdgeTriggeredRead.Result;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
@@ -17,6 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
+@Hints({
+        "Edge-triggered epoll reports arrivals, not waiting data: when may a read turn stop without losing bytes, and what tells you the socket is empty? What if it never is? Re-read day 4's \"What edge-triggered mode demands\" and \"A budget per turn, and the owed list\".",
+        "Read in a loop, at most maxReads times. Each answer decides: bytes (hand over exactly those and read again), 0 (end of stream), WOULD_BLOCK (drained). Running out of reads is its own answer: owed."})
 @DisplayName("1. EdgeTriggeredRead: read until EAGAIN, within a budget")
 class EdgeTriggeredReadTest {
 

@@ -2,6 +2,7 @@ package c10k.exercises.day05;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.exercises.Hints;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -10,6 +11,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+@Hints({
+        "Two promises: never two owners, and no event left behind by a thread that found the connection owned. In tryRelease, which instant between your steps is the one where another thread's offer() can slip through unseen? Re-read day 5's \"Ownership flags versus EPOLLONESHOT\".",
+        "offer: first say there is work (more), then try to take owned with a compare-and-set; the winner lowers more and serves. tryRelease: let go of owned first, and only then look at more; if it is up and you win owned back, lower it and serve again."})
 @DisplayName("2. OwnerFlag: one thread per connection, and no lost wake-up")
 class OwnerFlagTest {
 

@@ -6,6 +6,7 @@ import c10k.day01.TestClient;
 import c10k.day03.Sockets;
 import c10k.day06.Fds;
 import c10k.exercises.Expect;
+import c10k.exercises.Hints;
 import c10k.exercises.day06.SlotPool.Slot;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
+@Hints({
+        "\"Is the slot open?\" cannot tell Alice from Bob on the same number: what can? And how do you keep the answer true until your send is done? Re-read day 6's \"The race\" and \"Step 3: the generation, checked under the slot's lock\".",
+        "Take the slot's lock first (unlock in a finally); under it check that the slot is open and its generation is the one you were given; if not, return false; else send, still under the lock, and return true."})
 @DisplayName("2. LateWrite: a late worker writes only to the client it served")
 class LateWriteTest {
 

@@ -21,8 +21,12 @@ import java.nio.charset.StandardCharsets;
  * {@code connectionTimeout}). It is a patch, not a cure: the bound is still N clients
  * <em>at once</em>, and a slow but legitimate client gets cut. Days 3 and 4 remove the cause.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day02-multithread/README.md">day02-multithread/README.md</a>,
- * "{@code PooledServer}: bounded threads, bounded queue" and "What goes wrong next".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day02-multithread/README.md">day 2's
+ * chapter</a>: <a href="../../../../../../../day02-multithread/README.md#the-idea">"The idea"</a>
+ * and <a href="../../../../../../../day02-multithread/README.md#what-goes-wrong-next">"What goes
+ * wrong next"</a>. The chapter shows the trap (a worker belongs to its client, busy or silent); the
+ * way out is this exercise's, an option of {@link java.net.Socket}. From day 3 on a silent
+ * connection holds no thread at all.
  *
  * <p><b>Check</b>: {@code ./jbang check day02}. Tests: {@code IdleTimeoutTest} (the harness
  * there serves one client at a time: a pool of one worker).

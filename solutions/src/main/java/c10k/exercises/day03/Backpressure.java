@@ -19,8 +19,10 @@ import c10k.day03.Outbox;
  * (Netty's write-buffer water marks are the same 32 KiB and 64 KiB; Redis has
  * {@code client-output-buffer-limit}).
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day03-select-poll/README.md">day03-select-poll/README.md</a>,
- * "Backpressure: the outbox's water marks".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
+ * chapter</a>:
+ * <a href="../../../../../../../day03-select-poll/README.md#backpressure-the-outboxs-water-marks">"Backpressure:
+ * the outbox's water marks"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day03}. Tests: {@code BackpressureTest}.
  */

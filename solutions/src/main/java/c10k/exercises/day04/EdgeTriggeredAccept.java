@@ -20,8 +20,15 @@ import java.util.function.IntConsumer;
  * connections from starving the clients already here. {@code accept} is a parameter so the
  * tests can script the kernel; the real one is {@code () -> Sockets.accept(listenFd)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
- * "What edge-triggered mode demands" and "Accepting, and running out of fds".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
+ * edge-triggered mode demands"</a>,
+ * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
+ * budget per turn, and the owed list"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#drop-and-et_stops_early">"{@code drop},
+ * and {@code ET_STOPS_EARLY}"</a> (the first: "The listener is an fd too"; the second: {@code
+ * ACCEPTS_PER_TURN} and {@code listenerOwed}; the third: the mode that accepts once per event).
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */

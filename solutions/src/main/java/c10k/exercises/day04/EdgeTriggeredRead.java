@@ -22,9 +22,14 @@ import c10k.day03.SyscallException;
  * {@code recv} is a parameter so the tests can script exactly what the kernel answers; the
  * real one is {@code (buf, off, len) -> Sockets.recv(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
- * "Level-triggered and edge-triggered", "What edge-triggered mode demands" and "A budget
- * per turn, and the owed list"; epoll(7).
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
+ * and edge-triggered"</a>,
+ * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
+ * edge-triggered mode demands"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
+ * budget per turn, and the owed list"</a>; epoll(7).
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredReadTest}.
  */

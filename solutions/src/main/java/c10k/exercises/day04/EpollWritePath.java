@@ -24,9 +24,12 @@ import c10k.day04.Epoll;
  * {@code send} is a parameter so the tests can play a kernel whose buffer fills; the real one
  * is {@code (buf, off, len) -> Sockets.send(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day04-epoll-et/README.md">day04-epoll-et/README.md</a>,
- * "{@code update}: {@code EPOLLOUT} only while something waits" and "{@code handle}: both
- * directions, every time".
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
+ * update}: {@code EPOLLOUT} only while something waits"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
+ * handle}: both directions, every time"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EpollWritePathTest}.
  */

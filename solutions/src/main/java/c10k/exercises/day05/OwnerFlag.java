@@ -26,9 +26,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code SharedEpollServer} uses {@code EPOLLONESHOT} instead, where the kernel does this
  * bookkeeping, and keeps a flag only as an assertion.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day05-threadpool-epoll/README.md">day05-threadpool-epoll/README.md</a>,
- * "Why one reader and one writer per fd" and "Ownership flags versus {@code EPOLLONESHOT}"; the Javadoc of
- * day 5's {@code SharedEpollServer}.
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * chapter</a>:
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
+ * {@code EPOLLET} means when several threads wait"</a>,
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
+ * one reader and one writer per fd"</a> and
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#ownership-flags-versus-epolloneshot">"Ownership
+ * flags versus {@code EPOLLONESHOT}"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code OwnerFlagTest}.
  *

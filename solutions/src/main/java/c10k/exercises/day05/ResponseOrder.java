@@ -24,8 +24,10 @@ import java.util.function.Consumer;
  * (and is the loop's cue to stop reading: backpressure). Day 5's {@code Connection} does the
  * same with a ring that grows.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day05-threadpool-epoll/README.md">day05-threadpool-epoll/README.md</a>,
- * "Reactor: order, when workers finish out of order"; day 5's {@code Connection.releaseInOrder}.
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * chapter</a>:
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
+ * order, when workers finish out of order"</a>; day 5's {@code Connection.releaseInOrder}.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
  *

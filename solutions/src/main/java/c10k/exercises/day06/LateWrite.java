@@ -21,9 +21,10 @@ import java.io.IOException;
  * number stays this client's. {@code send} is a parameter so the tests can watch it; the real
  * one sends with {@code Sockets.send(fd, ...)}.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md">day06-fd-reuse/README.md</a>,
- * "The race" and "Step 3: the generation, checked under the slot's lock"; day 6's
- * {@code FdReuseServer.writeToSlot}.
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
+ * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a> and
+ * <a href="../../../../../../../day06-fd-reuse/README.md#step-3-the-generation-checked-under-the-slots-lock">"Step
+ * 3: the generation, checked under the slot's lock"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code LateWriteTest}.
  */

@@ -23,9 +23,12 @@ import java.util.function.IntConsumer;
  * worker "not yours any more" (exercise 2). Release must hold the slot's lock: a worker
  * writing under that lock must never see the number closed, or reused, in mid-write.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md">day06-fd-reuse/README.md</a>,
- * "Step 1: a fixed number per slot, with dup3" and "Step 2: the FIFO"; day 6's
- * {@code FdReuseServer} ({@code acceptAll}, {@code close}).
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
+ * chapter</a>:
+ * <a href="../../../../../../../day06-fd-reuse/README.md#step-1-a-fixed-number-per-slot-with-dup3">"Step
+ * 1: a fixed number per slot, with dup3"</a> and
+ * <a href="../../../../../../../day06-fd-reuse/README.md#step-2-the-fifo">"Step 2: the FIFO"</a>;
+ * day 6's {@code FdReuseServer}.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code SlotPoolTest}.
  *
