@@ -34,6 +34,7 @@ public final class Sockets {
     public static final int SOCK_CLOEXEC = 0x80000;    // O_CLOEXEC
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
+    public static final int SO_REUSEPORT = 15;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int MSG_NOSIGNAL = 0x4000;
@@ -82,12 +83,26 @@ public final class Sockets {
      * TIME_WAIT. The backlog is capped by the kernel at {@code net.core.somaxconn}.
      */
     public static int listen(String host, int port, int backlog) throws SyscallException, UnknownHostException {
+        return listen(host, port, backlog, false);
+    }
+
+    /**
+     * The same, and with {@code reusePort} also {@code SO_REUSEPORT} (socket(7), Linux 3.9),
+     * set before bind: several sockets, each with the option and of the same user, may then
+     * listen on one port, and the kernel spreads incoming connections over them by a hash of
+     * the addresses and ports. Day 5's loops give each thread (or process) one of them.
+     */
+    public static int listen(String host, int port, int backlog, boolean reusePort) throws SyscallException, UnknownHostException {
         MemorySegment state = Libc.callState();
         int fd = socket(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
             Libc.check("setsockopt(SO_REUSEADDR)",
                     (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_REUSEADDR, one, 4), state);
+            if (reusePort) {
+                Libc.check("setsockopt(SO_REUSEPORT)",
+                        (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_REUSEPORT, one, 4), state);
+            }
             MemorySegment address = arena.allocate(SockaddrIn.LAYOUT);
             SockaddrIn.set(address, host, port);
             Libc.check("bind " + host + ":" + port, (int) BIND.invokeExact(state, fd, address, (int) SockaddrIn.LAYOUT.byteSize()), state);

@@ -7,18 +7,40 @@
 
 package c10k.day05;
 
+import c10k.day01.EchoServer;
 import c10k.day01.ServerCli;
+import java.util.ArrayList;
+import java.util.List;
 
-/** {@code ./jbang day05 --mode reactor|shared --threads N}: epoll plus a fixed set of threads. */
+/** {@code ./jbang day05 --mode reactor|shared|loops|loops-reuseport --threads N [--processes P]}: epoll plus a fixed set of threads. */
 public final class Day05 {
     public static void main(String[] args) {
         ServerCli.named("day05", "An edge-triggered epoll line-echo server with a fixed set of threads: "
-                        + "one I/O thread and a worker pool (reactor), or N threads on one epoll fd (shared).", 9005)
-                .modes("reactor", "shared")
+                        + "one I/O thread and a worker pool (reactor), or N threads on one epoll fd (shared), or N independent loops (loops, loops-reuseport).", 9005)
+                .modes("reactor", "shared", "loops", "loops-reuseport")
                 .threads(4)
+                .intOption("--processes", "P", 1, "loops only: P worker processes, each a loops-reuseport server on the same port")
+                .only("--processes", "loops", "loops-reuseport")
                 .timeouts()
-                .run(args, o -> o.mode().equals("shared")
-                        ? new SharedEpollServer(o.host(), o.port(), o.threads(), Handlers.ECHO)
-                        : new ReactorServer(o.host(), o.port(), o.threads(), Handlers.ECHO));
+                .run(args, o -> switch (o.mode()) {
+                    case "shared" -> new SharedEpollServer(o.host(), o.port(), o.threads(), Handlers.ECHO);
+                    case "loops", "loops-reuseport" -> loops(o);
+                    default -> new ReactorServer(o.host(), o.port(), o.threads(), Handlers.ECHO);
+                });
+    }
+
+    /** {@code --mode loops} (an acceptor hands fds out), {@code loops-reuseport}, and with {@code --processes}, a master. */
+    static EchoServer loops(ServerCli.Options o) {
+        int processes = o.intOption("--processes");
+        if (processes > 1) {
+            // Each worker is this command's loops-reuseport server; the master only starts, restarts and stops them.
+            List<String> worker = new ArrayList<>(List.of("--mode", "loops-reuseport", "--threads", "" + o.threads(),
+                    "--log-level", o.logLevel().name(), "--idle-timeout", "" + o.timeouts().idle().toSeconds(),
+                    "--send-timeout", "" + o.timeouts().send().toSeconds(), "--drain-timeout", "" + o.timeouts().drain().toSeconds()));
+            if (o.stats()) worker.add("--stats");
+            return new Master(o.host(), o.port(), processes, worker);
+        }
+        return new LoopsServer(o.host(), o.port(), o.threads(),
+                o.mode().equals("loops") ? LoopsServer.Spread.ACCEPTOR : LoopsServer.Spread.REUSEPORT).timeouts(o.timeouts());
     }
 }

@@ -1,0 +1,237 @@
+package c10k.day05;
+
+import c10k.day01.EchoServer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.lang.System.Logger.Level;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Day 5, {@code --mode loops --processes P}: the process form of the loops, nginx's master and
+ * workers. The master serves nobody. It starts P worker JVMs, each a {@link LoopsServer} with
+ * {@code SO_REUSEPORT} on the same port, so the kernel spreads connections over all their
+ * listeners; it starts a new worker when one dies; and on SIGTERM it passes the signal on to
+ * every worker, waits for them to finish their graceful shutdown, and exits 0.
+ *
+ * <pre>
+ *   master ──(holds the port, serves nobody)── starts, restarts, stops
+ *     ├── worker 1: JVM, N loops, N listeners ┐
+ *     ├── worker 2: JVM, N loops, N listeners ├─ one port, SO_REUSEPORT: the kernel picks
+ *     └── worker P: JVM, N loops, N listeners ┘
+ * </pre>
+ *
+ * <p>Why processes at all, when threads share a port as well: each process has its own
+ * open-files limit (20,000 here), its own heap and its own GC, and a crash takes one worker's
+ * clients with it, not everyone's. The cost: the workers share nothing, not even a cache.
+ *
+ * <p>The master keeps the port for as long as it lives, with a socket that is bound (with
+ * {@code SO_REUSEPORT}, so the workers may bind beside it) but never listens: a socket that
+ * does not listen is not in the kernel's group and gets no connections, yet no other program
+ * can take the port while a worker restarts. nginx's master goes further and opens the
+ * listeners itself for its forked workers; a JVM cannot hand its descriptors to a child.
+ *
+ * <p>A worker is started with this JVM's {@code java} and class path (as day 4's tests start a
+ * child server), and counts as ready when it prints its {@code listening on} line. The master
+ * prints its own once every worker is ready.
+ */
+public final class Master implements EchoServer {
+
+    private static final System.Logger LOG = System.getLogger("c10k.day05");
+    /** A worker that dies sooner than this after its start is restarted only after this long, not in a tight loop. */
+    private static final long RESTART_PAUSE_NANOS = 1_000_000_000L;
+
+    private final String host;
+    private final int requestedPort;
+    private final List<String> workerArgs;
+    private final Process[] workers;
+    private final long[] startedAt;
+    private final AtomicInteger restarts = new AtomicInteger();
+    private SocketChannel portHolder;
+    private int port;
+    private volatile boolean stopping;
+
+    /**
+     * @param workerArgs what each worker gets after {@code --host} and {@code --port}, e.g.
+     *                   {@code --mode loops-reuseport --threads 2}
+     */
+    public Master(String host, int port, int processes, List<String> workerArgs) {
+        if (processes < 1) throw new IllegalArgumentException("processes must be positive");
+        this.host = host;
+        this.requestedPort = port;
+        this.workerArgs = List.copyOf(workerArgs);
+        this.workers = new Process[processes];
+        this.startedAt = new long[processes];
+    }
+
+    @Override
+    public void start() throws IOException {
+        portHolder = SocketChannel.open();
+        try {
+            portHolder.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            portHolder.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            portHolder.bind(new InetSocketAddress(host, requestedPort));
+            port = ((InetSocketAddress) portHolder.getLocalAddress()).getPort();
+            for (int i = 0; i < workers.length; i++) startWorker(i);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Starts worker {@code i} and waits for its {@code listening on} line; then watches for its end. */
+    private void startWorker(int i) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(jvmOptions());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Day05.class.getName(),
+                "--host", host, "--port", Integer.toString(port)));
+        command.addAll(workerArgs);
+        // Its log lines go where ours go; its stdout (the ready line) comes to us.
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String ready = out.readLine();
+        if (ready == null || !ready.startsWith("listening on ")) {
+            p.destroyForcibly();
+            throw new IOException("worker " + (i + 1) + " did not start (it said: " + ready + ")");
+        }
+        Thread.ofPlatform().daemon(true).name("day05-master-out-" + (i + 1)).start(() -> discard(p.getInputStream()));
+        synchronized (this) {
+            workers[i] = p;
+            startedAt[i] = System.nanoTime();
+        }
+        if (stopping) p.destroy();                         // restarted just as a shutdown began
+        LOG.log(Level.INFO, "worker " + (i + 1) + " ready: pid " + p.pid());
+        p.onExit().thenRun(() -> died(i, p));
+    }
+
+    /** A worker ended. Unless we are stopping, start another in its place (nginx's master does the same). */
+    private void died(int i, Process p) {
+        if (stopping) return;
+        LOG.log(Level.WARNING, "worker " + (i + 1) + " (pid " + p.pid() + ") exited with status " + p.exitValue()
+                + "; starting a new one");
+        Thread.ofPlatform().name("day05-master-restart-" + (i + 1)).start(() -> {
+            long since;
+            synchronized (this) {
+                since = System.nanoTime() - startedAt[i];
+            }
+            try {
+                if (since < RESTART_PAUSE_NANOS) TimeUnit.NANOSECONDS.sleep(RESTART_PAUSE_NANOS - since);
+                if (stopping) return;
+                startWorker(i);
+                restarts.incrementAndGet();
+            } catch (IOException e) {
+                LOG.log(Level.ERROR, "worker " + (i + 1) + " could not be restarted: " + e.getMessage());
+                if (!stopping) died(i, p);             // try again, a second later
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** The JVM options a worker inherits from us: heap and properties, and native access for FFM. */
+    private static List<String> jvmOptions() {
+        List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED"));
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if ((a.startsWith("-X") || a.startsWith("-D")) && !a.contains("jdwp")) options.add(a);
+        }
+        return options;
+    }
+
+    private static void discard(InputStream in) {
+        try {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException ignored) {
+            // the worker is gone
+        }
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    /** The workers' process ids, worker 1 first (0 where none runs). */
+    public synchronized long[] workerPids() {
+        long[] pids = new long[workers.length];
+        for (int i = 0; i < workers.length; i++) pids[i] = workers[i] == null || !workers[i].isAlive() ? 0 : workers[i].pid();
+        return pids;
+    }
+
+    /** How many workers were started again after one died. */
+    public int restarts() {
+        return restarts.get();
+    }
+
+    /**
+     * SIGTERM, passed on: each worker shuts down gracefully (stops accepting, answers, drains for
+     * up to its {@code --drain-timeout}); we wait for all of them, then let the port go.
+     */
+    @Override
+    public void shutdownGracefully(Duration drain) {
+        stopping = true;
+        List<Process> all = alive();
+        for (Process p : all) p.destroy();                 // SIGTERM: the worker's own graceful shutdown
+        awaitAll(all, drain.plusSeconds(15));
+        close();
+    }
+
+    /** At once (a second signal, or a test): every worker gets SIGTERM again, which closes it at once, then SIGKILL if need be. */
+    @Override
+    public void close() {
+        stopping = true;
+        List<Process> all = alive();
+        for (Process p : all) p.destroy();
+        awaitAll(all, Duration.ofSeconds(10));
+        for (Process p : all) {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+                try {
+                    p.waitFor();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        if (portHolder != null) {
+            try {
+                portHolder.close();
+            } catch (IOException ignored) {
+                // nothing left to do
+            }
+        }
+    }
+
+    private synchronized List<Process> alive() {
+        List<Process> all = new ArrayList<>();
+        for (Process p : workers) if (p != null && p.isAlive()) all.add(p);
+        return all;
+    }
+
+    private static void awaitAll(List<Process> all, Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        for (Process p : all) {
+            try {
+                p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "day05 loops master (" + workers.length + " workers)";
+    }
+}

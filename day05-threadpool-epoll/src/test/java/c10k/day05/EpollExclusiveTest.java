@@ -1,0 +1,139 @@
+package c10k.day05;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.Fds;
+import c10k.day01.Stats;
+import c10k.day01.Timeouts;
+import c10k.day03.NativeConnection;
+import c10k.day03.Sockets;
+import c10k.day04.Epoll;
+import c10k.day04.EventLoop;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The thundering herd, counted. Four day 4 loops, level-triggered, each with its own epoll
+ * instance, all watch ONE listening socket; one client connects. Without
+ * {@code EPOLLEXCLUSIVE} the kernel wakes all four; with it (epoll_ctl(2), Linux 4.5) it
+ * wakes one.
+ *
+ * <p>The loops here never accept (a budget of 0 accepts per turn), and that is what makes
+ * the count exact. A loop that accepts would race the others: the losers would find the
+ * queue empty, and epoll_wait, finding no event left to report, would put them back to sleep
+ * inside the kernel without returning. They were woken all the same (the herd costs context
+ * switches), but no counter of ours would see it. Never accepting, the listener stays ready,
+ * and every loop the kernel woke returns and keeps returning (level-triggered): its wake-up
+ * counter grows. One that was not woken stays asleep, since one connect wakes the listener's
+ * wait queue once.
+ */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class EpollExclusiveTest {
+
+    static final int LOOPS = 4;
+
+    @ParameterizedTest(name = "EPOLLEXCLUSIVE {0}")
+    @ValueSource(booleans = {false, true})
+    void oneConnectWakesEveryLoopOrJustOne(boolean exclusive) throws Exception {
+        int fdsBefore = Fds.baseline();
+        int listenFd = Sockets.listen("127.0.0.1", 0, 16);
+        int port = Sockets.localPort(listenFd);
+        EventLoop.Tuning neverAccepts = new EventLoop.Tuning(false, 1, 0, false, false);
+        Stats stats = new Stats();
+        List<EventLoop> loops = new ArrayList<>();
+        String[] tids = new String[LOOPS];
+        try {
+            for (int i = 0; i < LOOPS; i++) {
+                EventLoop l = new EventLoop("herd-" + i, listenFd, neverAccepts, new EventLoop.Layer() { },
+                        new NativeConnection.LoopBuffers(1024, NativeConnection.ECHO, stats.newCounters()), Timeouts.NONE, System::nanoTime);
+                if (exclusive) l.listenerFlags(Epoll.EPOLLEXCLUSIVE);
+                int me = i;
+                // On the loop thread, before each epoll_wait: which kernel thread is this loop?
+                l.beforeEachWait(() -> {
+                    if (tids[me] == null) tids[me] = threadSelf();
+                });
+                loops.add(l);
+                l.start();
+            }
+            // Every loop asleep in epoll_wait, as the kernel itself says (/proc/self/task/TID/syscall).
+            // One that had not got there yet would find the listener ready whatever the flag.
+            awaitCondition(() -> {
+                for (String tid : tids) if (tid == null || !inEpollWait(tid)) return false;
+                return true;
+            });
+            long[] before = new long[LOOPS];
+            for (int i = 0; i < LOOPS; i++) before[i] = loops.get(i).wakeups();
+
+            try (Socket client = new Socket()) {
+                client.connect(new InetSocketAddress("127.0.0.1", port));   // queued by the kernel; nobody accepts
+                // Bounded waiting for a condition, not for time: without the flag, until all
+                // four have woken; with it, until the one that woke has gone round 1,000 times,
+                // long after any other would have woken too.
+                awaitCondition(() -> {
+                    int woken = woken(loops, before);
+                    if (!exclusive) return woken == LOOPS;
+                    for (int i = 0; i < LOOPS; i++) if (loops.get(i).wakeups() - before[i] >= 1_000) return true;
+                    return false;
+                });
+                int woken = woken(loops, before);
+                System.out.println("one connect, " + LOOPS + " loops, EPOLLEXCLUSIVE " + exclusive + ": " + woken + " woken");
+                assertThat(woken).isEqualTo(exclusive ? 1 : LOOPS);
+            }
+        } finally {
+            for (EventLoop l : loops) {
+                l.close();
+                l.releaseFds(true);
+            }
+            Sockets.close(listenFd);
+        }
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    private static int woken(List<EventLoop> loops, long[] before) {
+        int n = 0;
+        for (int i = 0; i < loops.size(); i++) if (loops.get(i).wakeups() > before[i]) n++;
+        return n;
+    }
+
+    /** This thread's kernel id, from /proc/thread-self (a link to /proc/PID/task/TID). */
+    private static String threadSelf() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether the thread sits in epoll_wait (232), epoll_pwait (281) or epoll_pwait2 (441) on x86-64, or epoll_pwait (22) on aarch64. */
+    private static boolean inEpollWait(String tid) {
+        try {
+            String call = Files.readString(Path.of("/proc/self/task", tid, "syscall")).split(" ")[0].trim();
+            boolean aarch64 = System.getProperty("os.arch").equals("aarch64");
+            return aarch64 ? call.equals("22") || call.equals("441") : call.equals("232") || call.equals("281") || call.equals("441");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static void awaitCondition(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("condition not met within 30 s");
+            Thread.onSpinWait();
+            Thread.sleep(1);   // polling a condition, not waiting for a time
+        }
+    }
+}
