@@ -9,7 +9,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -51,7 +51,9 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     private final List<Thread> loopThreads = new ArrayList<>();
     private final List<IoUring> rings = new ArrayList<>();
     private final List<EventFd> wakes = new ArrayList<>();
-    private final AtomicBoolean released = new AtomicBoolean();
+    /** Guards the eventfds: a signal from another thread must never meet a closed one. */
+    private final Object lifecycle = new Object();
+    private boolean released;
     private volatile boolean started;
 
     public IoUringEchoServer(String host, int port, Mode mode) {
@@ -160,7 +162,14 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
 
     /** Tests: make every loop look at its clock again (after moving a fake clock). */
     public void wakeUp() {
-        for (RingLoop l : loops) l.wakeUp();
+        signal(RingLoop::wakeUp);
+    }
+
+    private void signal(Consumer<RingLoop> command) {
+        synchronized (lifecycle) {
+            if (released) return;
+            for (RingLoop l : loops) command.accept(l);
+        }
     }
 
     @Override
@@ -169,7 +178,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
             close();
             return;
         }
-        for (RingLoop l : loops) l.requestShutdown(drain.toNanos());
+        signal(l -> l.requestShutdown(drain.toNanos()));
         joinLoops();
         close();
     }
@@ -177,7 +186,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     @Override
     public void close() {
         if (started) {
-            for (RingLoop l : loops) l.requestStop();
+            signal(RingLoop::requestStop);
             joinLoops();
         }
         release();
@@ -195,7 +204,10 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     }
 
     private void release() {
-        if (!released.compareAndSet(false, true)) return;
+        synchronized (lifecycle) {
+            if (released) return;
+            released = true;
+        }
         long enters = enters();
         long completions = 0, pauses = 0;
         for (RingLoop l : loops) {

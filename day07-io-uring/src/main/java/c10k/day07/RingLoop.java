@@ -66,7 +66,11 @@ final class RingLoop implements Runnable {
     private int open;
     /** Requests submitted whose final completion has not arrived. The loop may only end at 0. */
     private int inflight;
-    private boolean acceptArmed, pauseArmed, outOfFds, wakeArmed;
+    private boolean acceptArmed, pauseArmed, wakeArmed;
+    /** Since the last EMFILE, no accept has succeeded (one log line per episode, not per retry). */
+    private boolean outOfFds;
+    /** The next accept waits for the 100 ms timeout request. */
+    private boolean pauseWanted;
     private boolean shuttingDown, stopping;
     private long stopStarted;
     private long now;
@@ -125,6 +129,12 @@ final class RingLoop implements Runnable {
             pauseTimespec.set(JAVA_LONG, TS_NSEC, ACCEPT_PAUSE_NANOS);
             if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, arena);
             now = clock.getAsLong();
+            preload();
+            // Said now, while we have fds: the first log record loads classes and opens files
+            // (time zone data), which would fail once we are out of descriptors.
+            log(System.Logger.Level.INFO, name + ": ring fd " + ring.fd() + ", " + ring.submissionEntries() + " SQEs, "
+                    + ring.completionEntries() + " CQEs, " + (multishot ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
+                    : recvSize + "-byte receive buffer per connection"));
             armWake();
             armAccept();
             while (!(stopping && inflight == 0)) {
@@ -201,7 +211,7 @@ final class RingLoop implements Runnable {
             case ACCEPT_PAUSE -> {
                 inflight--;
                 pauseArmed = false;
-                outOfFds = false;
+                pauseWanted = false;
                 armAccept();
             }
             case LOOP_CANCEL -> inflight--;
@@ -230,6 +240,10 @@ final class RingLoop implements Runnable {
             inflight--;
         }
         if (res >= 0) {
+            if (outOfFds) {
+                outOfFds = false;
+                log(System.Logger.Level.INFO, name + ": accepting again");
+            }
             if (stopping || shuttingDown) Sockets.close(res);
             else add(res);
         } else if (res == -Errno.EMFILE || res == -Errno.ENFILE) {
@@ -237,10 +251,11 @@ final class RingLoop implements Runnable {
             // fail again at once (a busy loop). Wait 100 ms on a timeout request instead:
             // the connections we serve meanwhile may close and free fds.
             if (!outOfFds) {
-                LOG.log(System.Logger.Level.WARNING, name + ": accept: " + errnoName(-res) + " ("
-                        + Errno.description(-res) + "); accepting again in 100 ms");
+                log(System.Logger.Level.WARNING, name + ": accept: " + errnoName(-res) + " ("
+                        + Errno.description(-res) + "); accepting again in 100 ms, and every 100 ms until it works");
             }
             outOfFds = true;
+            pauseWanted = true;
             if (acceptArmed) {           // still armed (not on today's kernels): stop it first
                 ring.cancel(ud(ACCEPT, 0), ud(LOOP_CANCEL, 0));
                 inflight++;
@@ -251,8 +266,35 @@ final class RingLoop implements Runnable {
             LOG.log(System.Logger.Level.DEBUG, name + ": accept: " + errnoName(-res) + ", going on");
         }
         if (acceptArmed) return;
-        if (outOfFds) armPause();
+        if (pauseWanted) armPause();
         else armAccept();
+    }
+
+    /**
+     * Loads (and initialises) now every class of ours the loop may need later. Loading a class
+     * from a directory of class files opens a file: once we are out of descriptors, a class
+     * first used then (Sockets, to close a connection) cannot be loaded, and the loop dies of
+     * a NoClassDefFoundError. The JDK's own classes come from one file opened at start-up.
+     */
+    private static void preload() {
+        for (Class<?> c : new Class<?>[] {Sockets.class, Errno.class, SyscallException.class, UringConnection.class,
+                c10k.day01.LineFramer.class, c10k.day01.LineFramer.LineSink.class, Outbox.class, Deadlines.class,
+                Deadlines.Timer.class, Protocol.class, BufferRing.class, Chunk.class, IoUringAbi.class}) {
+            try {
+                Class.forName(c.getName(), true, c.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Logging must never end the loop: out of fds, even writing a record can fail. */
+    private static void log(System.Logger.Level level, String message) {
+        try {
+            LOG.log(level, message);
+        } catch (Throwable t) {
+            // nothing better to do: the server goes on
+        }
     }
 
     private void armPause() {
