@@ -39,16 +39,15 @@ public final class Timers {
 
     /**
      * After anything happened to {@code c}: which clock runs. Drain while lingering, send while
-     * output waits, none while workers hold its requests (our slowness, not the peer's), else
-     * idle. Only a complete line restarts the idle clock, so a peer dripping half a line a byte
-     * at a time still times out; only bytes the kernel took restart the send clock.
+     * output waits, else idle. Only a complete line restarts the idle clock, so a peer dripping
+     * half a line a byte at a time still times out (and day 5's trip of its bytes to a worker
+     * and back restarts nothing); only bytes the kernel took restart the send clock.
      */
     public void retime(NativeConnection c, long now) {
-        Deadlines want = c.isLingering() ? drain : c.hasPendingOutput() ? send : c.hasAnswersPending() ? null : idle;
+        Deadlines want = c.isLingering() ? drain : c.hasPendingOutput() ? send : idle;
         boolean activity = c.takeActivity();
         boolean progress = c.takeProgress();
-        if (want == null) c.timer.cancel();
-        else if (c.timer.list() != want || (want == idle && activity) || (want == send && progress)) want.restart(c.timer, now);
+        if (c.timer.list() != want || (want == idle && activity) || (want == send && progress)) want.restart(c.timer, now);
     }
 
     /** Hands every connection whose clock ran out by {@code now} to {@code then}. */

@@ -56,6 +56,22 @@ class EpollEchoServerTest {
         }
     }
 
+    @Nested
+    class EdgeTriggeredEngine extends EngineLessons {
+        @Override
+        protected EpollServer newServer() {
+            return server(EpollEchoServer.Mode.ET);
+        }
+    }
+
+    @Nested
+    class LevelTriggeredEngine extends EngineLessons {
+        @Override
+        protected EpollServer newServer() {
+            return server(EpollEchoServer.Mode.LT);
+        }
+    }
+
     /**
      * The lesson of edge-triggered mode, made visible: a server that reads once per event
      * instead of until EAGAIN leaves data in the socket, and no event will ever come for it.

@@ -32,6 +32,14 @@ class ReactorServerTest {
     }
 
     @Nested
+    class Engine extends c10k.day04.EngineLessons {
+        @Override
+        protected c10k.day04.EpollServer newServer() {
+            return server(2, Handlers.ECHO);
+        }
+    }
+
+    @Nested
     class Pool extends PoolLessons {
         @Override
         protected PooledServer newServer(int threads, Handler handler) {

@@ -1,0 +1,106 @@
+package c10k.day05;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.Fds;
+import c10k.day01.Protocol;
+import c10k.day01.TestClient;
+import c10k.day03.Outbox;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+/**
+ * The reactor's bounds hold per line, not per read: a client that sends nothing but newlines
+ * and never reads its answers makes 65,536 requests out of every 64 KiB read. Each must not
+ * become a task, a queue entry or an object the server keeps.
+ */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ReactorBoundsTest {
+
+    private static final Duration PATIENCE = Duration.ofSeconds(60);
+    private ReactorServer server;
+    private int fdsBefore;
+
+    private ReactorServer start(int workers) throws IOException {
+        fdsBefore = Fds.baseline();
+        server = new ReactorServer("127.0.0.1", 0, workers, Handlers.ECHO);
+        server.start();
+        return server;
+    }
+
+    @AfterEach
+    void closeAndCheckForLeaks() {
+        if (server == null) return;
+        server.close();
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    @Test
+    void floodsOfEmptyLinesFromPeersThatNeverReadAreHeldToABound() throws Exception {
+        ReactorServer s = start(2);
+        int flooders = 16;
+        byte[] newlines = new byte[1 << 20];
+        Arrays.fill(newlines, (byte) '\n');
+        List<TestClient> clients = new ArrayList<>();
+        List<Thread> writers = new ArrayList<>();
+        try {
+            for (int i = 0; i < flooders; i++) {
+                TestClient c = new TestClient(s.port());
+                clients.add(c);
+                writers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        for (int mib = 0; mib < 32; mib++) c.send(newlines);   // blocks once the server stops reading
+                    } catch (IOException closed) {
+                        // the test is over
+                    }
+                }));
+            }
+            Fds.await("every flooder paused by backpressure", PATIENCE, () -> s.readPausedCount() == flooders);
+            try (TestClient polite = new TestClient(s.port())) {
+                assertThat(polite.roundTrip("still served?\n")).isEqualTo("still served?\n");
+            }
+            // One batch per connection at a time, a bounded queue: a handful of batches, not millions of tasks.
+            assertThat(s.requestsInFlight()).isLessThanOrEqualTo(ReactorServer.QUEUE_CAPACITY + 2);
+            // The outbox passes the high-water mark by at most one batch of answers, then reading stops.
+            assertThat(s.largestOutbox()).isLessThanOrEqualTo(Outbox.HIGH_WATER + ReactorServer.READ_SIZE + Protocol.MAX_LINE);
+        } finally {
+            for (TestClient c : clients) c.reset();
+            for (Thread w : writers) w.join();
+        }
+    }
+
+    /**
+     * The stall of issue 12: reading stops when the outbox passes its high-water mark; once the
+     * peer reads and the outbox drains, bytes that arrived meanwhile are still in the socket,
+     * and edge-triggered epoll will say nothing about them. The loop must read on its own.
+     */
+    @Test
+    void readingResumesAfterBackpressureWithNoNewEdge() throws Exception {
+        ReactorServer s = start(2);
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; lines.length() < 24 << 20; i++) lines.append("line ").append(i).append('\n');
+        byte[] request = lines.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (TestClient c = new TestClient(s.port())) {
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    c.send(request);          // 24 MiB, then nothing more: no new edge will ever come
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Fds.await("the server paused reading", PATIENCE, () -> s.readPausedCount() == 1);
+            assertThat(c.readExactly(request.length)).as("every answer, after the pause").isEqualTo(request);
+            writer.join();
+        }
+    }
+}
