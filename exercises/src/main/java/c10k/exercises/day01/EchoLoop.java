@@ -10,7 +10,9 @@ import java.net.Socket;
  *
  * <p><b>Build</b> {@link #serve}: read, cut into lines, echo each complete line; at end of
  * stream, answer what is complete and return, dropping an unterminated tail; after a line over
- * {@link Protocol#MAX_LINE}, answer {@code ERR line too long} and return. Use day 1's
+ * {@link Protocol#MAX_LINE}, answer {@code ERR line too long}, end your side of the stream
+ * (the client must get a FIN after the line, not the reset that closing a socket with unread
+ * bytes sends) and return. Use day 1's
  * {@link LineFramer} (or your {@link LineSplitter} from exercise 1). The accept loop around it
  * is given: {@code BlockingHarness} in the tests calls {@code serve} for each client in turn
  * and closes the socket after.
@@ -42,9 +44,9 @@ public final class EchoLoop {
      * after the error line; throws on a reset. The caller closes the socket.
      */
     public static void serve(Socket client) throws IOException {
-        // TODO: loop: n = in.read(buffer); n < 0 means end of stream; frame buffer[0, n) only;
-        //  write the complete lines of this read in one write; on a refused line write
-        //  Protocol.ERR_LINE_TOO_LONG, then client.shutdownOutput(), then return.
+        // TODO: serve until the client is done, as the comment above says. What does read()
+        //  return, and which bytes of the buffer are data? How many lines can one read hold?
+        //  After the error line, what should the client see before the socket closes?
         throw new UnsupportedOperationException("TODO: EchoLoop.serve (day 1, exercise 2)");
     }
 }

@@ -48,8 +48,8 @@ public final class LineSplitter {
      *     calls throw {@link IllegalStateException}.
      */
     public boolean feed(byte[] chunk, int length, Consumer<byte[]> onLine) {
-        // TODO: find each '\n' in chunk[0, length) (not past length: those bytes are stale),
-        //  hand over each complete line (with what earlier chunks left, if any), keep the rest.
+        // TODO: which bytes of chunk are data? Where does each line end, and what has to wait
+        //  for a later chunk? When can a line no longer fit?
         throw new UnsupportedOperationException("TODO: LineSplitter.feed (day 1, exercise 1)");
     }
 

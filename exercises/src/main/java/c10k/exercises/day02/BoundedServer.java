@@ -77,8 +77,8 @@ public final class BoundedServer implements EchoServer {
      * overtake it) and closes the client, forgetting it in {@link #clients}.
      */
     void dispatch(Socket client) {
-        // TODO: pool.execute(() -> serve(client)); and when the pool throws
-        //  RejectedExecutionException: write ERR_BUSY, shutdownOutput(), close, clients.remove.
+        // TODO: hand the client to the pool. What does the pool do when it cannot take a task,
+        //  and what should the client hear then?
         throw new UnsupportedOperationException("TODO: BoundedServer.dispatch (day 2, exercise 1)");
     }
 

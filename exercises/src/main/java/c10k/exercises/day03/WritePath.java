@@ -49,14 +49,15 @@ public final class WritePath {
 
     /** Sends {@code answers} (position to limit) now if nothing waits, and queues what is left. */
     public void send(ByteBuffer answers) throws IOException {
-        // TODO: if nothing waits, channel.write(answers) (it takes what fits, maybe nothing);
-        //  whatever remains goes into the outbox: outbox.append(answers, position, limit).
+        // TODO: what may be written now, and what must wait behind bytes already waiting? (The
+        //  outbox takes what is left: outbox.append.)
         throw new UnsupportedOperationException("TODO: WritePath.send (day 3, exercise 1)");
     }
 
     /** The socket has room again: write what waits (whatever it takes; the rest stays). */
     public void onWritable() throws IOException {
-        // TODO: write outbox.array()[start, start + size) and tell the outbox how much went.
+        // TODO: write what waits (outbox.array(), from outbox.start(), outbox.size() bytes); the
+        //  outbox must learn how much the kernel took.
         throw new UnsupportedOperationException("TODO: WritePath.onWritable (day 3, exercise 1)");
     }
 

@@ -17,8 +17,7 @@ import c10k.day03.SyscallException;
  *       nothing is read after it;
  *   <li>a turn costs at most {@code maxReads} calls to {@code recv}; a turn that ran out of
  *       them without either answer is {@link Result#OWED}: the loop puts the connection on its
- *       list of those owed another turn (day 4's {@code EpollEchoServer}: {@code owed},
- *       {@code READS_PER_TURN});
+ *       list of those owed another turn (day 4's event loop keeps one: {@code owed});
  *   <li>errors ({@code ECONNRESET}) are the caller's: they propagate.
  * </ul>
  *

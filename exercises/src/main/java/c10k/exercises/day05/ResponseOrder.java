@@ -22,8 +22,7 @@ import java.util.function.Consumer;
  * finishes first; sending at once would give the client B's answer for A. Every sequence
  * number in flight lies in {@code [nextToSend, nextSeq)}, at most {@code capacity} of them,
  * so two never share a slot; {@code reserve} refusing a full window is what makes that true
- * (and is the loop's cue to stop reading: backpressure). Day 5's {@code Connection} does the
- * same with a ring that grows.
+ * (and is the loop's cue to stop reading: backpressure).
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one on the same number? Re-read day 6's \"Step 1\" and \"Step 2: the FIFO\".",
+        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one on the same number? Re-read day 6's \"Step 1: a fixed number per slot, with dup3\" and \"Step 2: the FIFO\".",
         "acquire: take from the front of the free queue; under the slot's lock, a new generation and open. release: under the slot's lock, refuse one not open, mark it closed, close its number; then put it at the back of the queue."})
 @DisplayName("1. SlotPool: fixed numbers, handed out FIFO, a new generation for each client")
 class SlotPoolTest {

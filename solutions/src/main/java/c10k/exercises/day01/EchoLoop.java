@@ -14,7 +14,9 @@ import java.nio.ByteBuffer;
  *
  * <p><b>Build</b> {@link #serve}: read, cut into lines, echo each complete line; at end of
  * stream, answer what is complete and return, dropping an unterminated tail; after a line over
- * {@link Protocol#MAX_LINE}, answer {@code ERR line too long} and return. Use day 1's
+ * {@link Protocol#MAX_LINE}, answer {@code ERR line too long}, end your side of the stream
+ * (the client must get a FIN after the line, not the reset that closing a socket with unread
+ * bytes sends) and return. Use day 1's
  * {@link LineFramer} (or your {@link LineSplitter} from exercise 1). The accept loop around it
  * is given: {@code BlockingHarness} in the tests calls {@code serve} for each client in turn
  * and closes the socket after.

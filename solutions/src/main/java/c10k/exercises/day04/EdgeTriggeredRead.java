@@ -11,8 +11,8 @@ import c10k.day03.SyscallException;
  * ({@link Sockets#WOULD_BLOCK}, i.e. {@code EAGAIN}): {@link Result#DRAINED}. Stop at end of
  * stream ({@code recv} returned 0): {@link Result#END_OF_STREAM}. Stop after
  * {@code maxReads} reads even if more may wait: {@link Result#OWED}, and the loop puts the
- * connection on a list of those owed another turn (day 4's {@code EpollEchoServer} does: its
- * {@code owed} list and {@code READS_PER_TURN}). Errors ({@code ECONNRESET}) propagate.
+ * connection on a list of those owed another turn (day 4's event loop does: its
+ * {@code owed} list). Errors ({@code ECONNRESET}) propagate.
  *
  * <p><b>Why</b>: edge-triggered epoll reports an fd when data <em>arrives</em>, once per
  * arrival, not while data waits. Whatever a turn leaves unread is never reported again until
