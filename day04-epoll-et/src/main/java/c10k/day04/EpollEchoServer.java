@@ -52,14 +52,14 @@ public final class EpollEchoServer extends EpollServer {
 
     @Override
     protected EventLoop newLoop(int listenFd) {
-        EventLoop.Tuning tuning = switch (mode) {
-            case ET -> EventLoop.Tuning.EDGE;
-            case LT -> EventLoop.Tuning.LEVEL;
-            case ET_STOPS_EARLY -> new EventLoop.Tuning(true, 1, 1, false, true);
+        Tuning tuning = switch (mode) {
+            case ET -> Tuning.EDGE;
+            case LT -> Tuning.LEVEL;
+            case ET_STOPS_EARLY -> new Tuning(true, 1, 1, false, true);
         };
         NativeConnection.LoopBuffers buffers =
                 new NativeConnection.LoopBuffers(readSize, NativeConnection.ECHO, stats.newCounters());
-        return new EventLoop(toString(), listenFd, tuning, new EventLoop.Layer() { }, buffers, timeouts, clock);
+        return new EventLoop(toString(), listenFd, tuning, new Layer() { }, buffers, timeouts, clock);
     }
 
     @Override

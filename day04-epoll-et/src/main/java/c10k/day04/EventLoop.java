@@ -3,12 +3,12 @@ package c10k.day04;
 import c10k.day01.Timeouts;
 import c10k.day03.EventFd;
 import c10k.day03.NativeConnection;
+import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.concurrent.CountDownLatch;
-import java.util.function.Consumer;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.LongSupplier;
 
 /**
@@ -33,54 +33,11 @@ import java.util.function.LongSupplier;
  * closes every connection and reports to {@link #onFatal}: by default the process exits with
  * status 1 saying why, rather than go on serving nobody.
  */
-public final class EventLoop {
-
-    /** The extension points: what a later day changes, each with day 4's behaviour as default. */
-    public interface Layer {
-        /** A client was accepted: the connection that serves it, or null if the layer turned it away (and closed fd). */
-        default NativeConnection accepted(EventLoop loop, int fd) {
-            return new NativeConnection(fd);
-        }
-
-        /** The connection may be read (an event, or a turn it was owed): returns true if data may be left. */
-        default boolean readable(EventLoop loop, NativeConnection c) {
-            return c.readAndAnswer(loop.buffers, loop.tuning.readsPerTurn());
-        }
-
-        /** Once per pass, after events and owed turns: day 5 takes its workers' answers back here. */
-        default void afterEvents(EventLoop loop) {
-        }
-
-        /** The connection is deregistered: close it (day 6 puts its slot back instead). */
-        default void release(EventLoop loop, NativeConnection c) {
-            c.close();
-        }
-    }
-
-    /**
-     * How the loop reads and accepts. Edge-triggered: several reads per turn, and a turn owed
-     * to whoever spent its budget, since no new edge will come for data already there.
-     * Level-triggered: one read per event; the kernel reports again whatever is left.
-     */
-    public record Tuning(boolean edge, int readsPerTurn, int acceptsPerTurn, boolean owesTurns, boolean spareFd) {
-        public static final Tuning EDGE = new Tuning(true, 16, 256, true, true);
-        public static final Tuning LEVEL = new Tuning(false, 1, 256, false, true);
-
-        /**
-         * Out of fds, pause accepting instead of the spare-fd trick: for a server with other
-         * threads that open fds (day 5's workers, day 6's), where the trick's "nobody opens an fd
-         * between our close and our accept" no longer holds.
-         */
-        public Tuning withoutSpareFd() {
-            return new Tuning(edge, readsPerTurn, acceptsPerTurn, owesTurns, false);
-        }
-    }
+public final class EventLoop extends LoopThread {
 
     private static final System.Logger LOG = System.getLogger("c10k.day04");
     private static final long WAKE = -1;
-    private static final long LISTENER = -2;
 
-    public final String name;
     public final Tuning tuning;
     public final NativeConnection.LoopBuffers buffers;
     private final int listenFd;
@@ -88,21 +45,14 @@ public final class EventLoop {
     private final LongSupplier clock;
     private final Timers timers;
     private Epoll epoll;
-    private EventFd wake;
-    private Acceptor acceptor;
-    private Thread thread;
-    private volatile boolean closed, stopping;
-    private volatile long stopDrainNanos;
-    private volatile Runnable beforeWait = () -> { };
-    private volatile Consumer<Throwable> onFatal = EventLoop::exitOnFatal;
-    private final CountDownLatch stoppedAccepting = new CountDownLatch(1);
+    private Listening listening;
 
     // The loop thread's own.
     private NativeConnection[] byFd = new NativeConnection[1024];
     private final ArrayDeque<NativeConnection> owed = new ArrayDeque<>();
-    private boolean listenerOwed, listening, stopBegun;
+    private boolean stopBegun;
     private int listenerFlags;
-    private final java.util.concurrent.ConcurrentLinkedQueue<Integer> adopted = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Integer> adopted = new ConcurrentLinkedQueue<>();
     private long now, hardStop;
 
     // Read from other threads.
@@ -111,7 +61,7 @@ public final class EventLoop {
 
     public EventLoop(String name, int listenFd, Tuning tuning, Layer layer, NativeConnection.LoopBuffers buffers,
                      Timeouts timeouts, LongSupplier clock) {
-        this.name = name;
+        super(name);
         this.listenFd = listenFd;
         this.tuning = tuning;
         this.layer = layer;
@@ -127,29 +77,22 @@ public final class EventLoop {
             wake = new EventFd();
             epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE);
             if (listenFd >= 0) {
-                acceptor = new Acceptor(name, listenFd, tuning.acceptsPerTurn(), tuning.spareFd());
-                epoll.add(listenFd, listenerEvents(), LISTENER);
-                listening = true;
+                listening = new Listening(name, listenFd, tuning, listenerFlags);
+                listening.register(epoll);
             }
         } catch (SyscallException e) {
             releaseFds(true);
             throw e;
         }
         now = clock.getAsLong();
-        thread = Thread.ofPlatform().name(name).start(this::run);
-    }
-
-    private int listenerEvents() {
-        return Epoll.EPOLLIN | (tuning.edge() ? Epoll.EPOLLET : 0) | listenerFlags;
+        startThread(this::run);
     }
 
     /**
      * Extra flags for the listener's registration, before {@link #start}: day 5's loops use
      * {@code EPOLLEXCLUSIVE} when several loops watch one listener.
      */
-    public void listenerFlags(int flags) {
-        listenerFlags = flags;
-    }
+    public void listenerFlags(int flags) { listenerFlags = flags; }
 
     /**
      * Any thread: hands the loop an fd accepted elsewhere (day 5's acceptor thread); the loop
@@ -174,7 +117,7 @@ public final class EventLoop {
                 for (int i = 0; i < n; i++) {
                     long data = events.data(i);
                     if (data == WAKE) wake.drain();
-                    else if (data == LISTENER) acceptBatch();
+                    else if (data == Listening.DATA) acceptBatch();
                     else handle(byFd[(int) data], events.events(i));
                 }
                 events.growIfFull(n);
@@ -182,7 +125,7 @@ public final class EventLoop {
                 serveOwed();
                 layer.afterEvents(this);
                 expireTimers();
-                if (listening && acceptor.resumeIfDue()) epoll.modify(listenFd, listenerEvents(), LISTENER);
+                if (listening != null) listening.resumeIfDue(epoll);
             }
         } catch (SyscallException | RuntimeException | Error e) {
             fatal = e;
@@ -190,20 +133,20 @@ public final class EventLoop {
         } finally {
             stoppedAccepting.countDown();
             Integer orphan;
-            while ((orphan = adopted.poll()) != null) c10k.day03.Sockets.close(orphan);
+            while ((orphan = adopted.poll()) != null) Sockets.close(orphan);
             for (NativeConnection c : byFd) if (c != null) layer.release(this, c);
             Arrays.fill(byFd, null);
             connectionCount = 0;
         }
-        if (fatal != null) onFatal.accept(fatal);
+        if (fatal != null) reportFatal(fatal);
     }
 
     /** epoll_wait's timeout: 0 while anyone is owed a turn, else until the nearest deadline. */
     private int timeoutMillis() {
-        if (!owed.isEmpty() || listenerOwed) return 0;
+        if (!owed.isEmpty() || (listening != null && listening.owed())) return 0;
         long nanos = timers.nanosUntilNext(now);
         if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
-        int pause = acceptor == null ? -1 : acceptor.pauseTimeoutMillis();
+        int pause = listening == null ? -1 : listening.pauseTimeoutMillis();
         if (nanos == Long.MAX_VALUE) return pause;
         int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);   // never wake just before
         return pause < 0 ? millis : Math.min(pause, millis);
@@ -249,7 +192,7 @@ public final class EventLoop {
                 failed(c, e);
             }
         }
-        if (listenerOwed) acceptBatch();
+        if (listening != null && listening.owed()) acceptBatch();
     }
 
     /** After anything happened to a connection: close it if done, else make timers and interest match. */
@@ -281,9 +224,7 @@ public final class EventLoop {
         }
     }
 
-    private void expireTimers() {
-        timers.expire(now, this::timedOut);
-    }
+    private void expireTimers() { timers.expire(now, this::timedOut); }
 
     /** Idle: close gently (FIN, drain). Send or drain: the peer is not reading; close hard. */
     private void timedOut(NativeConnection c, boolean hard) {
@@ -294,20 +235,12 @@ public final class EventLoop {
         update(c);
     }
 
-    private void acceptBatch() throws SyscallException {
-        listenerOwed = false;
-        if (!listening) return;
-        switch (acceptor.acceptBatch(this::register, buffers.counters)) {
-            case EMPTY -> { }
-            case BUDGET_SPENT -> listenerOwed = tuning.owesTurns();   // ET: queued clients make no new edge
-            case PAUSED -> epoll.modify(listenFd, 0, LISTENER);       // stop watching; resumeIfDue re-arms
-        }
-    }
+    private void acceptBatch() throws SyscallException { listening.accept(epoll, this::register, buffers.counters); }
 
     private void registerAdopted() {
         Integer fd;
         while ((fd = adopted.poll()) != null) {
-            if (stopBegun) c10k.day03.Sockets.close(fd);   // too late: shutting down
+            if (stopBegun) Sockets.close(fd);   // too late: shutting down
             else register(fd);
         }
     }
@@ -363,8 +296,7 @@ public final class EventLoop {
     /** Shutdown, step one (on the loop thread): no more accepting, and every connection heads for a gentle close. */
     private void beginStop() throws SyscallException {
         stopBegun = true;
-        if (listening) epoll.delete(listenFd);
-        listening = listenerOwed = false;
+        if (listening != null) listening.stop(epoll);
         stoppedAccepting.countDown();
         hardStop = now + stopDrainNanos;
         for (NativeConnection c : byFd) {
@@ -375,101 +307,31 @@ public final class EventLoop {
     }
 
     /**
-     * Any thread: begins the graceful shutdown, which closes what is still open after
-     * {@code drainNanos}; {@link #awaitEnd} waits for it.
+     * After {@link #close}: closes epoll and the spare fd, and the eventfd unless a thread may
+     * still signal it (a write to a closed eventfd's number could land in whatever file took the
+     * number next: Netty #9362).
      */
-    public void stopGracefully(long drainNanos) {
-        stopDrainNanos = drainNanos;
-        stopping = true;
-        wakeup();
-    }
-
-    /** Any thread: waits until the loop no longer watches the listener (the server may close it then). */
-    public void awaitStoppedAccepting() throws InterruptedException {
-        stoppedAccepting.await();
-    }
-
-    /**
-     * Any thread: ends the loop at once (every connection closed, abortively if need be) and
-     * waits for it. The loop's own fds stay open until {@link #releaseFds}: a worker may still
-     * signal the eventfd, and a write to a closed eventfd's number could land in whatever file
-     * took the number next (Netty #9362).
-     */
-    public void close() {
-        closed = true;
-        awaitEnd();
-    }
-
-    /** Any thread: waits for the loop thread to end, whatever ended it. */
-    public void awaitEnd() {
-        if (thread == null) return;
-        if (wake != null && thread.isAlive()) wake.signal();
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** After {@link #close}: closes epoll and the spare fd, and the eventfd unless a thread may still signal it. */
     public void releaseFds(boolean closeWake) {
         EventFd w = wake;
         wake = null;
-        if (acceptor != null) acceptor.close();
+        if (listening != null) listening.close();
         if (epoll != null) epoll.close();
         if (w != null && closeWake) w.close();
-        acceptor = null;
+        listening = null;
         epoll = null;
     }
 
-    /** Any thread: wakes the loop (to take answers back, or to look at the clock again). */
-    public void wakeup() {
-        EventFd w = wake;
-        if (w != null) w.signal();
-    }
-
     /** Loop thread: a turn for {@code c} on this pass, as if an edge had come. */
-    public void owe(NativeConnection c) {
-        owed.add(c);
-    }
+    public void owe(NativeConnection c) { owed.add(c); }
 
     /** The loop's idea of now: read once per pass, from the clock it was given. */
-    public long now() {
-        return now;
-    }
+    public long now() { return now; }
 
-    /** Test hook: runs on the loop thread before every epoll_wait. */
-    public void beforeEachWait(Runnable hook) {
-        beforeWait = hook;
-    }
+    public int connectionCount() { return connectionCount; }
 
-    /** What to do when the loop cannot go on; by default the process exits with status 1. */
-    public void onFatal(Consumer<Throwable> handler) {
-        onFatal = handler;
-    }
+    public int readPausedCount() { return readPaused; }
 
-    private static void exitOnFatal(Throwable why) {
-        // Not from the loop thread: System.exit runs the shutdown hooks, which wait for this thread.
-        Thread.ofPlatform().start(() -> System.exit(1));
-    }
+    public int largestOutbox() { return largestOutbox; }
 
-    public boolean isLoopThread() {
-        return Thread.currentThread() == thread;
-    }
-
-    public int connectionCount() {
-        return connectionCount;
-    }
-
-    public int readPausedCount() {
-        return readPaused;
-    }
-
-    public int largestOutbox() {
-        return largestOutbox;
-    }
-
-    public long wakeups() {
-        return wakeups;
-    }
+    public long wakeups() { return wakeups; }
 }

@@ -6,6 +6,8 @@ import c10k.day03.NativeConnection;
 import c10k.day03.Replies;
 import c10k.day04.EpollServer;
 import c10k.day04.EventLoop;
+import c10k.day04.Layer;
+import c10k.day04.Tuning;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -162,7 +164,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final List<Thread> pool = new ArrayList<>();
     private volatile EventLoop loop;
-    private final Layer layer = new Layer();
+    private final HandOff handOff = new HandOff();
 
     // The loop thread's own.
     private final ArrayDeque<Batch> spare = new ArrayDeque<>();
@@ -184,12 +186,12 @@ public class ReactorServer extends EpollServer implements PooledServer {
         for (int i = 0; i < workers; i++) {
             pool.add(Thread.ofPlatform().name("day05-worker-" + n.incrementAndGet()).daemon(true).start(this::workLoop));
         }
-        loop = new EventLoop("day05-reactor", listenFd, EventLoop.Tuning.EDGE.withoutSpareFd(), layer, buffers, timeouts, clock);
+        loop = new EventLoop("day05-reactor", listenFd, Tuning.EDGE.withoutSpareFd(), handOff, buffers, timeouts, clock);
         return loop;
     }
 
     /** The hand-off, as day 4's extension points. */
-    private final class Layer implements EventLoop.Layer {
+    private final class HandOff implements Layer {
         @Override
         public NativeConnection accepted(EventLoop loop, int fd) {
             return newConnection(loop, fd);
@@ -268,7 +270,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             if (b.refused) c.stopReading();
             // The socket may hold more: we stopped reading it when the batch left, and an edge
             // that came meanwhile was ignored. One recv tells (EAGAIN if nothing is there).
-            if (c.wantsRead()) layer.readable(loop, c);
+            if (c.wantsRead()) handOff.readable(loop, c);
             loop.update(c);
         }
         b.out.clear();

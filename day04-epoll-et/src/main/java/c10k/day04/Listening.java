@@ -1,0 +1,73 @@
+package c10k.day04;
+
+import c10k.day01.Stats;
+import c10k.day03.SyscallException;
+
+/**
+ * The listening side of one {@link EventLoop}: its registration, a turn owed when a batch of
+ * accepts spent its budget (edge-triggered: queued clients make no new edge), the pause when
+ * {@link Acceptor} says the kernel is short of something, and the end of listening at shutdown.
+ * The loop thread's own.
+ */
+final class Listening {
+
+    /** The epoll {@code data} of the listener's events. */
+    static final long DATA = -2;
+
+    private final int fd;
+    private final Tuning tuning;
+    private final int extraFlags;
+    private final Acceptor acceptor;
+    private boolean active, owed;
+
+    Listening(String who, int fd, Tuning tuning, int extraFlags) throws SyscallException {
+        this.fd = fd;
+        this.tuning = tuning;
+        this.extraFlags = extraFlags;
+        this.acceptor = new Acceptor(who, fd, tuning.acceptsPerTurn(), tuning.spareFd());
+    }
+
+    private int events() {
+        return Epoll.EPOLLIN | (tuning.edge() ? Epoll.EPOLLET : 0) | extraFlags;
+    }
+
+    void register(Epoll epoll) throws SyscallException {
+        epoll.add(fd, events(), DATA);
+        active = true;
+    }
+
+    /** Accepts a batch (an event, or the turn it was owed). Throws only if the listener is broken. */
+    void accept(Epoll epoll, Acceptor.NewClient onNew, Stats.Counters counters) throws SyscallException {
+        owed = false;
+        if (!active) return;
+        switch (acceptor.acceptBatch(onNew, counters)) {
+            case EMPTY -> { }
+            case BUDGET_SPENT -> owed = tuning.owesTurns();
+            case PAUSED -> epoll.modify(fd, 0, DATA);      // stop watching; resumeIfDue watches again
+        }
+    }
+
+    /** After a pause: watch the listener again (EPOLL_CTL_MOD reports clients queued meanwhile at once). */
+    void resumeIfDue(Epoll epoll) throws SyscallException {
+        if (active && acceptor.resumeIfDue()) epoll.modify(fd, events(), DATA);
+    }
+
+    boolean owed() {
+        return owed;
+    }
+
+    /** The wait's timeout while accepting is paused, or -1. */
+    int pauseTimeoutMillis() {
+        return acceptor.pauseTimeoutMillis();
+    }
+
+    /** Shutdown: no more accepting. The server closes the fd itself once every loop has let go of it. */
+    void stop(Epoll epoll) throws SyscallException {
+        if (active) epoll.delete(fd);
+        active = owed = false;
+    }
+
+    void close() {
+        acceptor.close();
+    }
+}

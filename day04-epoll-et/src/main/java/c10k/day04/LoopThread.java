@@ -1,0 +1,98 @@
+package c10k.day04;
+
+import c10k.day03.EventFd;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+
+/**
+ * The thread an {@link EventLoop} runs on, and what other threads may ask of it: wake it up,
+ * stop it gracefully or at once, wait for it. Apart from the loop because none of it is about
+ * events: it is the one place where other threads touch the loop, and every field here is
+ * volatile or thread-safe for that reason.
+ */
+abstract class LoopThread {
+
+    public final String name;
+    /** The loop's eventfd, in its epoll set: a write to it ends any {@code epoll_wait} at once. */
+    protected volatile EventFd wake;
+    protected volatile boolean closed, stopping;
+    protected volatile long stopDrainNanos;
+    protected volatile Runnable beforeWait = () -> { };
+    protected final CountDownLatch stoppedAccepting = new CountDownLatch(1);
+    private volatile Consumer<Throwable> onFatal = LoopThread::exitOnFatal;
+    private Thread thread;
+
+    LoopThread(String name) {
+        this.name = name;
+    }
+
+    /** Platform thread: an FFM downcall pins a virtual thread to its carrier, epoll_wait above all. */
+    void startThread(Runnable body) {
+        thread = Thread.ofPlatform().name(name).start(body);
+    }
+
+    void reportFatal(Throwable why) {
+        onFatal.accept(why);
+    }
+
+    /**
+     * Any thread: begins the graceful shutdown, which closes what is still open after
+     * {@code drainNanos}; {@link #awaitEnd} waits for it.
+     */
+    public void stopGracefully(long drainNanos) {
+        stopDrainNanos = drainNanos;
+        stopping = true;
+        wakeup();
+    }
+
+    /** Any thread: waits until the loop no longer watches the listener (the server may close it then). */
+    public void awaitStoppedAccepting() throws InterruptedException {
+        stoppedAccepting.await();
+    }
+
+    /**
+     * Any thread: ends the loop at once (every connection closed, abortively if need be) and
+     * waits for it. The loop's own fds stay open until the owner releases them, once no other
+     * thread can signal the eventfd any more.
+     */
+    public void close() {
+        closed = true;
+        awaitEnd();
+    }
+
+    /** Any thread: waits for the loop thread to end, whatever ended it. */
+    public void awaitEnd() {
+        if (thread == null) return;
+        if (thread.isAlive()) wakeup();
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Any thread: wakes the loop (to take answers back, or to look at the clock again). */
+    public void wakeup() {
+        EventFd w = wake;
+        if (w != null) w.signal();
+    }
+
+    /** Test hook: runs on the loop thread before every epoll_wait. */
+    public void beforeEachWait(Runnable hook) {
+        beforeWait = hook;
+    }
+
+    /** What to do when the loop cannot go on; by default the process exits with status 1. */
+    public void onFatal(Consumer<Throwable> handler) {
+        onFatal = handler;
+    }
+
+    private static void exitOnFatal(Throwable why) {
+        // Not from the loop thread: System.exit runs the shutdown hooks, which wait for that thread.
+        Thread.ofPlatform().start(() -> System.exit(1));
+    }
+
+    public boolean isLoopThread() {
+        return Thread.currentThread() == thread;
+    }
+}
