@@ -229,7 +229,7 @@ public final class IoUring implements AutoCloseable {
                 case IoUringAbi.EPERM -> base + (disabled != null && !disabled.equals("0")
                         ? " (kernel.io_uring_disabled = " + disabled + ": 2 disables it for everyone, 1 for users"
                           + " outside kernel.io_uring_group)"
-                        : " (most likely a seccomp profile: Docker's default has blocked io_uring since 2023)");
+                        : " (most likely a seccomp profile: Docker's default blocks the io_uring calls since Docker 25, moby#46762)");
                 case c10k.day03.Errno.ENOMEM -> base + " (the ring could not be allocated: RLIMIT_MEMLOCK on kernels before 5.12)";
                 default -> base;
             };
