@@ -1,12 +1,11 @@
 package c10k.day01;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.lang.System.Logger.Level;
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -14,19 +13,22 @@ import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.TypeConversionException;
 
 /**
- * The command line every server in the book shares (parsed by picocli): {@code --host},
- * {@code --port}, where a day has them {@code --mode}, {@code --threads}, the timeouts and
- * options of its own; and {@code --stats}, {@code --log-level}, {@code --help},
- * {@code --version}. {@link #run} prints exactly one line, {@code listening on HOST:PORT}, to
- * stdout once the server is ready (scripts and the tour wait for it), logs to stderr, and
- * shuts the server down gracefully on the first Ctrl-C or SIGTERM ({@link GracefulShutdown}).
+ * The command line every server in the book shares, parsed by picocli: {@code --host},
+ * {@code --port}, and where a day has them {@code --mode}, {@code --threads}, the timeouts and
+ * options of its own; then {@code --stats}, {@code --log-level}, {@code --help} (every option
+ * with its default), {@code --version}. A bad option: one line, the usage, exit 2.
+ *
+ * <p>{@link #run} prints exactly one line, {@code listening on HOST:PORT}, to stdout once the
+ * server is ready (scripts and the tour wait for it), logs to stderr ({@link Log}), says why in
+ * words if the server cannot start ({@link StartError}, exit 1), reports {@code --stats}
+ * ({@link StatsReporter}), and on Ctrl-C or SIGTERM shuts the server down gracefully, or at
+ * once on a second signal ({@link GracefulShutdown}).
  */
 public final class ServerCli {
 
-    /** What the command line asked for. Options a server does not declare keep their defaults. */
+    /** What the command line asked for; options a server does not declare keep their defaults. */
     public record Options(String host, int port, int threads, String mode, Map<String, String> extra,
                           Timeouts timeouts, boolean stats, Level logLevel) {
         /** An integer option declared with {@link ServerCli#intOption}. */
@@ -52,24 +54,22 @@ public final class ServerCli {
         EchoServer create(Options options) throws Exception;
     }
 
-    private record Extra(String name, String label, String dflt, String help) {
+    /** One option as declared; the help shows {@code dflt}, and where it applies if not everywhere. */
+    private record Option(String name, String label, String dflt, String help, CommandLine.ITypeConverter<Object> value) {
     }
-
-    private static final List<String> TIMEOUTS = List.of("--idle-timeout", "--send-timeout", "--drain-timeout");
 
     private final String program;
     private final String summary;
-    private final int defaultPort;
+    private final List<Option> declared = new ArrayList<>();
+    private final List<String> extras = new ArrayList<>();
+    private final Map<String, List<String>> onlyIn = new HashMap<>();
     private List<String> modes = List.of();
-    private int defaultThreads = -1;
-    private final List<Extra> extras = new ArrayList<>();
-    private final List<String> timeouts = new ArrayList<>();
-    private final Map<String, List<String>> onlyIn = new LinkedHashMap<>();
 
     private ServerCli(String program, String summary, int defaultPort) {
         this.program = program;
         this.summary = summary;
-        this.defaultPort = defaultPort;
+        declare("--host", "HOST", "127.0.0.1", "IPv4 address to listen on (the FFM servers of days 3 to 6 speak IPv4 only)", OptionValues::ipv4);
+        declare("--port", "PORT", "" + defaultPort, "TCP port; 0 picks a free one", v -> OptionValues.atLeast("--port", v, 0, 65_535));
     }
 
     /** @param program the name shown in usage and in log lines, e.g. {@code day01} */
@@ -80,27 +80,26 @@ public final class ServerCli {
     /** Declares {@code --mode}; the first mode listed is the default. Any case is accepted. */
     public ServerCli modes(String... modes) {
         this.modes = List.of(modes);
-        return this;
+        return declare("--mode", "MODE", modes[0], "one of " + String.join(", ", modes) + " (any case)", v -> OptionValues.mode(this.modes, v));
     }
 
     /** Declares {@code --threads} with its default. */
     public ServerCli threads(int defaultThreads) {
-        this.defaultThreads = defaultThreads;
-        return this;
+        return declare("--threads", "N", "" + defaultThreads, "threads serving connections", v -> OptionValues.atLeast("--threads", v, 1, 1 << 16));
     }
 
     /** Declares a day's own integer option (at least 1), e.g. {@code --pool SIZE}. */
     public ServerCli intOption(String name, String argName, int defaultValue, String help) {
-        extras.add(new Extra(name, argName, Integer.toString(defaultValue), help));
-        return this;
+        extras.add(name);
+        return declare(name, argName, "" + defaultValue, help, v -> OptionValues.atLeast(name, v, 1, Integer.MAX_VALUE));
     }
 
-    /**
-     * Declares the timeout options the server uses (all three if none are named):
-     * {@code --idle-timeout}, {@code --send-timeout}, {@code --drain-timeout}, in seconds.
-     */
+    /** Declares the timeouts the server uses, in seconds: all three, or those named. */
     public ServerCli timeouts(String... which) {
-        timeouts.addAll(which.length == 0 ? TIMEOUTS : List.of(which));
+        List<String> names = which.length > 0 ? List.of(which) : List.of("--idle-timeout", "--send-timeout", "--drain-timeout");
+        if (names.contains("--idle-timeout")) declare("--idle-timeout", "SECONDS", "" + Timeouts.DEFAULTS.idle().toSeconds(), "close a connection that sends no complete line for this long; 0: never", OptionValues::seconds);
+        if (names.contains("--send-timeout")) declare("--send-timeout", "SECONDS", "" + Timeouts.DEFAULTS.send().toSeconds(), "close a connection whose answers make no progress for this long; 0: never", OptionValues::seconds);
+        if (names.contains("--drain-timeout")) declare("--drain-timeout", "SECONDS", "" + Timeouts.DEFAULTS.drain().toSeconds(), "on shutdown or after an error line, wait this long for the client to close", OptionValues::seconds);
         return this;
     }
 
@@ -110,58 +109,61 @@ public final class ServerCli {
         return this;
     }
 
-    private CommandSpec spec() {
-        CommandSpec spec = CommandSpec.create().name(program)
-                .version(program + ", from the C10K workbook, on Java " + Runtime.version());
-        spec.usageMessage().description(summary).sortOptions(false);
-        add(spec, "--host", "HOST", "127.0.0.1", "IPv4 address to listen on (the FFM servers of days 3 to 6 speak IPv4 only)", ServerCli::ipv4);
-        add(spec, "--port", "PORT", "" + defaultPort, "TCP port; 0 picks a free one", v -> atLeast("--port", v, 0, 65_535));
-        if (!modes.isEmpty()) add(spec, "--mode", "MODE", modes.getFirst(), "one of " + String.join(", ", modes) + " (any case)", this::mode);
-        if (defaultThreads >= 0) add(spec, "--threads", "N", "" + defaultThreads, "threads serving connections", v -> atLeast("--threads", v, 1, 1 << 16));
-        for (Extra e : extras) add(spec, e.name(), e.label(), e.dflt(), e.help(), v -> atLeast(e.name(), v, 1, Integer.MAX_VALUE));
-        if (timeouts.contains("--idle-timeout")) add(spec, "--idle-timeout", "SECONDS", "60", "close a connection that sends no complete line for this long; 0: never", ServerCli::seconds);
-        if (timeouts.contains("--send-timeout")) add(spec, "--send-timeout", "SECONDS", "60", "close a connection whose answers make no progress for this long; 0: never", ServerCli::seconds);
-        if (timeouts.contains("--drain-timeout")) add(spec, "--drain-timeout", "SECONDS", "5", "on shutdown or after an error line, wait this long for the client to close", ServerCli::seconds);
-        spec.addOption(OptionSpec.builder("--stats").type(boolean.class).defaultValue("false").description("log a line of live figures every second (and the JFR event c10k.ServerStats)").build());
-        add(spec, "--log-level", "LEVEL", "INFO", "ERROR, WARNING, INFO, or DEBUG (each connection) or TRACE", v -> Level.valueOf(v.toUpperCase(Locale.ROOT)));
-        return spec.mixinStandardHelpOptions(true);
+    private ServerCli declare(String name, String label, String dflt, String help, CommandLine.ITypeConverter<Object> value) {
+        declared.add(new Option(name, label, dflt, help, value));
+        return this;
     }
 
-    private void add(CommandSpec spec, String name, String label, String dflt, String help, CommandLine.ITypeConverter<Object> conv) {
-        List<String> only = onlyIn.get(name);
-        String where = only == null ? "" : "; only with --mode " + String.join(" or ", only);
-        spec.addOption(OptionSpec.builder(name).paramLabel(label).type(Object.class).converters(conv).defaultValue(dflt)
-                .description(help + where + " (default " + dflt + ")").build());
+    private CommandLine commandLine() {
+        CommandSpec spec = CommandSpec.create().name(program).version(program + ", from the C10K workbook, on Java " + Runtime.version());
+        spec.usageMessage().description(summary).sortOptions(false);
+        List<Option> all = new ArrayList<>(declared);
+        all.add(new Option("--log-level", "LEVEL", "INFO", "ERROR, WARNING, INFO, or DEBUG (each connection) or TRACE", v -> Level.valueOf(v.toUpperCase(Locale.ROOT))));
+        for (Option o : all) {
+            String where = onlyIn.containsKey(o.name()) ? "; only with --mode " + String.join(" or ", onlyIn.get(o.name())) : "";
+            spec.addOption(OptionSpec.builder(o.name()).paramLabel(o.label()).type(Object.class).converters(o.value())
+                    .defaultValue(o.dflt()).description(o.help() + where + " (default " + o.dflt() + ")").build());
+        }
+        spec.addOption(OptionSpec.builder("--stats").type(boolean.class).defaultValue("false")
+                .description("log a line of live figures every second (and the JFR event c10k.ServerStats)").build());
+        return new CommandLine(spec.mixinStandardHelpOptions(true));
     }
 
     public Options parse(String... args) throws UsageException {
         try {
-            return options(new CommandLine(spec()), args);
+            return parse(commandLine(), args);
         } catch (ParameterException e) {
             throw new UsageException(e.getMessage());
         }
     }
 
-    private Options options(CommandLine cl, String... args) throws UsageException {
-        var parsed = cl.parseArgs(args);
+    /** The options, or null for {@code --help} and {@code --version}. */
+    private Options parse(CommandLine cl, String... args) throws UsageException {
+        var given = cl.parseArgs(args);
         if (cl.isUsageHelpRequested() || cl.isVersionHelpRequested()) return null;
         CommandSpec s = cl.getCommandSpec();
         String mode = modes.isEmpty() ? null : s.findOption("--mode").getValue();
         for (var only : onlyIn.entrySet()) {
-            if (parsed.hasMatchedOption(only.getKey()) && !only.getValue().contains(mode)) {
+            if (given.hasMatchedOption(only.getKey()) && !only.getValue().contains(mode)) {
                 throw new UsageException(only.getKey() + " does not apply to --mode " + mode + " (only to " + String.join(", ", only.getValue()) + ")");
             }
         }
-        Map<String, String> extra = new LinkedHashMap<>();
-        for (Extra e : extras) extra.put(e.name(), s.findOption(e.name()).getValue().toString());
-        return new Options(s.findOption("--host").getValue(), s.findOption("--port").getValue(),
-                defaultThreads < 0 ? -1 : s.findOption("--threads").getValue(), mode, Map.copyOf(extra),
-                Timeouts.ofSeconds(seconds(s, "--idle-timeout", 60), seconds(s, "--send-timeout", 60), seconds(s, "--drain-timeout", 5)),
-                s.findOption("--stats").getValue(), s.findOption("--log-level").getValue());
+        Map<String, String> extra = new HashMap<>();
+        for (String e : extras) extra.put(e, s.findOption(e).getValue().toString());
+        Timeouts t = new Timeouts(seconds(s, "--idle-timeout", Timeouts.DEFAULTS.idle()), seconds(s, "--send-timeout", Timeouts.DEFAULTS.send()),
+                seconds(s, "--drain-timeout", Timeouts.DEFAULTS.drain()));
+        int threads = s.findOption("--threads") == null ? -1 : s.findOption("--threads").getValue();
+        return new Options(s.findOption("--host").getValue(), s.findOption("--port").getValue(), threads, mode, Map.copyOf(extra),
+                t, s.findOption("--stats").getValue(), s.findOption("--log-level").getValue());
+    }
+
+    private static Duration seconds(CommandSpec s, String name, Duration undeclared) {
+        OptionSpec o = s.findOption(name);
+        return o == null ? undeclared : Duration.ofSeconds((Integer) o.getValue());
     }
 
     public String usage() {
-        return new CommandLine(spec()).getUsageMessage();
+        return commandLine().getUsageMessage();
     }
 
     /**
@@ -178,11 +180,10 @@ public final class ServerCli {
     }
 
     int runWithoutExit(String[] args, ServerFactory factory, PrintStream out, PrintStream err, GracefulShutdown.Signals signals) {
-        CommandLine cl = new CommandLine(spec()).setOut(new java.io.PrintWriter(out, true));
+        CommandLine cl = commandLine().setOut(new PrintWriter(out, true));
         Options o;
         try {
-            o = options(cl, args);
-            if (o == null) {   // --help or --version
+            if ((o = parse(cl, args)) == null) {
                 if (cl.isUsageHelpRequested()) cl.usage(out); else cl.printVersionHelp(out);
                 return 0;
             }
@@ -202,51 +203,15 @@ public final class ServerCli {
             if (server != null) StartError.closeQuietly(server);
             return 1;
         }
-        StatsReporter stats = null;
-        if (o.stats() && server instanceof Stats.Source source) stats = StatsReporter.start(program, source.stats(), log);
-        else if (o.stats()) log.log(Level.WARNING, server + " keeps no statistics: --stats shows nothing");
+        StatsReporter stats = o.stats() && server instanceof Stats.Source s ? StatsReporter.start(program, s.stats(), log) : null;
+        if (o.stats() && stats == null) log.log(Level.WARNING, server + " keeps no statistics: --stats shows nothing");
         out.println("listening on " + o.host() + ":" + server.port());
         out.flush();
-        try {
+        try (stats) {
             return new GracefulShutdown(server, o.timeouts().drain(), log).await(signals);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
-        } finally {
-            if (stats != null) stats.close();
         }
-    }
-
-    private Object mode(String v) {
-        for (String m : modes) if (m.equalsIgnoreCase(v)) return m;
-        throw new TypeConversionException("unknown mode '" + v + "' (expected one of " + String.join(", ", modes) + ")");
-    }
-
-    private static Object ipv4(String v) {
-        try {
-            if (InetAddress.getByName(v) instanceof Inet4Address) return v;
-        } catch (UnknownHostException e) {
-            throw new TypeConversionException("unknown host '" + v + "'");
-        }
-        throw new TypeConversionException("'" + v + "' is not an IPv4 address (the FFM servers speak IPv4 only)");
-    }
-
-    private static Object seconds(String v) {
-        return atLeast("a timeout", v, 0, Integer.MAX_VALUE);
-    }
-
-    private static long seconds(CommandSpec s, String name, long dflt) {
-        OptionSpec o = s.findOption(name);
-        return o == null ? dflt : ((Integer) o.getValue()).longValue();
-    }
-
-    private static Integer atLeast(String what, String v, int min, int max) {
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        throw new TypeConversionException(what + " needs a whole number from " + min + (max < Integer.MAX_VALUE ? " to " + max : " up") + ", got '" + v + "'");
     }
 }
