@@ -99,17 +99,21 @@ final class GracefulShutdown {
     }
 
     /**
-     * Installs the signal handlers and waits until the server is shut down. Returns the exit
-     * status: 0 after a graceful shutdown, 1 if it had to be cut short or failed.
+     * Installs the signal handlers. Before the server says it is listening: a client (or a
+     * test) that sends SIGTERM as soon as it reads that line must find them in place, or the
+     * JVM's own handler would end the process at once.
      */
-    int await(Signals with) throws InterruptedException {
+    GracefulShutdown install(Signals with) {
         with.install(this::onSignal);
-        done.await();
-        return status;
+        return this;
     }
 
-    /** For the tests: how many signals arrived. */
-    int signals() {
-        return signals.get();
+    /**
+     * Waits until the server is shut down. Returns the exit status: 0 after a graceful
+     * shutdown, 1 if it had to be cut short or failed.
+     */
+    int await() throws InterruptedException {
+        done.await();
+        return status;
     }
 }

@@ -205,10 +205,11 @@ public final class ServerCli {
         }
         StatsReporter stats = o.stats() && server instanceof Stats.Source s ? StatsReporter.start(program, s.stats(), log) : null;
         if (o.stats() && stats == null) log.log(Level.WARNING, server + " keeps no statistics: --stats shows nothing");
+        GracefulShutdown shutdown = new GracefulShutdown(server, o.timeouts().drain(), log).install(signals);
         out.println("listening on " + o.host() + ":" + server.port());
         out.flush();
         try (stats) {
-            return new GracefulShutdown(server, o.timeouts().drain(), log).await(signals);
+            return shutdown.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;

@@ -13,6 +13,7 @@ import jdk.jfr.FlightRecorder;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.Period;
+import jdk.jfr.StackTrace;
 
 /**
  * {@code --stats}: once a second, the server's {@link Stats} as one line on stderr (at INFO),
@@ -109,6 +110,7 @@ public final class StatsReporter implements AutoCloseable {
     @Category("C10K")
     @Description("The --stats line of a workbook server: connections, rates per second, refusals")
     @Period("1 s")
+    @StackTrace(false)   // always the same one: JFR's periodic task thread
     static final class ServerStatsEvent extends Event {
         @Label("Server") String server;
         @Label("Connections open") long open;
