@@ -105,18 +105,32 @@ public final class PollEchoServer implements EventLoopServer {
         }
     }
 
-    private void acceptBatch() {
+    private void acceptBatch() throws SyscallException {
         for (int accepted = 0; accepted < ACCEPT_BATCH; accepted++) {
             int fd;
             try {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
-                // EMFILE/ENFILE: the connection stays queued, so the listener stays readable and
-                // a level-triggered loop would spin at 100% CPU. Stop watching it for a while.
-                if (acceptPause.begin(e)) Poll.setEvents(pollfds, LISTENER, (short) 0);
-                return;
+                switch (AcceptErrors.classify(e.errno())) {
+                    case GONE_ALREADY -> {
+                        continue;              // that connection is gone; the ones queued behind it are not
+                    }
+                    case SHORT_OF_RESOURCES -> {
+                        // The connection stays queued, so the listener stays readable and a
+                        // level-triggered loop would spin at 100% CPU. Stop watching it for a while.
+                        if (acceptPause.begin(e)) Poll.setEvents(pollfds, LISTENER, (short) 0);
+                        return;
+                    }
+                    case BROKEN -> throw e;    // the listener itself: the loop cannot go on
+                }
+                continue;
             }
             if (fd == Sockets.WOULD_BLOCK) return;
+            try {
+                Sockets.setNoDelay(fd);        // as every server of the book (and Netty) does
+            } catch (SyscallException gone) {
+                // the first read will say so
+            }
             add(fd);
         }
     }

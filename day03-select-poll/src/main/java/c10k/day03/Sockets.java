@@ -242,12 +242,14 @@ public final class Sockets {
         }
     }
 
-    /** Turns off Nagle's algorithm (tcp(7)); only tests and clients need it here. */
+    /** An int 1 for setsockopt, made once: the kernel only reads it, so every thread may share it. */
+    private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_INT, 1);
+
+    /** Turns off Nagle's algorithm (tcp(7)): the event-loop servers set it on every accepted socket, as Netty does. */
     public static void setNoDelay(int fd) throws SyscallException {
         MemorySegment state = Libc.callState();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
-            Libc.check("setsockopt(TCP_NODELAY)", (int) SETSOCKOPT.invokeExact(state, fd, IPPROTO_TCP, TCP_NODELAY, one, 4), state);
+        try {
+            Libc.check("setsockopt(TCP_NODELAY)", (int) SETSOCKOPT.invokeExact(state, fd, IPPROTO_TCP, TCP_NODELAY, ONE, 4), state);
         } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {

@@ -1,6 +1,7 @@
 package c10k.day04;
 
 import c10k.day01.Stats;
+import c10k.day03.AcceptErrors;
 import c10k.day03.AcceptPause;
 import c10k.day03.Errno;
 import c10k.day03.Sockets;
@@ -10,24 +11,11 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The listener's side of an event loop: accept until the queue is empty, within a budget, and
- * give every error {@code accept4} can return its proper answer. Written once; every epoll
- * server of days 4 to 6 accepts through it.
- *
- * <p>accept(2) sorts its errors into three kinds, and so does this class:
- * <ul>
- * <li>The failed connection is already gone ({@code ECONNABORTED}, {@code EPROTO},
- *     {@code EPERM} from a firewall rule, and the network errors the man page lists: "Linux
- *     accept() passes already-pending network errors on the new socket as an error code"). The
- *     queue behind it is fine: accept the next one at once.</li>
- * <li>The kernel is short of something ({@code ENOBUFS}, {@code ENOMEM}; {@code EMFILE} and
- *     {@code ENFILE} for descriptors). Retrying at once would fail again and spin, so pause:
- *     stop watching the listener for a while (day 3's {@link AcceptPause}, nginx's answer);
- *     out of fds, a single loop first tries the spare-fd trick to turn the client away politely.</li>
- * <li>Anything else ({@code EBADF}, {@code EINVAL}, {@code ENOTSOCK}) means the listener
- *     itself is broken: thrown, and the server stops saying why.</li>
- * </ul>
- * A loop that dies on a transient error takes every client with it; that is the bug this
- * class exists to prevent.
+ * give every error {@code accept4} can return its proper answer (day 3's {@link AcceptErrors}
+ * sorts them): accept on past a connection that is gone already, pause when the kernel is
+ * short of descriptors or memory (out of fds, a single loop first tries the spare-fd trick to
+ * turn the client away politely), and give up only if the listener itself is broken. Written
+ * once; every epoll server of days 4 to 6 accepts through it.
  */
 public final class Acceptor {
 
@@ -49,10 +37,6 @@ public final class Acceptor {
 
     /** Sent to a client the server cannot take, before closing it. */
     public static final byte[] ERR_SERVER_FULL = "ERR server full\n".getBytes(StandardCharsets.US_ASCII);
-
-    // errno values accept(2) names that day 3's Errno may not (Linux, asm-generic/errno.h).
-    private static final int EPERM = 1, ENONET = 64, EPROTO = 71, ENOPROTOOPT = 92, EOPNOTSUPP = 95,
-            ENETDOWN = 100, ENETUNREACH = 101, ENOBUFS = 105, EHOSTDOWN = 112, EHOSTUNREACH = 113;
 
     private static final System.Logger LOG = System.getLogger("c10k.day04");
 
@@ -85,32 +69,39 @@ public final class Acceptor {
             try {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
-                int errno = e.errno();
-                if (errno == Errno.EMFILE || errno == Errno.ENFILE) {
-                    if (useSpare && refuseWithSpare(counters)) continue;
-                    return beginPause(e);
+                switch (AcceptErrors.classify(e.errno())) {
+                    case GONE_ALREADY -> {
+                        logTransient(e);
+                        continue;                // that one connection failed; the queue moves on
+                    }
+                    case SHORT_OF_RESOURCES -> {
+                        boolean outOfFds = e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE;
+                        if (outOfFds && useSpare && refuseWithSpare(counters)) continue;
+                        return beginPause(e);
+                    }
+                    case BROKEN -> throw e;      // the listener itself is broken
                 }
-                if (errno == ENOBUFS || errno == Errno.ENOMEM) return beginPause(e);
-                if (isGoneAlready(errno)) {
-                    logTransient(e);
-                    continue;                    // that one connection failed; the queue moves on
-                }
-                throw e;                         // the listener itself is broken
+                continue;
             }
             if (fd == Sockets.WOULD_BLOCK) return Outcome.EMPTY;
             counters.accepted();
+            noDelay(fd);
             onNew.accepted(fd);
         }
         return Outcome.BUDGET_SPENT;
     }
 
-    /** The errors accept(2) says to treat like {@code EAGAIN}: the failed connection is gone, the queue is fine. */
-    static boolean isGoneAlready(int errno) {
-        return switch (errno) {
-            case EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH,
-                 Errno.ETIMEDOUT, Errno.ECONNABORTED -> true;
-            default -> false;
-        };
+    /**
+     * TCP_NODELAY on every accepted socket, as Netty sets it: the loop already sends each read's
+     * answers in one {@code send}, but an answer that the kernel takes in two parts would
+     * otherwise wait for the peer's delayed ACK (Nagle's algorithm, tcp(7)). Failing is harmless.
+     */
+    private static void noDelay(int fd) {
+        try {
+            Sockets.setNoDelay(fd);
+        } catch (SyscallException ignored) {
+            // the client is already gone; the first read will say so
+        }
     }
 
     private Outcome beginPause(SyscallException why) {

@@ -1,0 +1,39 @@
+package c10k.day03;
+
+/**
+ * What an error from {@code accept4} means for the loop that got it. accept(2) sorts them
+ * into three kinds, and every accepting loop of the book (day 3's poll server, day 4's
+ * {@code Acceptor}) answers each kind the same way:
+ * <ul>
+ * <li>{@link Kind#GONE_ALREADY}: the failed connection is already gone ({@code ECONNABORTED},
+ *     {@code EPROTO}, {@code EPERM} from a firewall rule, and the network errors the man page
+ *     lists: "Linux accept() passes already-pending network errors on the new socket as an error
+ *     code"). The queue behind it is fine: accept the next one at once.</li>
+ * <li>{@link Kind#SHORT_OF_RESOURCES}: the kernel is short of descriptors ({@code EMFILE},
+ *     {@code ENFILE}) or memory ({@code ENOBUFS}, {@code ENOMEM}). Retrying at once would fail
+ *     again and spin: pause accepting ({@link AcceptPause}).</li>
+ * <li>{@link Kind#BROKEN}: anything else ({@code EBADF}, {@code EINVAL}, {@code ENOTSOCK}): the
+ *     listener itself is broken, and the server stops saying why.</li>
+ * </ul>
+ * A loop that dies on the first two kinds takes every client with it.
+ */
+public final class AcceptErrors {
+
+    public enum Kind { GONE_ALREADY, SHORT_OF_RESOURCES, BROKEN }
+
+    // Linux values (asm-generic/errno-base.h, errno.h) of the errors accept(2) names.
+    private static final int EPERM = 1, ENONET = 64, EPROTO = 71, ENOPROTOOPT = 92, EOPNOTSUPP = 95,
+            ENETDOWN = 100, ENETUNREACH = 101, ENOBUFS = 105, EHOSTDOWN = 112, EHOSTUNREACH = 113;
+
+    private AcceptErrors() {
+    }
+
+    public static Kind classify(int errno) {
+        return switch (errno) {
+            case EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH,
+                 Errno.ETIMEDOUT, Errno.ECONNABORTED -> Kind.GONE_ALREADY;
+            case Errno.EMFILE, Errno.ENFILE, ENOBUFS, Errno.ENOMEM -> Kind.SHORT_OF_RESOURCES;
+            default -> Kind.BROKEN;
+        };
+    }
+}
