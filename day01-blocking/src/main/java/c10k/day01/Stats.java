@@ -2,8 +2,8 @@ package c10k.day01;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A server's live numbers, kept so that counting costs the hot path nothing it would notice.
@@ -62,7 +62,9 @@ public final class Stats {
         }
     }
 
-    private final List<Counters> all = new CopyOnWriteArrayList<>();
+    private final Set<Counters> all = ConcurrentHashMap.newKeySet();
+    /** What threads that have ended counted ({@link #retire}); guarded by {@code this}. */
+    private long rAccepted, rClosed, rLines, rIn, rOut, rWakeups, rPaused, rRefused, rTimeouts, rLate;
 
     /** A new set of counters for one thread (call once per thread, not per event). */
     public Counters newCounters() {
@@ -71,8 +73,28 @@ public final class Stats {
         return c;
     }
 
-    public Snapshot snapshot() {
-        long a = 0, c = 0, l = 0, in = 0, out = 0, w = 0, p = 0, r = 0, t = 0, late = 0;
+    /**
+     * Folds the counters of a thread that is about to end into the totals, and forgets them:
+     * for a server with a thread per connection, whose set of counters would otherwise grow
+     * with every connection it ever had. Called by the counters' own thread, last.
+     */
+    public synchronized void retire(Counters k) {
+        rAccepted += k.accepted;
+        rClosed += k.closed;
+        rLines += k.lines;
+        rIn += k.bytesIn;
+        rOut += k.bytesOut;
+        rWakeups += k.wakeups;
+        rPaused += k.paused;
+        rRefused += k.refused;
+        rTimeouts += k.timeouts;
+        rLate += k.lateWritesRefused;
+        all.remove(k);
+    }
+
+    /** Synchronized only with {@link #retire}, so that no thread's figures count twice or not at all. */
+    public synchronized Snapshot snapshot() {
+        long a = rAccepted, c = rClosed, l = rLines, in = rIn, out = rOut, w = rWakeups, p = rPaused, r = rRefused, t = rTimeouts, late = rLate;
         for (Counters k : all) {
             a += (long) Counters.ACCEPTED.getOpaque(k);
             c += (long) Counters.CLOSED.getOpaque(k);

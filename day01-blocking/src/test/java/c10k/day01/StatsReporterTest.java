@@ -63,4 +63,21 @@ class StatsReporterTest {
         now.addAndGet(TimeUnit.SECONDS.toNanos(1));
         assertThat(reporter.sample().linesPerSec()).as("a quiet second").isZero();
     }
+
+    @Test
+    void aRetiredThreadsFiguresStayInTheTotals() {
+        StatsReporter reporter = new StatsReporter(stats, now::get);
+        Stats.Counters perConnection = stats.newCounters();
+        perConnection.accepted();
+        perConnection.lines(10);
+        perConnection.closed();
+        stats.retire(perConnection);   // its thread ends; the totals must not drop
+        a.accepted();
+        Stats.Snapshot s = stats.snapshot();
+        assertThat(s.accepted()).isEqualTo(2);
+        assertThat(s.closed()).isEqualTo(1);
+        assertThat(s.lines()).isEqualTo(10);
+        now.addAndGet(TimeUnit.SECONDS.toNanos(1));
+        assertThat(reporter.sample().linesPerSec()).isEqualTo(10.0);
+    }
 }

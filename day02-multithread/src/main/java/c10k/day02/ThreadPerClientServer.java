@@ -27,7 +27,7 @@ import java.util.function.LongSupplier;
  * blocks on a socket, the JDK parks it and hands the fd to its own epoll poller, and the
  * carrier thread goes on with another virtual thread.
  */
-public final class ThreadPerClientServer implements EchoServer {
+public final class ThreadPerClientServer implements EchoServer, Stats.Source {
 
     public enum Kind { PLATFORM, VIRTUAL }
 
@@ -36,6 +36,7 @@ public final class ThreadPerClientServer implements EchoServer {
     private final InetSocketAddress address;
     private final Timeouts timeouts;
     private final LongSupplier nanoTime;
+    private final Stats stats = new Stats();
     private final Thread.Builder threads;
     private final String name;
     /** Every live connection, so close() can pull each one out of its blocking read. */
@@ -86,6 +87,11 @@ public final class ThreadPerClientServer implements EchoServer {
         return listener.getLocalPort();
     }
 
+    @Override
+    public Stats stats() {
+        return stats;
+    }
+
     /** Connections being served right now. */
     public int connectionCount() {
         return clients.size();
@@ -107,16 +113,19 @@ public final class ThreadPerClientServer implements EchoServer {
                 return;
             }
             Thread t = threads.unstarted(() -> {
+                // Counters of its own: this thread is their only writer (see Stats), and it
+                // folds them into the totals when its client leaves.
+                Stats.Counters mine = stats.newCounters();
+                mine.accepted();
                 LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " accepted");
                 try (client) {
-                    // Counters of its own: this thread is their only writer (see Stats). Not
-                    // added to a Stats: a list that grows and shrinks with every connection
-                    // would cost more than the counting saves. This server keeps no --stats.
-                    var how = BlockingEchoServer.serve(client, timeouts, nanoTime, new Stats.Counters());
+                    var how = BlockingEchoServer.serve(client, timeouts, nanoTime, mine);
                     LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " closed: " + how);
                 } catch (IOException e) {
                     if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
                 } finally {
+                    mine.closed();
+                    stats.retire(mine);
                     clients.remove(client);
                     running.remove(Thread.currentThread());
                 }

@@ -136,4 +136,31 @@ class Day02TimeoutsTest {
             }
         }
     }
+
+    /** --stats in the thread-per-client modes: each thread counts, and folds its figures in as it ends. */
+    @Nested
+    class StatsOfAThreadPerClient extends ServerTestBase {
+        @Override
+        protected EchoServer newServer() {
+            return new ThreadPerClientServer(ANY_PORT, ThreadPerClientServer.Kind.VIRTUAL);
+        }
+
+        @Test
+        void countsEveryClientAndKeepsTheFiguresOfThoseThatLeft() throws Exception {
+            ThreadPerClientServer s = (ThreadPerClientServer) server;
+            for (int i = 0; i < 3; i++) {
+                try (TestClient c = new TestClient(server.port())) {
+                    assertThat(c.roundTrip("one\n")).isEqualTo("one\n");
+                    assertThat(c.roundTrip("two\n")).isEqualTo("two\n");
+                }
+            }
+            Fds.await("the three server threads to end", Duration.ofSeconds(10), () -> s.stats().snapshot().closed() == 3);
+            var snapshot = s.stats().snapshot();
+            assertThat(snapshot.accepted()).isEqualTo(3);
+            assertThat(snapshot.open()).isZero();
+            assertThat(snapshot.lines()).isEqualTo(6);
+            assertThat(snapshot.bytesIn()).isEqualTo(24);
+            assertThat(snapshot.bytesOut()).isEqualTo(24);
+        }
+    }
 }
