@@ -28,6 +28,7 @@ public final class Day06 {
                             ? FdReuseServer.unpinned(o.host(), o.port(), o.threads(), Handlers.ECHO)
                             : FdReuseServer.pinned(o.host(), o.port(), o.threads(), Handlers.ECHO,
                                     o.intOption("--pool"), o.intOption("--fd-base"));
+                    server.timeouts(o.timeouts());
                     return new LoggingStart(server);
                 });
     }

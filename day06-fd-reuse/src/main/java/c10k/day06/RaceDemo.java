@@ -8,47 +8,54 @@
 package c10k.day06;
 
 import c10k.day05.Handler;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
- * {@code ./jbang day06-race}: the fd-reuse race, played step by step against the unpinned and
- * the pinned server. No luck involved: a latch holds the worker until the moment of our choosing.
+ * {@code ./jbang day06-race}: the fd-reuse race, played step by step against each design. No
+ * luck and no timing: a latch holds the worker until the moment of our choosing, and every wait
+ * is for the server's own state.
  *
  * <ol>
- * <li>Alice sends a private line; the handler (a worker) holds it, as a slow request would.</li>
- * <li>Alice's connection resets; the loop closes her fd.</li>
- * <li>Bob connects: accept hands out the lowest free number.</li>
- * <li>The worker finishes and writes Alice's answer to the number it holds.</li>
+ * <li>Alice sends a private line; the handler (on a worker) holds it, as a slow request would.</li>
+ * <li>Alice's connection resets; the loop closes her connection.</li>
+ * <li>Bob connects.</li>
+ * <li>The worker finishes and writes Alice's answer; we wait until it has
+ *     ({@link FdReuseServer#batchesWritten}).</li>
+ * <li>Bob sends {@code bob} and reads up to its echo. TCP keeps order, so anything the late
+ *     worker put on Bob's socket arrives before it: that is what Bob received.</li>
  * </ol>
  */
 public final class RaceDemo {
 
-    /** What Bob received in the race; empty if nothing. */
+    static final String ALICE = "alice: my password is hunter2\n";
+    private static final String BOB = "bob\n";
+
+    /** What happened: the two fd numbers, what reached Bob before his own echo, late writes refused. */
     public record Outcome(int aliceFd, int bobFd, String bobReceived, long refusedLateWrites) {
     }
 
     public static void main(String[] args) throws Exception {
-        for (FdReuseServer.Identity identity : FdReuseServer.Identity.values()) {
-            Outcome o = play(identity == FdReuseServer.Identity.FD_NUMBER
-                    ? h -> FdReuseServer.unpinned("127.0.0.1", 0, 2, h)
-                    : h -> FdReuseServer.pinned("127.0.0.1", 0, 2, h, 16, 1_024));
-            System.out.printf("%-12s Alice had fd %d, Bob got fd %d; Bob received: %s%s%n",
-                    identity == FdReuseServer.Identity.FD_NUMBER ? "unpinned:" : "pinned:",
-                    o.aliceFd(), o.bobFd(), o.bobReceived().isEmpty() ? "nothing" : "\"" + o.bobReceived().strip() + "\"",
-                    identity == FdReuseServer.Identity.PINNED_SLOT ? " (late writes refused: " + o.refusedLateWrites() + ")" : "");
-        }
+        report("unpinned:", play(h -> FdReuseServer.unpinned("127.0.0.1", 0, 2, h)));
+        report("pinned:", play(h -> FdReuseServer.pinned("127.0.0.1", 0, 2, h, 16, 1_024)));
+    }
+
+    private static void report(String name, Outcome o) {
+        System.out.printf("%-10s Alice had fd %d, Bob got fd %d; Bob received: %s (late writes refused: %d)%n",
+                name, o.aliceFd(), o.bobFd(), o.bobReceived().isEmpty() ? "nothing" : "\"" + o.bobReceived().strip() + "\"",
+                o.refusedLateWrites());
     }
 
     /** Plays the interleaving once against a fresh server made by {@code make} around our handler. */
-    public static Outcome play(java.util.function.Function<Handler, FdReuseServer> make) throws Exception {
+    public static Outcome play(Function<Handler, ? extends FdReuseServer> make) throws Exception {
         CountDownLatch aliceInHandler = new CountDownLatch(1);
         CountDownLatch finishAlice = new CountDownLatch(1);
         Handler handler = line -> {
@@ -60,22 +67,24 @@ public final class RaceDemo {
         };
         FdReuseServer server = make.apply(handler);
         server.start();
-        try {
-            Socket alice = connect(server.port());
+        try (Socket alice = connect(server.port())) {
             await(() -> server.connectionCount() == 1);
             int aliceFd = server.newestFd();
-            alice.getOutputStream().write("alice: my password is hunter2\n".getBytes(StandardCharsets.US_ASCII));
+            alice.getOutputStream().write(ALICE.getBytes(StandardCharsets.US_ASCII));
             aliceInHandler.await();                      // 1. a worker holds Alice's request
             alice.setSoLinger(true, 0);
-            alice.close();                               // 2. RST: the loop closes her fd
+            alice.close();                               // 2. RST: the loop closes her connection
             await(() -> server.connectionCount() == 0);
-            Socket bob = connect(server.port());         // 3. Bob gets the lowest free number
-            await(() -> server.connectionCount() == 1);
-            int bobFd = server.newestFd();
-            finishAlice.countDown();                     // 4. the late worker writes
-            String received = readFor(bob, 1000);
-            bob.close();
-            return new Outcome(aliceFd, bobFd, received, server.refusedLateWrites());
+            try (Socket bob = connect(server.port())) {  // 3. Bob connects
+                await(() -> server.connectionCount() == 1);
+                int bobFd = server.newestFd();
+                long written = server.batchesWritten();
+                finishAlice.countDown();                 // 4. the late worker writes, or refuses to
+                await(() -> server.batchesWritten() > written);
+                bob.getOutputStream().write(BOB.getBytes(StandardCharsets.US_ASCII));
+                String received = readUpTo(bob, BOB);    // 5. whatever came before Bob's own echo
+                return new Outcome(aliceFd, bobFd, received, server.lateWritesRefused());
+            }
         } finally {
             finishAlice.countDown();
             server.close();
@@ -85,30 +94,27 @@ public final class RaceDemo {
     private static Socket connect(int port) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress("127.0.0.1", port));
+        s.setSoTimeout(20_000);   // a broken server fails the demo instead of hanging it
         return s;
     }
 
-    /** Whatever arrives on {@code s} within {@code ms}. */
-    private static String readFor(Socket s, int ms) throws IOException {
-        s.setSoTimeout(ms);
+    /** Reads until the stream ends with {@code echo}; returns what came before it. */
+    private static String readUpTo(Socket s, String echo) throws IOException {
         InputStream in = s.getInputStream();
-        StringBuilder got = new StringBuilder();
-        try {
-            int b;
-            while ((b = in.read()) >= 0) {
-                got.append((char) b);
-                if (b == '\n') break;
-            }
-        } catch (SocketTimeoutException quiet) {
-            // nothing (more) came
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        while (!got.toString(StandardCharsets.US_ASCII).endsWith(echo)) {
+            int b = in.read();
+            if (b < 0) throw new IOException("Bob's stream ended after: " + got.toString(StandardCharsets.US_ASCII));
+            got.write(b);
         }
-        return got.toString();
+        String all = got.toString(StandardCharsets.US_ASCII);
+        return all.substring(0, all.length() - echo.length());
     }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new IllegalStateException("the server did not get there in 10 s");
+            if (System.nanoTime() > deadline) throw new IllegalStateException("the server did not get there in 30 s");
             TimeUnit.MILLISECONDS.sleep(1);
         }
     }

@@ -1,8 +1,11 @@
 package c10k.day06;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import c10k.day03.Errno;
 import c10k.day03.Sockets;
+import c10k.day03.SyscallException;
 import java.lang.foreign.MemoryLayout.PathElement;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -44,5 +47,38 @@ class FdsBindingTest {
             Sockets.close(pinned);
         }
         assertThat(Fds.isOpen(pinned)).isFalse();
+    }
+
+    @Test
+    void thePlaceholderReadsAsEndOfStreamAndRefusesWritesWithEpipe() throws Exception {
+        int[] pair = Fds.socketpair(Sockets.SOCK_STREAM | Sockets.SOCK_NONBLOCK | Sockets.SOCK_CLOEXEC);
+        Sockets.close(pair[1]);
+        int slot = 1_501;
+        try {
+            Fds.dup3(pair[0], slot);
+            assertThat(Sockets.recv(slot, new byte[16], 0, 16)).as("a late reader sees end of stream").isZero();
+            assertThatThrownBy(() -> Sockets.send(slot, new byte[] {'x'}, 0, 1))
+                    .as("a late writer gets EPIPE (MSG_NOSIGNAL: no SIGPIPE)")
+                    .isInstanceOfSatisfying(SyscallException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPIPE));
+        } finally {
+            Sockets.close(slot);
+            Sockets.close(pair[0]);
+        }
+    }
+
+    @Test
+    void dupAtLeastNeverReplacesAnOpenNumber() throws Exception {
+        int listener = Sockets.listen("127.0.0.1", 0, 4);
+        int wanted = 1_502;
+        try {
+            assertThat(Fds.dupAtLeast(listener, wanted)).isEqualTo(wanted);
+            int second = Fds.dupAtLeast(listener, wanted);
+            assertThat(second).as("taken: the next free number, and fd %d is untouched", wanted).isGreaterThan(wanted);
+            assertThat(Sockets.localPort(wanted)).isEqualTo(Sockets.localPort(listener));
+            Sockets.close(second);
+        } finally {
+            Sockets.close(wanted);
+            Sockets.close(listener);
+        }
     }
 }

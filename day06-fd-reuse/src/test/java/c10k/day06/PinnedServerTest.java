@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.EchoContract;
 import c10k.day01.EchoServer;
+import c10k.day01.LingeringCloseContract;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.day03.EventLoopLessons;
@@ -15,12 +16,18 @@ import c10k.day05.Handler;
 import c10k.day05.Handlers;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -30,8 +37,8 @@ import org.junit.jupiter.api.condition.OS;
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll and dup3 are Linux's")
 class PinnedServerTest {
 
-    static FdReuseServer pinned(Handler handler, int pool) {
-        return FdReuseServer.pinned("127.0.0.1", 0, 4, handler, pool, 2_048);
+    static PinnedServer pinned(Handler handler, int pool) {
+        return new PinnedServer("127.0.0.1", 0, 4, handler, pool, 2_048);
     }
 
     @Nested
@@ -39,6 +46,22 @@ class PinnedServerTest {
         @Override
         protected EchoServer newServer() {
             return pinned(Handlers.ECHO, 128);
+        }
+    }
+
+    @Nested
+    class UnpinnedContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return FdReuseServer.unpinned("127.0.0.1", 0, 4, Handlers.ECHO);
+        }
+    }
+
+    @Nested
+    class ErrorLines extends LingeringCloseContract {
+        @Override
+        protected EchoServer newServer() {
+            return pinned(Handlers.ECHO, 16);
         }
     }
 
@@ -70,7 +93,7 @@ class PinnedServerTest {
                     assertThat(late.readLine()).isEqualTo("ERR server full\n");
                     assertThat(late.endsStream()).isTrue();
                 }
-                assertThat(((FdReuseServer) server).refusedPoolFull()).isEqualTo(1);
+                assertThat(((PinnedServer) server).refusedForLackOfFds()).isEqualTo(1);
                 for (int i = 0; i < 3; i++) assertThat(held.get(i).roundTrip("still " + i + "\n")).isEqualTo("still " + i + "\n");
             } finally {
                 for (TestClient c : held) c.close();
@@ -86,24 +109,95 @@ class PinnedServerTest {
     }
 
     @Test
-    void aRangeThatOverlapsOpenDescriptorsIsRefused() throws Exception {
+    void aRangeThatOverlapsOpenDescriptorsIsRefusedAndNothingInItIsTouched() throws Exception {
         int open = 3;
         while (!Fds.isOpen(open)) open++;
+        String before = Files.readSymbolicLink(Path.of("/proc/self/fd/" + open)).toString();
         FdReuseServer overlapping = FdReuseServer.pinned("127.0.0.1", 0, 1, Handlers.ECHO, 8, open);
         assertThatThrownBy(overlapping::start).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("is already open in this process");
+                .hasMessageContaining("fd " + open + " in the pinned range").hasMessageContaining("is already open in this process");
+        assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + open)).toString())
+                .as("F_DUPFD, unlike dup3, never replaces a file that is open").isEqualTo(before);
+    }
+
+    /**
+     * Issue 13's promise: the whole range is open at every instant, while idle, while clients
+     * are on it and after they came and went; free slots show the one placeholder socket.
+     * After close, none of it is.
+     */
+    @Nested
+    class TheRangeIsAlwaysHeld extends ServerTestBase {
+        static final int SLOTS = 16;
+
+        @Override
+        protected EchoServer newServer() {
+            return pinned(Handlers.ECHO, SLOTS);
+        }
+
+        @Test
+        void everySlotNumberIsOpenIdleBusyAndAfterClientsLeftAndNoneAfterClose() throws Exception {
+            PinnedServer s = (PinnedServer) server;
+            String placeholder = link(s.placeholderFd());
+            assertThat(placeholder).startsWith("socket:[");
+            assertHeld(s, placeholder, 0);
+            List<TestClient> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    held.add(new TestClient(s.port()));
+                    assertThat(held.get(i).roundTrip("on a slot\n")).isEqualTo("on a slot\n");
+                }
+                assertHeld(s, placeholder, 3);
+            } finally {
+                for (TestClient c : held) c.close();
+            }
+            Probe.awaitAllFree(s);
+            assertHeld(s, placeholder, 0);
+            for (int i = 0; i < 3 * SLOTS; i++) {            // round the FIFO three times
+                try (TestClient c = new TestClient(s.port())) {
+                    assertThat(c.roundTrip("passing " + i + "\n")).isEqualTo("passing " + i + "\n");
+                }
+            }
+            Probe.awaitAllFree(s);
+            assertHeld(s, placeholder, 0);
+            s.close();
+            for (int n = s.fdBase(); n < s.fdBase() + SLOTS; n++) assertThat(Fds.isOpen(n)).as("fd %d after close", n).isFalse();
+        }
+
+        private static void assertHeld(PinnedServer s, String placeholder, int busy) throws Exception {
+            int withPlaceholder = 0;
+            for (int n = s.fdBase(); n < s.fdBase() + SLOTS; n++) {
+                assertThat(Fds.isOpen(n)).as("slot number %d is open", n).isTrue();
+                if (link(n).equals(placeholder)) withPlaceholder++;
+            }
+            assertThat(withPlaceholder).as("free slots hold the placeholder").isEqualTo(SLOTS - busy);
+        }
+
+        private static String link(int fd) {
+            return Probe.link(fd);
+        }
     }
 
     /**
      * Many short-lived clients, slow handlers, clients that reset in the middle: with a pool
      * of 8 slots every number is reused constantly while workers are still late. Every byte
-     * each client receives must be its own.
+     * each client receives must be its own. A client that resets waits until a worker holds its
+     * first line, so that its worker surely comes late (the loop sees the reset while the worker
+     * is still on the other four lines): the test does exercise the race.
      */
     @Nested
     class UnderStress extends ServerTestBase {
+        private final Map<Integer, CountDownLatch> inHandler = new ConcurrentHashMap<>();
+        private final Map<Integer, CountDownLatch> hasReset = new ConcurrentHashMap<>();
+
         @Override
         protected EchoServer newServer() {
             Handler slowish = line -> {
+                String text = new String(line, StandardCharsets.US_ASCII);
+                int id = Integer.parseInt(text.substring(text.indexOf('-') + 1, text.indexOf('|')));
+                if (text.endsWith("|0\n") && inHandler.containsKey(id)) {
+                    inHandler.get(id).countDown();
+                    hasReset.get(id).await(20, TimeUnit.SECONDS);
+                }
                 LockSupport.parkNanos(ThreadLocalRandom.current().nextInt(2_000_000));
                 return line;
             };
@@ -112,7 +206,7 @@ class PinnedServerTest {
 
         @Test
         void everyClientReceivesOnlyItsOwnBytes() throws Exception {
-            FdReuseServer s = (FdReuseServer) server;
+            PinnedServer s = (PinnedServer) server;
             try (ExecutorService clients = Executors.newFixedThreadPool(6)) {
                 List<Future<String>> results = new ArrayList<>();
                 for (int i = 0; i < 300; i++) {
@@ -121,18 +215,27 @@ class PinnedServerTest {
                 }
                 for (Future<String> r : results) assertThat(r.get()).isEqualTo("ok");
             }
-            assertThat(s.refusedLateWrites()).as("late writers did come, and were refused").isPositive();
+            assertThat(s.lateWritesRefused()).as("late writers did come, and were refused").isPositive();
         }
 
-        private static String client(int port, int id) throws Exception {
+        private String client(int port, int id) throws Exception {
             String tag = "client-" + id + "|";
+            boolean resets = id % 3 == 0;
+            if (resets) {
+                inHandler.put(id, new CountDownLatch(1));
+                hasReset.put(id, new CountDownLatch(1));
+            }
             try (Socket socket = new Socket("127.0.0.1", port)) {
                 socket.setSoTimeout(20_000);
                 StringBuilder request = new StringBuilder();
                 for (int j = 0; j < 5; j++) request.append(tag).append(j).append('\n');
                 socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.US_ASCII));
-                if (id % 3 == 0) {
-                    socket.setSoLinger(true, 0);   // leave at once with work in flight: a late writer
+                if (resets) {
+                    // Refused (pool full) clients never reach a handler: then the wait just ends.
+                    inHandler.get(id).await(2, TimeUnit.SECONDS);
+                    socket.setSoLinger(true, 0);   // leave with work in flight: a late writer
+                    socket.close();
+                    hasReset.get(id).countDown();
                     return "ok";
                 }
                 byte[] got = socket.getInputStream().readNBytes(request.length());

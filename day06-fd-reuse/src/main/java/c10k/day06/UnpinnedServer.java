@@ -1,0 +1,39 @@
+package c10k.day06;
+
+import c10k.day01.Stats;
+import c10k.day04.EventLoop;
+import c10k.day05.Handler;
+
+/**
+ * {@code --mode unpinned}: the worker writes to the fd number it was given, as C code holds an
+ * {@code int}. The bug of this day, kept on purpose.
+ *
+ * <p>The loop closes a connection as soon as its peer resets, whatever a worker is still doing
+ * for it, and the number is free at once. {@code accept4}, like {@code open} and
+ * {@code socket}, hands out the lowest free number, so the next client very often gets exactly
+ * that number, and the late worker's answer goes to that stranger: silently, since
+ * {@code send} only checks that the number is open, not whose it is.
+ */
+public final class UnpinnedServer extends FdReuseServer {
+
+    public UnpinnedServer(String host, int port, int workers, Handler handler) {
+        super(host, port, workers, handler);
+    }
+
+    @Override
+    protected Conn newConnection(EventLoop loop, int fd) {
+        newestFd = fd;
+        return new Client(fd);
+    }
+
+    /** The bug: {@code b.fd} is a number, and nothing says it is still this client's. */
+    @Override
+    protected void write(Batch b, Stats.Counters counters) {
+        b.sent = sendFirst(b.fd, b.out, counters);
+    }
+
+    @Override
+    public String toString() {
+        return "day06 unpinned (" + workerThreads() + " workers)";
+    }
+}
