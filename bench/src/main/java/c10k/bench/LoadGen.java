@@ -1,12 +1,15 @@
 package c10k.bench;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -23,7 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Hold mode ({@code --hold}): opens C connections, has each echo one line, prints
  * {@code HELD}, then holds them all, idle, until its stdin closes: meanwhile the benchmark
- * reads the server's memory.
+ * reads the server's memory (and {@code echo} on stdin has them all echo again). With
+ * {@code --sources K} the connections come from 127.0.0.2 … 127.0.0.(K+1), and with
+ * {@code --processes P} from P processes: 60,000 connections need both (ports, fds).
  */
 public final class LoadGen {
 
@@ -32,6 +37,10 @@ public final class LoadGen {
     private final int depth;
     private final int lineSize;
     private final int threads;
+    /** Source addresses 127.0.0.2 … 127.0.0.(1+sources) the connections are spread over (0: let the kernel choose). */
+    private int sources;
+    /** The id of this process's first connection, when several processes share the load. */
+    private int firstId;
     private final AtomicLong errors = new AtomicLong();
 
     LoadGen(int port, int connections, int depth, int lineSize, int threads) {
@@ -42,8 +51,16 @@ public final class LoadGen {
         this.threads = Math.min(threads, connections);
     }
 
+    /**
+     * Below the kernel's ephemeral range (32768-60999 by default, ip_local_port_range): the
+     * ports a bound client picks for itself. Taking them from the ephemeral range instead would
+     * take them from every other program on the machine too, since connect(2) skips a port
+     * that any socket has bound explicitly.
+     */
+    static final int FIRST_SOURCE_PORT = 10_000, LAST_SOURCE_PORT = 32_767;
+
     public static void main(String[] args) throws Exception {
-        int port = 0, connections = 100, depth = 16, lineSize = 64, threads = 1;
+        int port = 0, connections = 100, depth = 16, lineSize = 64, threads = 1, sources = 0, processes = 1, firstId = 0;
         double warmup = 1, seconds = 3;
         boolean hold = false;
         for (int i = 0; i < args.length; i++) {
@@ -56,10 +73,19 @@ public final class LoadGen {
                 case "--warmup" -> warmup = Double.parseDouble(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--hold" -> hold = true;
+                case "--sources" -> sources = Integer.parseInt(args[++i]);
+                case "--processes" -> processes = Integer.parseInt(args[++i]);
+                case "--first-id" -> firstId = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
+        if (hold && processes > 1) {
+            holdInProcesses(port, connections, lineSize, sources, processes);
+            return;
+        }
         LoadGen gen = new LoadGen(port, connections, depth, lineSize, threads);
+        gen.sources = sources;
+        gen.firstId = firstId;
         if (hold) gen.hold();
         else gen.run((long) (warmup * 1e9), (long) (seconds * 1e9));
     }
@@ -137,10 +163,32 @@ public final class LoadGen {
         for (int i = 0; i < connections; i++) {
             SocketChannel ch = SocketChannel.open();
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            if (sources > 0) bindSource(ch, firstId + i);
             ch.connect(address);
             channels.add(ch);
         }
         return channels;
+    }
+
+    /**
+     * One source address and port per connection, chosen before connect. A TCP connection is
+     * named by its four numbers (source and destination address and port); to one server
+     * address and port, one source address has at most ~28,000 ephemeral ports, so 60,000
+     * connections need several source addresses: 127.0.0.2, 127.0.0.3, … (all of 127/8 is
+     * loopback on Linux). Connection {@code id} gets address {@code id % sources} and port
+     * {@code FIRST_SOURCE_PORT + id / sources}, so no two connections of any of our processes
+     * pick the same pair. SO_REUSEADDR lets a pair still in TIME_WAIT from an earlier run be bound again.
+     */
+    private void bindSource(SocketChannel ch, int id) throws IOException {
+        String source = "127.0.0." + (2 + id % sources);
+        int sourcePort = FIRST_SOURCE_PORT + id / sources;
+        if (sourcePort > LAST_SOURCE_PORT) throw new IOException("too many connections for " + sources + " source addresses: give more --sources");
+        ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        try {
+            ch.bind(new InetSocketAddress(source, sourcePort));
+        } catch (java.net.BindException taken) {
+            ch.bind(new InetSocketAddress(source, 0));   // another program has it: let the kernel pick
+        }
     }
 
     void run(long warmupNanos, long measureNanos) throws Exception {
@@ -205,24 +253,97 @@ public final class LoadGen {
                 totalLines[0] / seconds, total.quantile(0.50) / 1e3, total.quantile(0.99) / 1e3, errors.get(), connections);
     }
 
+    /**
+     * Opens the connections, has each echo one line, prints {@code HELD connections=N echoed=M},
+     * then holds them idle. Each line {@code echo} on stdin has every connection echo once more
+     * while all are held (prints {@code ECHOED M}); the end of stdin closes them all.
+     */
     void hold() throws IOException {
         List<SocketChannel> channels = connectAll();
+        int ok = echoAll(channels, 0);
+        System.out.println("HELD connections=" + channels.size() + " echoed=" + ok);
+        System.out.flush();
+        BufferedReader commands = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+        String command;
+        for (int round = 1; (command = commands.readLine()) != null; round++) {   // hold until the caller closes our stdin
+            if (command.equals("echo")) {
+                System.out.println("ECHOED " + echoAll(channels, round));
+                System.out.flush();
+            }
+        }
+        for (SocketChannel ch : channels) ch.close();
+    }
+
+    /** Every connection sends line {@code seq} and reads it back; returns how many came back exact. */
+    private int echoAll(List<SocketChannel> channels, long seq) throws IOException {
         int ok = 0;
         byte[] line = new byte[lineSize];
         ByteBuffer answer = ByteBuffer.allocate(lineSize);
         for (int i = 0; i < channels.size(); i++) {
-            line(line, i, 0);
+            line(line, firstId + i, seq);
             channels.get(i).write(ByteBuffer.wrap(line));
         }
         for (int i = 0; i < channels.size(); i++) {
             answer.clear();
             while (answer.hasRemaining() && channels.get(i).read(answer) >= 0) { }
-            line(line, i, 0);
+            line(line, firstId + i, seq);
             if (java.util.Arrays.equals(answer.array(), line)) ok++;
         }
-        System.out.println("HELD connections=" + channels.size() + " echoed=" + ok);
-        System.out.flush();
-        while (System.in.read() >= 0) { }   // hold until the benchmark closes our stdin
-        for (SocketChannel ch : channels) ch.close();
+        return ok;
+    }
+
+    /**
+     * {@code --hold --processes P}: the connections split over P load generators in processes of
+     * their own, since one process may hold no more fds than its open-files limit (20,000 here).
+     * Speaks the same lines on stdin and stdout as one process would, with the sums.
+     */
+    static void holdInProcesses(int port, int connections, int lineSize, int sources, int processes) throws Exception {
+        List<Process> children = new ArrayList<>();
+        List<BufferedReader> outs = new ArrayList<>();
+        try {
+            int share = (connections + processes - 1) / processes;
+            for (int k = 0, first = 0; k < processes && first < connections; k++, first += share) {
+                List<String> command = List.of(ServerProcess.javaBin(), "-cp", System.getProperty("java.class.path"),
+                        LoadGen.class.getName(), "--hold", "--port", "" + port, "--line-size", "" + lineSize,
+                        "--connections", "" + Math.min(share, connections - first), "--sources", "" + sources, "--first-id", "" + first);
+                Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                children.add(p);
+                outs.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII)));
+            }
+            long held = 0, echoed = 0;
+            for (BufferedReader out : outs) {
+                String line = out.readLine();
+                if (line == null || !line.startsWith("HELD")) throw new IOException("a load generator failed: " + line);
+                held += field(line, "connections");
+                echoed += field(line, "echoed");
+            }
+            System.out.println("HELD connections=" + held + " echoed=" + echoed + " processes=" + children.size());
+            System.out.flush();
+            BufferedReader commands = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+            String command;
+            while ((command = commands.readLine()) != null) {
+                if (!command.equals("echo")) continue;
+                for (Process p : children) {
+                    p.getOutputStream().write("echo\n".getBytes(StandardCharsets.US_ASCII));
+                    p.getOutputStream().flush();
+                }
+                long again = 0;
+                for (BufferedReader out : outs) {
+                    String line = out.readLine();
+                    if (line == null || !line.startsWith("ECHOED ")) throw new IOException("a load generator failed: " + line);
+                    again += Long.parseLong(line.substring("ECHOED ".length()).trim());
+                }
+                System.out.println("ECHOED " + again);
+                System.out.flush();
+            }
+        } finally {
+            for (Process p : children) p.getOutputStream().close();   // they close their connections and exit
+            for (Process p : children) if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+        }
+    }
+
+    private static long field(String line, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(name + "=(\\d+)").matcher(line);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 }

@@ -47,6 +47,7 @@ public final class Tour {
         day2();
         day3();
         day4();
+        day5Loops();
         // Days 5 and 6 run in this process; their servers' shutdown logs would cut into the story.
         java.io.PrintStream err = System.err;
         System.setErr(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
@@ -168,6 +169,74 @@ public final class Tour {
                 say("day 5", answered + " of 100 quick requests answered while a slow one ran" + (slowAnswered ? ", then the slow one" : ""),
                         "the event loop hands requests to a fixed pool, so one slow request holds one worker, not everyone");
             }
+        }
+    }
+
+    /**
+     * Day 5's loops, the process form: 4 worker JVMs on one port (SO_REUSEPORT) and 60,000
+     * clients from 4 load-generator processes and 4 source addresses. More than one process may
+     * hold here (20,000 fds each), and more than one source address can reach (28,000 ports).
+     * Bounded: the scene gives up after two minutes and says so.
+     */
+    private static void day5Loops() throws Exception {
+        progress("day 5: loops in 4 processes, 60,000 clients from 4 processes");
+        int clients = 60_000;
+        try (ServerProcess s = ServerProcess.start("day05-loops", "c10k.day05.Day05", NO_JVM_OPTIONS,
+                List.of("--mode", "loops", "--processes", "4", "--threads", "1"))) {
+            Process gen = new ProcessBuilder(ServerProcess.javaBin(), "-cp", System.getProperty("java.class.path"), "c10k.bench.LoadGen",
+                    "--hold", "--port", "" + s.port, "--connections", "" + clients, "--processes", "4", "--sources", "4")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                BufferedReader out = new BufferedReader(new InputStreamReader(gen.getInputStream(), StandardCharsets.US_ASCII));
+                long t0 = System.nanoTime();
+                String held = lineWithin(out, 120);
+                if (held == null || !held.startsWith("HELD")) {
+                    say("day 5", "loops in 4 processes: 60,000 clients not all connected within 2 minutes (" + held + ")",
+                            "a busy machine; ./jbang day05 --mode loops --processes 4 and LoadGen --hold show it step by step");
+                    return;
+                }
+                double connectSeconds = (System.nanoTime() - t0) / 1e9;
+                List<Long> fds = new ArrayList<>();
+                s.process.toHandle().children().forEach(w -> fds.add(openFds(w.pid())));
+                gen.getOutputStream().write("echo\n".getBytes(StandardCharsets.US_ASCII));
+                gen.getOutputStream().flush();
+                String echoed = lineWithin(out, 60);
+                Matcher m = Pattern.compile("connections=(\\d+)").matcher(held);
+                long n = m.find() ? Long.parseLong(m.group(1)) : 0;
+                String again = echoed != null && echoed.startsWith("ECHOED ")
+                        ? String.format(Locale.ROOT, "%,d", Long.parseLong(echoed.substring(7).trim())) : "none";
+                say("day 5", String.format(Locale.ROOT, "loops in 4 processes: %,d clients held (connected in %.0f s), %s echoed again while all held; fds per worker %s",
+                                n, connectSeconds, again, fds),
+                        "each worker stays under its own 20,000-fd limit; 4 source addresses give 4 x 28,000 ports; the kernel spreads by hash");
+            } finally {
+                gen.getOutputStream().close();
+                if (!gen.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) gen.destroyForcibly();
+            }
+        }
+    }
+
+    /** A line from {@code in}, or null if none comes within {@code seconds}. */
+    private static String lineWithin(BufferedReader in, int seconds) throws InterruptedException {
+        java.util.concurrent.CompletableFuture<String> line = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                line.complete(in.readLine());
+            } catch (IOException e) {
+                line.complete(null);
+            }
+        });
+        try {
+            return line.get(seconds, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    private static long openFds(long pid) {
+        try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.count();
+        } catch (IOException e) {
+            return -1;
         }
     }
 
