@@ -12,11 +12,18 @@ import java.util.Arrays;
 public final class Replies {
 
     private final int initial;
+    private final int keep;
     private byte[] bytes;
     private int length;
 
     public Replies(int initialCapacity) {
+        this(initialCapacity, 4 * initialCapacity);
+    }
+
+    /** @param keep the largest buffer {@link #clear} keeps; a larger one is given back */
+    public Replies(int initialCapacity, int keep) {
         this.initial = initialCapacity;
+        this.keep = keep;
         this.bytes = new byte[initialCapacity];
     }
 
@@ -49,7 +56,7 @@ public final class Replies {
     /** Empties it for the next read; a buffer grown far past its usual size is given back. */
     public void clear() {
         length = 0;
-        if (bytes.length > 4 * initial) bytes = new byte[initial];
+        if (bytes.length > keep) bytes = new byte[initial];
     }
 
     private void ensure(int n) {

@@ -14,7 +14,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -64,6 +64,10 @@ public class ReactorServer extends EpollServer implements PooledServer {
     static final int READ_SIZE = 64 * 1024;
     /** Batches waiting for a worker, all connections together. */
     static final int QUEUE_CAPACITY = 64;
+    /** A batch's buffers start this small and grow to what its reads need (at most one read). */
+    private static final int BATCH_START = 4096;
+    /** Spare batches kept for reuse: enough for every batch that can be out at once in a busy server. */
+    private static final int SPARES_KEPT = 256;
 
     /**
      * One read of one connection, on its way to a worker and back with the answers. Pooled: no
@@ -71,10 +75,13 @@ public class ReactorServer extends EpollServer implements PooledServer {
      * is visible only to subclasses.)
      */
     protected final class Batch {
-        final byte[] in = new byte[READ_SIZE];
-        final ByteBuffer view = ByteBuffer.wrap(in);
+        /** The bytes of one read, copied out of the loop's read buffer: small while reads are small. */
+        private byte[] in = new byte[BATCH_START];
+        private ByteBuffer view = ByteBuffer.wrap(in);
         /** The answers, written by the worker. */
-        public final Replies out = new Replies(READ_SIZE + 1024);
+        public final Replies out = new Replies(BATCH_START, READ_SIZE + Protocol.MAX_LINE);
+        /** The next finished batch, in the workers' stack of finished batches. */
+        private Batch nextDone;
         final LineFramer.LineSink answer = this::answerOne;
         /** The connection, its fd number and its generation when the batch left the loop. */
         public Conn conn;
@@ -90,6 +97,16 @@ public class ReactorServer extends EpollServer implements PooledServer {
         Handler.Session session;
         int lines;
         boolean refused;   // a line was too long, or the handler asked to close after its reply
+
+        /** On the loop thread: takes {@code n} bytes just read into the loop's buffer. */
+        private void fill(byte[] read, int n) {
+            if (in.length < n) {
+                in = new byte[Math.max(n, Math.min(READ_SIZE, 2 * in.length))];
+                view = ByteBuffer.wrap(in);
+            }
+            System.arraycopy(read, 0, in, 0, n);
+            view.clear().limit(n);
+        }
 
         /** On a worker, for each line the framer finds. */
         private void answerOne(ByteBuffer buf, int start, int end) throws Interrupted {
@@ -159,7 +176,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private final int workers;
     private final Handler handler;
     private final ArrayBlockingQueue<Batch> work = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
-    private final ConcurrentLinkedQueue<Batch> done = new ConcurrentLinkedQueue<>();
+    private final AtomicReference<Batch> done = new AtomicReference<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final List<Thread> pool = new ArrayList<>();
@@ -215,13 +232,13 @@ public class ReactorServer extends EpollServer implements PooledServer {
                 }
                 return false;
             }
+            // Read into the loop's one 64 KiB buffer, then copy what came into a batch sized to fit:
+            // a batch that left with 300 bytes does not pin 64 KiB while it waits for a worker.
+            byte[] read = loop.buffers.in;
+            int n = c.receive(read, 0, read.length, loop.buffers.counters);
+            if (n == 0) return false;                      // EAGAIN, end of stream or reset: recorded by receive
             Batch b = spare.isEmpty() ? new Batch() : spare.poll();
-            int n = c.receive(b.in, 0, b.in.length, loop.buffers.counters);
-            if (n == 0) {                                  // EAGAIN, end of stream or reset: recorded by receive
-                spare.push(b);
-                return false;
-            }
-            b.view.clear().limit(n);
+            b.fill(read, n);
             b.conn = c;
             b.fd = c.fd;
             b.generation = c.generation;
@@ -241,7 +258,13 @@ public class ReactorServer extends EpollServer implements PooledServer {
             // after our drain sees false and signals again; one that finished before is drained.
             wakePending.set(false);
             Batch b;
-            while ((b = done.poll()) != null) answered(loop, b);
+            b = done.getAndSet(null);                      // every finished batch at once, newest first
+            while (b != null) {
+                Batch next = b.nextDone;
+                b.nextDone = null;
+                answered(loop, b);
+                b = next;
+            }
             while (!waitingForRoom.isEmpty() && work.remainingCapacity() > 0) {
                 Conn c = waitingForRoom.poll();
                 c.waiting = false;
@@ -276,7 +299,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
         b.out.clear();
         b.framer = null;
         b.session = null;
-        if (spare.size() < QUEUE_CAPACITY + workers) spare.push(b);
+        if (spare.size() < SPARES_KEPT) spare.push(b);
     }
 
     /** A worker: frame the batch's bytes with the connection's framer and answer each line into the batch. */
@@ -286,7 +309,13 @@ public class ReactorServer extends EpollServer implements PooledServer {
                 Batch b = work.take();
                 frameAndAnswer(b);
                 deliver(b);
-                done.add(b);
+                // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
+                // The loop takes the whole stack at once; order between connections is free.
+                Batch top;
+                do {
+                    top = done.get();
+                    b.nextDone = top;
+                } while (!done.compareAndSet(top, b));
                 EventLoop l = loop;
                 if (!wakePending.getAndSet(true) && l != null) l.wakeup();
             }
