@@ -332,9 +332,18 @@ public final class IoUring implements AutoCloseable {
      * IORING_CQE_F_MORE while it stays armed.
      */
     public void accept(int listenFd, int flags, boolean multishot, long userData) {
+        accept(listenFd, flags, multishot, false, userData);
+    }
+
+    /**
+     * With {@code direct} (5.19), the new socket gets no fd at all: it goes into a free slot
+     * of the ring's registered file table, and the completion carries that slot's index.
+     */
+    public void accept(int listenFd, int flags, boolean multishot, boolean direct, long userData) {
         long at = sqe(IORING_OP_ACCEPT, listenFd, userData);
         sqes.set(JAVA_INT, at + SQE_OP_FLAGS, flags);
         if (multishot) sqes.set(JAVA_SHORT, at + SQE_IOPRIO, IORING_ACCEPT_MULTISHOT);
+        if (direct) sqes.set(JAVA_INT, at + SQE_FILE_INDEX, IORING_FILE_INDEX_ALLOC);
     }
 
     /**
@@ -352,15 +361,26 @@ public final class IoUring implements AutoCloseable {
      * {@code bufferGroup} when data arrives: one CQE per chunk, each naming its buffer.
      */
     public void recvMultishot(int fd, short bufferGroup, long userData) {
+        recvMultishot(fd, false, bufferGroup, userData);
+    }
+
+    /** {@code fixed}: {@code fd} is an index in the registered file table. */
+    public void recvMultishot(int fd, boolean fixed, short bufferGroup, long userData) {
         long at = sqe(IORING_OP_RECV, fd, userData);
-        sqes.set(JAVA_BYTE, at + SQE_FLAGS, IOSQE_BUFFER_SELECT);
+        sqes.set(JAVA_BYTE, at + SQE_FLAGS, (byte) (IOSQE_BUFFER_SELECT | (fixed ? IOSQE_FIXED_FILE : 0)));
         sqes.set(JAVA_SHORT, at + SQE_IOPRIO, IORING_RECV_MULTISHOT);
         sqes.set(JAVA_SHORT, at + SQE_BUF_GROUP, bufferGroup);
     }
 
     /** IORING_OP_SEND with MSG_NOSIGNAL (a gone peer gives -EPIPE, never SIGPIPE). */
     public void send(int fd, long address, int length, long userData) {
+        send(fd, false, address, length, userData);
+    }
+
+    /** {@code fixed}: {@code fd} is an index in the registered file table. */
+    public void send(int fd, boolean fixed, long address, int length, long userData) {
         long at = sqe(IORING_OP_SEND, fd, userData);
+        if (fixed) sqes.set(JAVA_BYTE, at + SQE_FLAGS, IOSQE_FIXED_FILE);
         sqes.set(JAVA_LONG, at + SQE_ADDR, address);
         sqes.set(JAVA_INT, at + SQE_LEN, length);
         sqes.set(JAVA_INT, at + SQE_OP_FLAGS, Sockets.MSG_NOSIGNAL);
@@ -396,8 +416,41 @@ public final class IoUring implements AutoCloseable {
 
     /** IORING_OP_ASYNC_CANCEL of every request on {@code fd} (5.19): res is how many. */
     public void cancelFd(int fd, long userData) {
+        cancelFd(fd, false, userData);
+    }
+
+    /** {@code fixed}: {@code fd} is an index in the registered file table. */
+    public void cancelFd(int fd, boolean fixed, long userData) {
         long at = sqe(IORING_OP_ASYNC_CANCEL, fd, userData);
-        sqes.set(JAVA_INT, at + SQE_OP_FLAGS, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
+        sqes.set(JAVA_INT, at + SQE_OP_FLAGS,
+                IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL | (fixed ? IORING_ASYNC_CANCEL_FD_FIXED : 0));
+    }
+
+    /** IORING_OP_SHUTDOWN (5.11) of a registered file: shutdown(2) for a socket that has no fd. */
+    public void shutdownFixed(int index, int how, long userData) {
+        long at = sqe(IORING_OP_SHUTDOWN, index, userData);
+        sqes.set(JAVA_BYTE, at + SQE_FLAGS, IOSQE_FIXED_FILE);
+        sqes.set(JAVA_INT, at + SQE_LEN, how);
+    }
+
+    /** IORING_OP_CLOSE of slot {@code index} of the registered file table (file_index is index + 1). */
+    public void closeFixed(int index, long userData) {
+        long at = sqe(IORING_OP_CLOSE, 0, userData);
+        sqes.set(JAVA_INT, at + SQE_FILE_INDEX, index + 1);
+    }
+
+    /**
+     * IORING_REGISTER_FILES2 with IORING_RSRC_REGISTER_SPARSE (5.19): a table of
+     * {@code count} empty slots for direct descriptors. Returns 0 or -errno (-EMFILE above
+     * RLIMIT_NOFILE).
+     */
+    public int registerSparseFiles(int count) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(RSRC_REGISTER);
+            reg.set(JAVA_INT, RR_NR, count);
+            reg.set(JAVA_INT, RR_FLAGS, IORING_RSRC_REGISTER_SPARSE);
+            return register(IORING_REGISTER_FILES2, reg, (int) RSRC_REGISTER.byteSize());
+        }
     }
 
     /** IORING_OP_ASYNC_CANCEL of every request in flight on this ring (5.19). */

@@ -133,6 +133,15 @@ public final class IoUringAbi {
             JAVA_LONG.withName("sigmask"), JAVA_INT.withName("sigmask_sz"), JAVA_INT.withName("min_wait_usec"),
             JAVA_LONG.withName("ts")).withName("io_uring_getevents_arg");
 
+    /*
+     * struct io_uring_rsrc_register { __u32 nr; __u32 flags; __u64 resv2; __aligned_u64 data; __aligned_u64 tags; };
+     * The argument of IORING_REGISTER_FILES2: with IORING_RSRC_REGISTER_SPARSE, a table of
+     * nr empty slots for direct descriptors.
+     */
+    public static final StructLayout RSRC_REGISTER = MemoryLayout.structLayout(
+            JAVA_INT.withName("nr"), JAVA_INT.withName("flags"), JAVA_LONG.withName("resv2"),
+            JAVA_LONG.withName("data"), JAVA_LONG.withName("tags")).withName("io_uring_rsrc_register");
+
     /* struct __kernel_timespec { __s64 tv_sec; long long tv_nsec; }; */
     public static final StructLayout TIMESPEC = MemoryLayout.structLayout(
             JAVA_LONG.withName("tv_sec"), JAVA_LONG.withName("tv_nsec")).withName("__kernel_timespec");
@@ -183,6 +192,8 @@ public final class IoUringAbi {
     static final long BR_RING_ENTRIES = off(BUF_REG, "ring_entries");
     static final long BR_BGID = off(BUF_REG, "bgid");
 
+    static final long RR_NR = off(RSRC_REGISTER, "nr");
+    static final long RR_FLAGS = off(RSRC_REGISTER, "flags");
     static final long GA_TS = off(GETEVENTS_ARG, "ts");
     static final long TS_SEC = off(TIMESPEC, "tv_sec");
     static final long TS_NSEC = off(TIMESPEC, "tv_nsec");
@@ -209,6 +220,10 @@ public final class IoUringAbi {
     // --- io_uring_register(2) opcodes -----------------------------------------------------------
     public static final int IORING_REGISTER_PBUF_RING = 22;
     public static final int IORING_UNREGISTER_PBUF_RING = 23;
+    public static final int IORING_REGISTER_FILES2 = 13;
+    public static final int IORING_RSRC_REGISTER_SPARSE = 1 << 0;
+    /** sqe.file_index of ACCEPT: put the new socket in a free slot of the ring's file table. */
+    public static final int IORING_FILE_INDEX_ALLOC = ~0;
 
     // --- opcodes (enum io_uring_op) ------------------------------------------------------------
     public static final byte IORING_OP_NOP = 0;
@@ -218,8 +233,12 @@ public final class IoUringAbi {
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_SEND = 26;
     public static final byte IORING_OP_RECV = 27;
+    public static final byte IORING_OP_CLOSE = 19;
+    public static final byte IORING_OP_SHUTDOWN = 34;
 
     // --- SQE flags and per-opcode flags -------------------------------------------------------
+    /** sqe.flags: sqe.fd is an index in the ring's registered file table, not an fd. */
+    public static final byte IOSQE_FIXED_FILE = 1 << 0;
     /** sqe.flags: take a buffer from the group in sqe.buf_group instead of sqe.addr. */
     public static final byte IOSQE_BUFFER_SELECT = 1 << 5;
     /** sqe.ioprio of ACCEPT: keep accepting, one CQE per connection. */
@@ -229,6 +248,7 @@ public final class IoUringAbi {
     public static final int IORING_ASYNC_CANCEL_ALL = 1 << 0;
     public static final int IORING_ASYNC_CANCEL_FD = 1 << 1;
     public static final int IORING_ASYNC_CANCEL_ANY = 1 << 2;
+    public static final int IORING_ASYNC_CANCEL_FD_FIXED = 1 << 3;
 
     // --- CQE flags ------------------------------------------------------------------------------
     /** A provided buffer was used; its id is {@code flags >>> IORING_CQE_BUFFER_SHIFT}. */

@@ -45,6 +45,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     private int recvSize = 16 * 1024;
     private int ringBuffers = 256;
     private int ringBufferSize = 16 * 1024;
+    private boolean fixedFiles = true;
 
     private int port;
     private final List<RingLoop> loops = new ArrayList<>();
@@ -82,6 +83,15 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
         return this;
     }
 
+    /**
+     * multishot: connections as direct descriptors in a registered file table (the default),
+     * or as ordinary fds.
+     */
+    public IoUringEchoServer withFixedFiles(boolean fixedFiles) {
+        this.fixedFiles = fixedFiles;
+        return this;
+    }
+
     /** basic: the receive buffer each connection holds. */
     public IoUringEchoServer withRecvSize(int size) {
         this.recvSize = size;
@@ -97,11 +107,11 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                 rings.add(ring);
                 EventFd wake = new EventFd();
                 wakes.add(wake);
-                int fd = Listeners.listen(host, i == 0 ? requestedPort : port, 4096, threads > 1);
+                int fd = Listeners.listen(host, i == 0 ? requestedPort : port, RingLoop.BACKLOG, threads > 1);
                 if (i == 0) port = Listeners.localPort(fd);
                 String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
                 loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
-                        recvSize, ringBuffers, ringBufferSize));
+                        recvSize, ringBuffers, ringBufferSize, fixedFiles));
             }
         } catch (IOException | RuntimeException e) {
             // No loop runs yet: the listeners are closed here, the rest by release().

@@ -40,7 +40,12 @@ final class RingLoop implements Runnable {
     private static final System.Logger LOG = System.getLogger("c10k.day07");
 
     // The kinds of request, in user_data's high half.
-    private static final int ACCEPT = 1, RECV = 2, SEND = 3, CANCEL = 4, WAKE = 5, ACCEPT_PAUSE = 6, LOOP_CANCEL = 7;
+    private static final int ACCEPT = 1, RECV = 2, SEND = 3, CANCEL = 4, WAKE = 5, ACCEPT_PAUSE = 6, LOOP_CANCEL = 7,
+            SHUTDOWN = 8, CLOSE = 9;
+    /** The largest registered file table we ask for; the kernel caps it at RLIMIT_NOFILE. */
+    static final int FIXED_FILES = 65_536;
+    /** The listen backlog (IoUringEchoServer listens with it; the kernel caps it at somaxconn). */
+    static final int BACKLOG = 4096;
 
     /** nginx and day 1 wait a moment when out of fds rather than retry at once. */
     static final long ACCEPT_PAUSE_NANOS = 100_000_000L;
@@ -57,6 +62,13 @@ final class RingLoop implements Runnable {
     private final Timeouts timeouts;
     private final LongSupplier clock;
     private final int recvSize, ringBuffers, ringBufferSize;
+    private final boolean wantFixedFiles;
+    /**
+     * multishot: connections are direct descriptors, slots of the ring's registered file
+     * table, not fds of the process. {@code UringConnection.fd} is then that slot's index.
+     */
+    private boolean direct;
+    private int fixedFiles;
 
     // --- loop-thread state ------------------------------------------------------------------
     private UringConnection[] conns = new UringConnection[256];
@@ -67,6 +79,10 @@ final class RingLoop implements Runnable {
     /** Requests submitted whose final completion has not arrived. The loop may only end at 0. */
     private int inflight;
     private boolean acceptArmed, pauseArmed, wakeArmed;
+    /** The armed accept is multishot: it takes every queued connection without asking. */
+    private boolean acceptMultishot, acceptCancelled;
+    /** Direct descriptors: the file table is (nearly) full, accepting waits for a close. */
+    private boolean tableFull;
     /** Since the last EMFILE, no accept has succeeded (one log line per episode, not per retry). */
     private boolean outOfFds;
     /** The next accept waits for the 100 ms timeout request. */
@@ -95,7 +111,7 @@ final class RingLoop implements Runnable {
     }
 
     RingLoop(String name, IoUringEchoServer.Mode mode, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters,
-             Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize) {
+             Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles) {
         this.name = name;
         this.mode = mode;
         this.multishot = mode == IoUringEchoServer.Mode.MULTISHOT;
@@ -108,6 +124,7 @@ final class RingLoop implements Runnable {
         this.recvSize = recvSize;
         this.ringBuffers = ringBuffers;
         this.ringBufferSize = ringBufferSize;
+        this.wantFixedFiles = fixedFiles && multishot;
         this.idle = new Deadlines("idle", timeouts.idle().toNanos());
         this.sending = new Deadlines("send", timeouts.send().toNanos());
         this.draining = new Deadlines("drain", timeouts.drain().toNanos());
@@ -128,13 +145,15 @@ final class RingLoop implements Runnable {
             pauseTimespec.set(JAVA_LONG, TS_SEC, 0L);
             pauseTimespec.set(JAVA_LONG, TS_NSEC, ACCEPT_PAUSE_NANOS);
             if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, arena);
+            if (wantFixedFiles) registerFileTable();
             now = clock.getAsLong();
             preload();
             // Said now, while we have fds: the first log record loads classes and opens files
             // (time zone data), which would fail once we are out of descriptors.
             log(System.Logger.Level.INFO, name + ": ring fd " + ring.fd() + ", " + ring.submissionEntries() + " SQEs, "
                     + ring.completionEntries() + " CQEs, " + (multishot ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
-                    : recvSize + "-byte receive buffer per connection"));
+                    : recvSize + "-byte receive buffer per connection")
+                    + (direct ? ", connections as direct descriptors (a table of " + fixedFiles + ")" : ""));
             armWake();
             armAccept();
             while (!(stopping && inflight == 0)) {
@@ -195,6 +214,11 @@ final class RingLoop implements Runnable {
 
     private void dispatch(int kind, int slot, int res, int flags) {
         switch (kind) {
+            case SHUTDOWN, CLOSE -> {
+                UringConnection c = conns[slot];
+                done(c);
+                finishIfDone(c);
+            }
             case ACCEPT -> onAccept(res, flags);
             case RECV -> onRecv(conns[slot], res, flags);
             case SEND -> onSend(conns[slot], res);
@@ -228,15 +252,31 @@ final class RingLoop implements Runnable {
 
     private void armAccept() {
         if (acceptArmed || pauseArmed || stopping || shuttingDown) return;
-        ring.accept(listenFd, Sockets.SOCK_CLOEXEC, multishot, ud(ACCEPT, 0));
+        if (direct && open >= fixedFiles) {
+            // A full table would not refuse the next client: the kernel takes it off the
+            // listen queue, finds no free slot, closes it (the client sees RST) and says
+            // ENFILE. So we stop one short and accept again when a connection has closed.
+            if (!tableFull) log(System.Logger.Level.WARNING, name + ": the file table is full (" + open
+                    + " connections): not accepting until one closes");
+            tableFull = true;
+            return;
+        }
+        if (tableFull) log(System.Logger.Level.INFO, name + ": accepting again");
+        tableFull = false;
+        // A multishot accept takes the whole listen queue at once (up to the backlog), so with
+        // direct descriptors it is used only while the table has room for a full queue.
+        acceptMultishot = multishot && (!direct || open + BACKLOG <= fixedFiles);
+        // A direct descriptor is no fd, so it cannot be close-on-exec (the kernel says EINVAL).
+        ring.accept(listenFd, direct ? 0 : Sockets.SOCK_CLOEXEC, acceptMultishot, direct, ud(ACCEPT, 0));
         acceptArmed = true;
         inflight++;
     }
 
     private void onAccept(int res, int flags) {
         // A multishot accept stays armed while its completions say F_MORE; any other ends it.
-        if (!multishot || (flags & IORING_CQE_F_MORE) == 0) {
+        if (!acceptMultishot || (flags & IORING_CQE_F_MORE) == 0) {
             acceptArmed = false;
+            acceptCancelled = false;
             inflight--;
         }
         if (res >= 0) {
@@ -244,10 +284,21 @@ final class RingLoop implements Runnable {
                 outOfFds = false;
                 log(System.Logger.Level.INFO, name + ": accepting again");
             }
-            if (stopping || shuttingDown) Sockets.close(res);
-            else add(res);
+            if (!stopping && !shuttingDown) {
+                add(res);
+                if (acceptArmed && acceptMultishot && direct && !acceptCancelled && open + BACKLOG > fixedFiles) {
+                    ring.cancel(ud(ACCEPT, 0), ud(LOOP_CANCEL, 0));   // one at a time from now on
+                    acceptCancelled = true;
+                    inflight++;
+                }
+            } else if (direct) {
+                ring.closeFixed(res, ud(LOOP_CANCEL, 0));
+                inflight++;
+            } else {
+                Sockets.close(res);
+            }
         } else if (res == -Errno.EMFILE || res == -Errno.ENFILE) {
-            // Out of fds. The client stays in the listen queue; accepting again at once would
+            // Out of fds (or, with direct descriptors, ENFILE: the ring's file table is full). The client stays in the listen queue; accepting again at once would
             // fail again at once (a busy loop). Wait 100 ms on a timeout request instead:
             // the connections we serve meanwhile may close and free fds.
             if (!outOfFds) {
@@ -284,6 +335,26 @@ final class RingLoop implements Runnable {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
                 throw new AssertionError(e);
+            }
+        }
+    }
+
+    /**
+     * A sparse table of direct descriptors (IORING_REGISTER_FILES2, 5.19). The kernel refuses
+     * a table larger than RLIMIT_NOFILE (EMFILE), so we halve until it fits; if the kernel
+     * cannot do it at all, connections are ordinary fds.
+     */
+    private void registerFileTable() {
+        for (int n = FIXED_FILES; n >= 64; n /= 2) {
+            int r = ring.registerSparseFiles(n);
+            if (r >= 0) {
+                direct = true;
+                fixedFiles = n;
+                return;
+            }
+            if (r != -Errno.EMFILE) {
+                log(System.Logger.Level.INFO, name + ": no registered file table (" + errnoName(-r) + "): connections are fds");
+                return;
             }
         }
     }
@@ -331,7 +402,7 @@ final class RingLoop implements Runnable {
     // --- receiving -----------------------------------------------------------------------------
 
     private void armRecv(UringConnection c) {
-        if (multishot) ring.recvMultishot(c.fd, buffers.group(), ud(RECV, c.slot));
+        if (multishot) ring.recvMultishot(c.fd, direct, buffers.group(), ud(RECV, c.slot));
         else ring.recv(c.fd, c.recvBuffer.address(), recvSize, ud(RECV, c.slot));
         c.recvArmed = true;
         c.inflight++;
@@ -449,7 +520,7 @@ final class RingLoop implements Runnable {
             c.sendStart = 0;
             c.sendEnd = n;
         }
-        ring.send(c.fd, c.sendBuffer.address() + c.sendStart, c.sendEnd - c.sendStart, ud(SEND, c.slot));
+        ring.send(c.fd, direct, c.sendBuffer.address() + c.sendStart, c.sendEnd - c.sendStart, ud(SEND, c.slot));
         c.sendArmed = true;
         c.inflight++;
         inflight++;
@@ -491,7 +562,15 @@ final class RingLoop implements Runnable {
             close(c);                    // half-close: every complete line answered
         } else if (c.lingering) {
             if (!c.shutDown) {
-                Sockets.shutdownWrite(c.fd);   // FIN after the last answer; keep reading
+                // FIN after the last answer; keep reading. A direct descriptor has no fd to
+                // call shutdown(2) on: the ring does it.
+                if (direct) {
+                    ring.shutdownFixed(c.fd, Sockets.SHUT_WR, ud(SHUTDOWN, c.slot));
+                    c.inflight++;
+                    inflight++;
+                } else {
+                    Sockets.shutdownWrite(c.fd);
+                }
                 c.shutDown = true;
             }
             maybeArmRecv(c);
@@ -541,7 +620,7 @@ final class RingLoop implements Runnable {
             counters.paused(-1);
         }
         if (c.recvArmed || c.sendArmed) {
-            ring.cancelFd(c.fd, ud(CANCEL, c.slot));
+            ring.cancelFd(c.fd, direct, ud(CANCEL, c.slot));
             c.inflight++;
             inflight++;
         }
@@ -550,10 +629,19 @@ final class RingLoop implements Runnable {
 
     private void finishIfDone(UringConnection c) {
         if (!c.closing || c.inflight > 0 || c.finished) return;
+        if (direct && !c.fileClosed) {
+            // A direct descriptor is closed by a request too; its slot in the table is free
+            // once that completes, and only then is the connection.
+            ring.closeFixed(c.fd, ud(CLOSE, c.slot));
+            c.fileClosed = true;
+            c.inflight++;
+            inflight++;
+            return;
+        }
         // Exactly once: a second close(fd) would close whichever connection has been given
         // this fd number since (day 6's bug, met here for real while writing this day).
         c.finished = true;
-        Sockets.close(c.fd);
+        if (!direct) Sockets.close(c.fd);
         if (c.recvBuffer != null) recvPool.push(new Chunk(c.recvBuffer, c.recvView));
         if (c.sendBuffer != null) sendPool.push(c.sendBuffer);
         c.recvBuffer = c.sendBuffer = null;
@@ -562,6 +650,7 @@ final class RingLoop implements Runnable {
         freeSlots[freeCount++] = c.slot;
         open--;
         counters.closed();
+        if (tableFull) armAccept();   // a slot is free again
     }
 
     private void expireTimers() {
@@ -660,7 +749,7 @@ final class RingLoop implements Runnable {
         for (int i = 0; i < nextSlot; i++) {
             UringConnection c = conns[i];
             if (c != null) {
-                Sockets.close(c.fd);
+                if (!direct) Sockets.close(c.fd);   // direct descriptors go with the ring
                 conns[i] = null;
                 counters.closed();
             }

@@ -19,6 +19,7 @@ import java.nio.ByteBuffer;
 final class UringConnection implements LineFramer.LineSink {
 
     final int slot;
+    /** The socket's fd, or with direct descriptors its index in the ring's file table. */
     final int fd;
     final LineFramer framer = new LineFramer();
     final Outbox outbox = new Outbox();
@@ -49,6 +50,8 @@ final class UringConnection implements LineFramer.LineSink {
     boolean shutDown;
     /** Being torn down: requests cancelled, fd closed when the last completion arrives. */
     boolean closing;
+    /** A direct descriptor's close request has been submitted. */
+    boolean fileClosed;
     /** Closed and freed: its fd number and slot may belong to someone else now. */
     boolean finished;
 

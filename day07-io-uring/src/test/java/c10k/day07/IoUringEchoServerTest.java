@@ -32,6 +32,15 @@ class IoUringEchoServerTest {
         }
     }
 
+    /** multishot with connections as ordinary fds instead of direct descriptors. */
+    @Nested
+    class MultishotWithFdsContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.MULTISHOT, 1).withFixedFiles(false);
+        }
+    }
+
     /**
      * A buffer ring far too small for the load (4 buffers of 1 KiB for 50 clients and 8 MiB
      * streams): multishot receives keep ending with ENOBUFS and being re-armed, and every
