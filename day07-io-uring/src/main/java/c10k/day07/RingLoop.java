@@ -255,7 +255,7 @@ final class RingLoop implements Runnable {
         if (direct && open >= fixedFiles) {
             // A full table would not refuse the next client: the kernel takes it off the
             // listen queue, finds no free slot, closes it (the client sees RST) and says
-            // ENFILE. So we stop one short and accept again when a connection has closed.
+            // ENFILE. So we never ask for that accept, and accept again when a connection has closed.
             if (!tableFull) log(System.Logger.Level.WARNING, name + ": the file table is full (" + open
                     + " connections): not accepting until one closes");
             tableFull = true;

@@ -37,6 +37,7 @@ class IoUringAbiTest {
         assertThat(BUF_REG.byteSize()).as("struct io_uring_buf_reg").isEqualTo(40);
         assertThat(GETEVENTS_ARG.byteSize()).isEqualTo(24);
         assertThat(TIMESPEC.byteSize()).isEqualTo(16);
+        assertThat(RSRC_REGISTER.byteSize()).as("struct io_uring_rsrc_register").isEqualTo(32);
         assertThat(SQE_USER_DATA).isEqualTo(32);
         assertThat(SQE_BUF_GROUP).isEqualTo(40);
         assertThat(BUF_RING_TAIL).as("the buffer ring's tail overlays bufs[0].resv").isEqualTo(14);
@@ -67,6 +68,12 @@ class IoUringAbiTest {
         expected.put("sizeof(struct io_uring_buf)", BUF.byteSize());
         expected.put("offsetof(struct io_uring_buf_ring, tail)", BUF_RING_TAIL);
         expected.put("sizeof(struct io_uring_buf_reg)", BUF_REG.byteSize());
+        expected.put("sizeof(struct io_uring_rsrc_register)", RSRC_REGISTER.byteSize());
+        expected.put("IORING_REGISTER_FILES2", (long) IORING_REGISTER_FILES2);
+        expected.put("IORING_OP_SHUTDOWN", (long) IORING_OP_SHUTDOWN);
+        expected.put("IORING_OP_CLOSE", (long) IORING_OP_CLOSE);
+        expected.put("IORING_ASYNC_CANCEL_FD_FIXED", (long) IORING_ASYNC_CANCEL_FD_FIXED);
+        expected.put("(int) IORING_FILE_INDEX_ALLOC", (long) IORING_FILE_INDEX_ALLOC);
         expected.put("sizeof(struct io_uring_getevents_arg)", GETEVENTS_ARG.byteSize());
         expected.put("offsetof(struct io_uring_getevents_arg, ts)", GA_TS);
         expected.put("IORING_OP_RECV", (long) IORING_OP_RECV);

@@ -28,8 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * 100 ms on a timeout request instead of retrying at once, keeps serving the clients it has,
  * and takes the queued ones as soon as closes free descriptors. multishot: connections are
  * direct descriptors in the ring's file table, which the kernel sizes no larger than the
- * limit; the server stops accepting one short of full (a full table resets the next
- * client) and starts again when one closes. Either way nobody is refused and nothing spins.
+ * limit; the server stops accepting when every slot is taken (an accept into a full table
+ * resets the client) and starts again when one closes. Either way nobody is refused and nothing spins.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "io_uring is Linux's")
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -61,7 +61,7 @@ class OutOfFdsTest {
             }
             // Nobody reads or closes yet: the server accepts until it is out of descriptors.
             // (multishot: its connections are direct descriptors, which use no fds, in a file
-            // table no larger than the open-files limit; the server stops one short of full.)
+            // table no larger than the open-files limit; the server stops when it is full.)
             String limit = mode.equals("basic") ? "EMFILE" : "the file table is full";
             Fds.await("the server ran out of room", Duration.ofSeconds(60), () -> read(err).contains(limit));
             // Served in order: the first ones at once, the queued ones once closing the first
