@@ -6,6 +6,8 @@ import c10k.day03.EventLoopServer;
 import c10k.day03.NativeConnection;
 import c10k.day03.Sockets;
 import c10k.day04.EventLoop;
+import c10k.day04.Layer;
+import c10k.day04.Tuning;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,7 +120,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
                 listeners = new int[] {Sockets.listen(host, requestedPort, BACKLOG)};
                 port = Sockets.localPort(listeners[0]);
                 for (int i = 0; i < threads; i++) loops.add(newLoop(i, -1));
-                acceptor = new EventLoop("day05-loops-acceptor", listeners[0], c10k.day04.Tuning.EDGE, new HandOff(),
+                acceptor = new EventLoop("day05-loops-acceptor", listeners[0], Tuning.EDGE, new HandOff(),
                         new NativeConnection.LoopBuffers(1024, NativeConnection.ECHO, stats.newCounters()), timeouts, clock);
                 if (onFatal != null) acceptor.onFatal(onFatal);
             }
@@ -137,7 +139,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
      */
     private EventLoop newLoop(int i, int listenFd) {
         NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(64 * 1024, NativeConnection.ECHO, stats.newCounters());
-        EventLoop loop = new EventLoop("day05-loop-" + i, listenFd, c10k.day04.Tuning.EDGE.withoutSpareFd(), new c10k.day04.Layer() {
+        EventLoop loop = new EventLoop("day05-loop-" + i, listenFd, Tuning.EDGE.withoutSpareFd(), new Layer() {
             @Override
             public NativeConnection accepted(EventLoop l, int fd) {
                 served.lazySet(i, served.get(i) + 1);      // only this loop's thread writes slot i
@@ -149,7 +151,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
     }
 
     /** The acceptor loop's layer: a new fd is handed to the next loop, and so never becomes a connection here. */
-    private final class HandOff implements c10k.day04.Layer {
+    private final class HandOff implements Layer {
         private int next;   // the acceptor thread's own
 
         @Override

@@ -9,6 +9,8 @@ import c10k.day03.NativeConnection;
 import c10k.day03.Sockets;
 import c10k.day04.Epoll;
 import c10k.day04.EventLoop;
+import c10k.day04.Layer;
+import c10k.day04.Tuning;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -51,13 +53,13 @@ class EpollExclusiveTest {
         int fdsBefore = Fds.baseline();
         int listenFd = Sockets.listen("127.0.0.1", 0, 16);
         int port = Sockets.localPort(listenFd);
-        c10k.day04.Tuning neverAccepts = new c10k.day04.Tuning(false, 1, 0, false, false);
+        Tuning neverAccepts = new Tuning(false, 1, 0, false, false);
         Stats stats = new Stats();
         List<EventLoop> loops = new ArrayList<>();
         String[] tids = new String[LOOPS];
         try {
             for (int i = 0; i < LOOPS; i++) {
-                EventLoop l = new EventLoop("herd-" + i, listenFd, neverAccepts, new c10k.day04.Layer() { },
+                EventLoop l = new EventLoop("herd-" + i, listenFd, neverAccepts, new Layer() { },
                         new NativeConnection.LoopBuffers(1024, NativeConnection.ECHO, stats.newCounters()), Timeouts.NONE, System::nanoTime);
                 if (exclusive) l.listenerFlags(Epoll.EPOLLEXCLUSIVE);
                 int me = i;
