@@ -74,18 +74,20 @@ public final class ExerciseRun {
      * longest test streams 32 MiB through a selector loop. A spinning answer (a loop that
      * never ends) is stopped after this, in words, rather than after a minute.
      */
-    public static final int TEST_SECONDS = 15;
+    public static final int TEST_SECONDS = 10;
 
     /** The time limit for a @BeforeEach/@AfterEach (where servers are closed). */
     public static final int LIFECYCLE_SECONDS = 10;
 
     /**
-     * The launcher's settings for exercise tests. SEPARATE_THREAD: a test whose code spins
+     * The launcher's settings for exercise tests. Exercises run day by day, in their
+     * numbers' order ({@link ExerciseOrder}). SEPARATE_THREAD: a test whose code spins
      * without ever blocking (no interrupt can stop it) is abandoned at its time limit and the
      * run goes on, instead of hanging for good. Test classes that inherit a longer
      * {@code @Timeout} (day 1's {@code ServerTestBase}) declare {@code @Timeout(TEST_SECONDS)}.
      */
     public static final Map<String, String> SETTINGS = Map.of(
+            "junit.jupiter.testclass.order.default", ExerciseOrder.class.getName(),
             "junit.jupiter.execution.timeout.default", TEST_SECONDS + " s",
             "junit.jupiter.execution.timeout.lifecycle.method.default", LIFECYCLE_SECONDS + " s",
             "junit.jupiter.execution.timeout.thread.mode.default", "SEPARATE_THREAD");
@@ -284,7 +286,9 @@ public final class ExerciseRun {
     static String where(Throwable t) {
         for (StackTraceElement f : t.getStackTrace()) {
             String c = f.getClassName();
-            if (DAY.matcher(c).matches() && !c.replaceFirst("\\$.*", "").endsWith("Test") && f.getFileName() != null) {
+            String top = c.replaceFirst("\\$.*", "");
+            boolean given = top.endsWith("Test") || top.endsWith("Harness") || top.endsWith("Pair") || top.endsWith("Flood");
+            if (DAY.matcher(c).matches() && !given && f.getFileName() != null) {
                 return ", at " + f.getFileName() + ":" + f.getLineNumber();
             }
         }

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Hints({
-        "A thread blocked in read() wakes for data, end of stream, or a time limit. Where does java.net.Socket let you set one, and what does read() throw when it expires? Re-read day 2's \"The idea\".",
-        "Set the read time limit on the socket before serving it with day 1's serve; catch only the timeout's exception, answer ERR_IDLE, shut the output down, return. A client that keeps talking never waits idleMillis in one read, so it is never cut."})
+        "A thread blocked in read() wakes for data, end of stream, or a time limit: where does java.net.Socket let you set one? And if only complete lines count as activity, how long may each read wait? Re-read day 2's \"The idle timeout: a read timeout, and what it cannot do\".",
+        "Keep one deadline, now + idleMillis, moved only when Lines.echo reports a complete line. Before each read, set the socket's read timeout to what is left of it (at least 1 ms); when read throws SocketTimeoutException, go round: the check at the top finds the deadline passed, writes ERR_IDLE, shuts the output down and returns. read() == -1: return."})
 @DisplayName("2. IdleTimeout: free a blocked worker from a silent client")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)
@@ -54,6 +54,40 @@ class IdleTimeoutTest extends ServerTestBase {
                     + " did you set a read timeout on the socket (setSoTimeout) and catch SocketTimeoutException?";
             assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("ERR idle timeout\n");
             assertThat(c.endsStream()).as("closed after the error line").isTrue();
+        }
+    }
+
+    @Test
+    void aClientDrippingBytesWithoutANewlineIsCut() throws Exception {
+        int drips = 30;   // one byte every IDLE_MS / 3: ten idle timeouts' worth in all
+        try (TestClient c = Expect.client(server.port())) {
+            assertThat(Expect.line(c.send("hello\n"), failure(), "no answer to 'hello'")).isEqualTo("hello\n");
+            c.socket().setSoTimeout(IDLE_MS / 3);
+            int sent = 0;
+            int first = -1;
+            while (sent < drips && first < 0) {
+                try {
+                    c.send("x");   // a byte, and never a newline
+                    sent++;
+                } catch (java.io.IOException closed) {
+                    break;         // the server closed: it did cut us
+                }
+                try {
+                    first = c.socket().getInputStream().read();
+                } catch (java.net.SocketTimeoutException stillServed) {
+                    // nothing yet: drip on
+                }
+            }
+            c.socket().setSoTimeout(Expect.READ_TIMEOUT_MS);
+            String lesson = "a client that sends a byte every " + (IDLE_MS / 3) + " ms and never a newline was still"
+                    + " connected after " + sent + " bytes (" + (sent * IDLE_MS / 3) + " ms, idle timeout " + IDLE_MS
+                    + " ms): a read timeout of idleMillis on every read restarts with each byte. Only a complete line"
+                    + " is activity: keep one deadline, moved only when a line completes, and give each read what is"
+                    + " left of it";
+            failure().failIfAny(lesson);
+            assertThat(first).as(lesson).isNotNegative();
+            String rest = first == 'E' ? Expect.line(c, failure(), lesson) : "";
+            assertThat((char) first + rest).as(lesson).isEqualTo("ERR idle timeout\n");
         }
     }
 
