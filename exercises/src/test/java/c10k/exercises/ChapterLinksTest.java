@@ -57,6 +57,34 @@ class ChapterLinksTest {
         assertThat(broken).as("links to chapter sections that the chapter does not have").isEmpty();
     }
 
+    private static final Pattern RELATIVE = Pattern.compile("(?:href=\"|\\]\\()([^\"):#\\s]+\\.(?:md|java|json|txt))(?:#[^\")]*)?[\")]");
+
+    @Test
+    void everyRelativeLinkPointsAtAFileThatExists() throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (String dir : List.of("exercises/src/main", "solutions/src/main")) {
+            try (Stream<Path> s = Files.walk(ROOT.resolve(dir))) {
+                s.filter(p -> p.toString().endsWith(".java")).forEach(files::add);
+            }
+        }
+        for (String md : List.of("exercises/README.md", "solutions/README.md", "solutions/src/mutants/README.md")) {
+            files.add(ROOT.resolve(md));
+        }
+        List<String> broken = new ArrayList<>();
+        int checked = 0;
+        for (Path f : files) {
+            Matcher m = RELATIVE.matcher(Files.readString(f));
+            while (m.find()) {
+                checked++;
+                if (!Files.exists(f.getParent().resolve(m.group(1)).normalize())) {
+                    broken.add(ROOT.relativize(f) + ": " + m.group(1));
+                }
+            }
+        }
+        assertThat(checked).as("relative links found").isPositive();
+        assertThat(broken).as("relative links to files that do not exist").isEmpty();
+    }
+
     @Test
     void everySectionAHintQuotesIsAHeading() throws Exception {
         List<String> broken = new ArrayList<>();
