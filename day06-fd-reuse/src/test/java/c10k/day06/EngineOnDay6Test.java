@@ -169,7 +169,13 @@ class EngineOnDay6Test {
         assertThat(server.wakeups() - wakeupsBefore).as("a loop spinning on a hung-up fd would wake up without end").isLessThan(200);
     }
 
-    /** Issue 14: a silent client is closed at its idle deadline, on the engine's clock, moved by hand. */
+    /**
+     * Issue 14: a silent client is closed at its idle deadline, on the engine's clock, moved by
+     * hand. One wait is day 6's own: a line counts as activity when its batch is back on the
+     * loop, and here the client has its answer (the worker wrote it) a moment before that. So
+     * the test lets the batches come back ({@code requestsInFlight() == 0}) before it moves the
+     * clock; on day 5 the answer itself is sent by the loop, after the bookkeeping.
+     */
     @Test
     void anIdleClientIsClosedWhenTheClockPassesItsDeadlineAndAnActiveOneIsKept() throws Exception {
         AtomicLong now = new AtomicLong(1_000_000_000L);
@@ -177,9 +183,11 @@ class EngineOnDay6Test {
         try (TestClient silent = new TestClient(server.port()); TestClient active = new TestClient(server.port())) {
             assertThat(silent.roundTrip("then silence\n")).isEqualTo("then silence\n");
             assertThat(active.roundTrip("first\n")).isEqualTo("first\n");
+            awaitBatchesBack();
             now.addAndGet(Duration.ofSeconds(6).toNanos());
             server.wakeup();
             assertThat(active.roundTrip("six seconds on\n")).isEqualTo("six seconds on\n");
+            awaitBatchesBack();
             now.addAndGet(Duration.ofSeconds(6).toNanos());   // 12 s of silence: past 10
             server.wakeup();
             assertThat(silent.endsStream()).as("closed gently: FIN").isTrue();
@@ -218,6 +226,10 @@ class EngineOnDay6Test {
         }
         assertThat(server.connectionCount()).isZero();
         for (int n = 2_600; n < 2_600 + SLOTS; n++) assertThat(c10k.day06.Fds.isOpen(n)).as("fd %d after shutdown", n).isFalse();
+    }
+
+    private void awaitBatchesBack() {
+        Fds.await("every batch back on the loop", Probe.PATIENCE, () -> server.requestsInFlight() == 0);
     }
 
     /** Writes numbered lines until the server ends the stream; checks that what came back is a whole-line prefix of them. */
