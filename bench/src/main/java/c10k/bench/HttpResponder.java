@@ -90,6 +90,12 @@ public final class HttpResponder implements Handler {
         return null;
     }
 
+    /** It never blocks: shared mode may take a batch of events per epoll_wait, not one at a time. */
+    @Override
+    public boolean mayBlock() {
+        return false;
+    }
+
     private static byte[] close(Session session, byte[] response) {
         session.closeAfterReply = true;
         return response;
