@@ -121,18 +121,25 @@ public final class Master implements EchoServer {
         LOG.log(Level.WARNING, "worker " + (i + 1) + " (pid " + p.pid() + ") exited with status " + p.exitValue()
                 + "; starting a new one");
         Thread.ofPlatform().name("day05-master-restart-" + (i + 1)).start(() -> {
-            long since;
-            synchronized (this) {
-                since = System.nanoTime() - startedAt[i];
-            }
             try {
-                if (since < RESTART_PAUSE_NANOS) TimeUnit.NANOSECONDS.sleep(RESTART_PAUSE_NANOS - since);
-                if (stopping) return;
-                startWorker(i);
-                restarts.incrementAndGet();
-            } catch (IOException e) {
-                LOG.log(Level.ERROR, "worker " + (i + 1) + " could not be restarted: " + e.getMessage());
-                if (!stopping) died(i, p);             // try again, a second later
+                while (!stopping) {
+                    long since;
+                    synchronized (this) {
+                        since = System.nanoTime() - startedAt[i];
+                    }
+                    if (since < RESTART_PAUSE_NANOS) TimeUnit.NANOSECONDS.sleep(RESTART_PAUSE_NANOS - since);
+                    if (stopping) return;
+                    try {
+                        startWorker(i);
+                        restarts.incrementAndGet();
+                        return;
+                    } catch (IOException e) {
+                        LOG.log(Level.ERROR, "worker " + (i + 1) + " could not be restarted: " + e.getMessage() + "; trying again");
+                        synchronized (this) {
+                            startedAt[i] = System.nanoTime();   // so the next try waits its second
+                        }
+                    }
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
