@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Throughput mode: C connections, each keeping D lines of L bytes in flight (a closed
  * loop: every answer that comes back sends the next line). Every byte that comes back is
  * checked against the line that was sent; latency is measured per line, send to answer.
- * Prints one {@code RESULT} line.
+ * Prints one {@code RESULT} line; its {@code served} counts the connections that got at least
+ * one answer while measuring (a server that starves some clients shows there).
  *
  * <p>Hold mode ({@code --hold}): opens C connections, has each echo one line, prints
  * {@code HELD}, then holds them all, idle, until its stdin closes: meanwhile the benchmark
@@ -42,6 +43,8 @@ public final class LoadGen {
     /** The id of this process's first connection, when several processes share the load. */
     private int firstId;
     private final AtomicLong errors = new AtomicLong();
+    /** Connections that got at least one answer while measuring: fewer than all means some clients were starved. */
+    private final java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
 
     LoadGen(int port, int connections, int depth, int lineSize, int threads) {
         this.port = port;
@@ -107,7 +110,7 @@ public final class LoadGen {
         final ByteBuffer out;
         final byte[] expected;
         final byte[] got;
-        long sent, received;
+        long sent, received, measured;
         SelectionKey key;
 
         Conn(int id, SocketChannel ch) {
@@ -146,6 +149,7 @@ public final class LoadGen {
                 line(expected, id, received);
                 if (!java.util.Arrays.equals(got, expected)) errors.incrementAndGet();
                 if (measuring) {
+                    measured++;
                     h.record(now - sentAt[(int) (received % depth)]);
                     lines[0]++;
                 }
@@ -205,8 +209,8 @@ public final class LoadGen {
             workers.add(Thread.ofPlatform().name("loadgen-" + t).start(() -> {
                 Histogram h = new Histogram();
                 long[] lines = new long[1];
+                List<Conn> mine = new ArrayList<>();
                 try (Selector selector = Selector.open()) {
-                    List<Conn> mine = new ArrayList<>();
                     for (int i = first; i < channels.size(); i += threads) {
                         SocketChannel ch = channels.get(i);
                         ch.configureBlocking(false);
@@ -242,6 +246,7 @@ public final class LoadGen {
                         total.add(h);
                         totalLines[0] += lines[0];
                     }
+                    for (Conn c : mine) if (c.measured > 0) served.incrementAndGet();
                     done.countDown();
                 }
             }));
@@ -249,8 +254,8 @@ public final class LoadGen {
         done.await();
         for (SocketChannel ch : channels) ch.close();
         double seconds = measureNanos / 1e9;
-        System.out.printf(java.util.Locale.ROOT, "RESULT lines_per_sec=%.0f p50_us=%.1f p99_us=%.1f errors=%d connections=%d%n",
-                totalLines[0] / seconds, total.quantile(0.50) / 1e3, total.quantile(0.99) / 1e3, errors.get(), connections);
+        System.out.printf(java.util.Locale.ROOT, "RESULT lines_per_sec=%.0f p50_us=%.1f p99_us=%.1f errors=%d connections=%d served=%d%n",
+                totalLines[0] / seconds, total.quantile(0.50) / 1e3, total.quantile(0.99) / 1e3, errors.get(), connections, served.get());
     }
 
     /**
