@@ -165,11 +165,17 @@ public class NativeConnection {
         if (!answersPending) framer.discardPartial();   // else a worker is feeding it (day 5): it is dropped with the batch
     }
 
-    /** Lines of ours were answered elsewhere (day 5's workers): that is activity, for the idle clock. */
-    public void answered(int lines, Stats.Counters counters) {
-        if (lines == 0) return;
+    /**
+     * A read of ours holds a complete line, to be answered elsewhere (day 5's workers): that is
+     * activity, for the idle clock, from the moment the line arrived.
+     */
+    public void lineArrived() {
         activity = true;
-        counters.lines(lines);
+    }
+
+    /** Lines of ours were answered elsewhere (day 5's workers): counted (their activity was taken when they arrived). */
+    public void answered(int lines, Stats.Counters counters) {
+        if (lines > 0) counters.lines(lines);
     }
 
     /** True once since the last call: a complete line arrived (what resets the idle clock). */

@@ -237,6 +237,15 @@ public class ReactorServer extends EpollServer implements PooledServer {
             byte[] read = loop.buffers.in;
             int n = c.receive(read, 0, read.length, loop.buffers.counters);
             if (n == 0) return false;                      // EAGAIN, end of stream or reset: recorded by receive
+            // A newline completes a line: activity for the idle clock now, when the line arrived,
+            // not when its answer is back (day 6's workers write it before the loop hears of it).
+            // Bytes with no newline (a dripper's) restart nothing.
+            for (int i = 0; i < n; i++) {
+                if (read[i] == '\n') {
+                    c.lineArrived();
+                    break;
+                }
+            }
             Batch b = spare.isEmpty() ? new Batch() : spare.poll();
             b.fill(read, n);
             b.conn = c;
