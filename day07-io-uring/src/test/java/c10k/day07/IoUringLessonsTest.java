@@ -9,7 +9,6 @@ import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.day01.Timeouts;
 import c10k.day03.Outbox;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -42,6 +41,12 @@ class IoUringLessonsTest {
     static final long SECOND = 1_000_000_000L;
     /** multishot: a small ring, so that the lag of a pause (one batch of buffers) stays small too. */
     static final int RING_BUFFERS = 16, RING_BUFFER_SIZE = 4096;
+    /**
+     * More than the kernel's buffers can absorb: loopback TCP auto-tunes a socket's buffers up
+     * to several MiB each way (tcp_rmem, tcp_wmem), and a peer that does not read must make
+     * the server's own output pile up.
+     */
+    static final int PAYLOAD = 32 * 1024 * 1024;
 
     @Nested
     class Basic extends Lessons {
@@ -120,7 +125,7 @@ class IoUringLessonsTest {
 
         @Test
         void stopsReadingAPeerThatDoesNotReadAndResumesWhenItDoes() throws Exception {
-            byte[] payload = EchoContract.randomLines(4 * 1024 * 1024, new Random(7));
+            byte[] payload = EchoContract.randomLines(PAYLOAD, new Random(7));
             try (TestClient c = new TestClient(server.port());
                  ExecutorService writer = Executors.newSingleThreadExecutor()) {
                 Future<?> sent = writer.submit(() -> {
@@ -164,7 +169,7 @@ class IoUringLessonsTest {
 
         @Test
         void closesAConnectionWhoseAnswersMakeNoProgressForTheSendTimeout() throws Exception {
-            byte[] payload = EchoContract.randomLines(4 * 1024 * 1024, new Random(9));
+            byte[] payload = EchoContract.randomLines(PAYLOAD, new Random(9));
             try (TestClient c = new TestClient(server.port());
                  ExecutorService writer = Executors.newSingleThreadExecutor()) {
                 writer.submit(() -> {
@@ -228,9 +233,6 @@ class IoUringLessonsTest {
                 c.send("ignored\n".repeat(100));
                 assertThat(c.readToEnd()).isEmpty();
             }
-        }
-
-        static void ignore(IOException e) {
         }
     }
 }
