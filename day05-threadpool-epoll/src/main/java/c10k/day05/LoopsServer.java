@@ -120,7 +120,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
                 listeners = new int[] {Sockets.listen(host, requestedPort, BACKLOG)};
                 port = Sockets.localPort(listeners[0]);
                 for (int i = 0; i < threads; i++) loops.add(newLoop(i, -1));
-                acceptor = new EventLoop("day05-loops-acceptor", listeners[0], Tuning.EDGE, new HandOff(),
+                acceptor = new EventLoop("day05-loops-acceptor", listeners[0], Tuning.EDGE, new HandOff(List.copyOf(loops)),
                         new NativeConnection.LoopBuffers(1024, NativeConnection.ECHO, stats.newCounters()), timeouts, clock);
                 if (onFatal != null) acceptor.onFatal(onFatal);
             }
@@ -151,13 +151,19 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
     }
 
     /** The acceptor loop's layer: a new fd is handed to the next loop, and so never becomes a connection here. */
-    private final class HandOff implements Layer {
+    private static final class HandOff implements Layer {
+        /** Its own copy: the server's list is cleared by close() while this thread may still be accepting. */
+        private final List<EventLoop> targets;
         private int next;   // the acceptor thread's own
+
+        HandOff(List<EventLoop> targets) {
+            this.targets = targets;
+        }
 
         @Override
         public NativeConnection accepted(EventLoop l, int fd) {
-            EventLoop target = loops.get(next);
-            next = (next + 1) % loops.size();
+            EventLoop target = targets.get(next);
+            next = (next + 1) % targets.size();
             target.adopt(fd);                             // the fd is the target's now
             return null;
         }
