@@ -171,10 +171,9 @@ class EngineOnDay6Test {
 
     /**
      * Issue 14: a silent client is closed at its idle deadline, on the engine's clock, moved by
-     * hand. One wait is day 6's own: a line counts as activity when its batch is back on the
-     * loop, and here the client has its answer (the worker wrote it) a moment before that. So
-     * the test lets the batches come back ({@code requestsInFlight() == 0}) before it moves the
-     * clock; on day 5 the answer itself is sent by the loop, after the bookkeeping.
+     * hand. (The reactor counts a line as activity when it arrives, so an answer seen means the
+     * clock has restarted; the test still lets every batch come back before moving the clock,
+     * so that nothing of the loop's is left to happen at the new time.)
      */
     @Test
     void anIdleClientIsClosedWhenTheClockPassesItsDeadlineAndAnActiveOneIsKept() throws Exception {

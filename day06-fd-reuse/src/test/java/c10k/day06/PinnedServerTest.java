@@ -65,6 +65,23 @@ class PinnedServerTest {
         }
     }
 
+    /** Day 4's engine lessons (timers on a fake clock, graceful shutdown, injected accept and epoll_ctl failures), on day 6. */
+    @Nested
+    class Engine extends c10k.day04.EngineLessons {
+        @Override
+        protected c10k.day04.EpollServer newServer() {
+            return pinned(Handlers.ECHO, 64);
+        }
+    }
+
+    @Nested
+    class UnpinnedEngine extends c10k.day04.EngineLessons {
+        @Override
+        protected c10k.day04.EpollServer newServer() {
+            return (c10k.day04.EpollServer) FdReuseServer.unpinned("127.0.0.1", 0, 2, Handlers.ECHO);
+        }
+    }
+
     @Nested
     class Lessons extends EventLoopLessons {
         @Override
