@@ -46,6 +46,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     private int ringBuffers = 256;
     private int ringBufferSize = 16 * 1024;
     private boolean fixedFiles = true;
+    private Consumer<Throwable> onFatal = IoUringEchoServer::exitOnFatal;
 
     private int port;
     private final List<RingLoop> loops = new ArrayList<>();
@@ -92,6 +93,20 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
         return this;
     }
 
+    /**
+     * What to do when a ring fails (one connection's failure never gets here: it ends that
+     * connection). By default the process exits with status 1, the loop having logged why.
+     */
+    public IoUringEchoServer onFatal(Consumer<Throwable> handler) {
+        this.onFatal = handler;
+        return this;
+    }
+
+    private static void exitOnFatal(Throwable why) {
+        // Not from the loop thread: System.exit runs the shutdown hooks, which join the loops.
+        Thread.ofPlatform().start(() -> System.exit(1));
+    }
+
     /** basic: the receive buffer each connection holds. */
     public IoUringEchoServer withRecvSize(int size) {
         this.recvSize = size;
@@ -111,7 +126,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                 if (i == 0) port = Listeners.localPort(fd);
                 String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
                 loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
-                        recvSize, ringBuffers, ringBufferSize, fixedFiles));
+                        recvSize, ringBuffers, ringBufferSize, fixedFiles, onFatal));
             }
         } catch (IOException | RuntimeException e) {
             // No loop runs yet: the listeners are closed here, the rest by release().

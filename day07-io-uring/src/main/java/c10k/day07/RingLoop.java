@@ -106,12 +106,15 @@ final class RingLoop implements Runnable {
     private volatile int openPublished, recvBuffersHeld, largestUnsent;
     private volatile long entersPublished, completions, pausesPublished, enobufsPublished;
     private volatile Throwable failure;
+    private final java.util.function.Consumer<Throwable> onFatal;
 
     private record Chunk(MemorySegment segment, ByteBuffer view) {
     }
 
     RingLoop(String name, IoUringEchoServer.Mode mode, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters,
-             Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles) {
+             Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles,
+             java.util.function.Consumer<Throwable> onFatal) {
+        this.onFatal = onFatal;
         this.name = name;
         this.mode = mode;
         this.multishot = mode == IoUringEchoServer.Mode.MULTISHOT;
@@ -182,6 +185,7 @@ final class RingLoop implements Runnable {
         } finally {
             releaseAll();
         }
+        if (failure != null) onFatal.accept(failure);
     }
 
     /** The nearest deadline, as the wait's timeout: no fixed tick, no wake-up for nothing. */
