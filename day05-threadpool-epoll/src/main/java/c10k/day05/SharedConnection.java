@@ -67,7 +67,7 @@ final class SharedConnection extends NativeConnection {
             int p;
             do {
                 p = pending.get();
-            } while ((p | news) != p && !pending.compareAndSet(p, p | news));
+            } while (!pending.compareAndSet(p, p | news));   // a write even if the bits are set: the owner's look must follow it
         }
 
         /** Lets go; if news came meanwhile and the caller got it back, returns the news (owned again), else 0. */

@@ -27,6 +27,7 @@ final class SharedConnections {
     static final int ONESHOT = Epoll.EPOLLET | Epoll.EPOLLONESHOT;
     // News that is not an epoll event, in bits epoll never reports.
     static final int TIMED_OUT = 1 << 24, TIMED_OUT_HARD = 1 << 25, STOP = 1 << 26;
+    private static final int NOT_FROM_EPOLL = TIMED_OUT | TIMED_OUT_HARD | STOP;
 
     /** What one thread lends to each connection it handles (day 4's LoopBuffers), and its timer hand. */
     final class Lent {
@@ -94,6 +95,16 @@ final class SharedConnections {
 
     private void carryOn(SharedConnection c, int news, Lent t) {
         while (news != 0 && handle(c, news, t)) news = c.ownership.letGo();
+    }
+
+    /**
+     * For a thread busy with something else (accepting, the clocks, the shutdown's sweep): it
+     * acts on the news that is not an event, but an event posted meanwhile goes back to epoll
+     * (the re-arm at the end of {@code update} reports it again, to a thread that is free). A
+     * handler that blocks must not run here: on the accepting thread it would stop accepting.
+     */
+    private void carryOnAside(SharedConnection c, int news, Lent t) {
+        while (news != 0 && handle(c, news & NOT_FROM_EPOLL, t)) news = c.ownership.letGo();
     }
 
     /** The owner acts on the news: day 4's handle, word for word where it can be. False once closed. */
@@ -205,7 +216,7 @@ final class SharedConnections {
             return;
         }
         if (stopping) c.ownership.post(STOP);    // the shutdown's sweep may have passed it already
-        carryOn(c, c.ownership.letGo(), t);
+        carryOnAside(c, c.ownership.letGo(), t); // we hold the listener: its first line is for another thread
     }
 
     /** Closes what is due; a connection another thread owns gets the news instead, and its owner closes it. */
@@ -214,7 +225,7 @@ final class SharedConnections {
             timers.expire(clock.getAsLong(), t.onExpired);   // posts the news; acted on outside the lock
         }
         SharedConnection c;
-        while ((c = t.due.poll()) != null) serve(c, 0, t);
+        while ((c = t.due.poll()) != null) carryOnAside(c, c.ownership.take(0), t);
     }
 
     long nanosUntilNext(long now) {
@@ -229,7 +240,7 @@ final class SharedConnections {
         AtomicReferenceArray<SharedConnection> s = table;
         for (int i = 0; i < s.length(); i++) {
             SharedConnection c = s.get(i);
-            if (c != null) serve(c, STOP, t);
+            if (c != null) carryOnAside(c, c.ownership.take(STOP), t);
         }
     }
 
