@@ -15,43 +15,62 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
 import java.net.InetSocketAddress;
 
 /**
  * The peer in the benchmark: the same line-echo job done the way a Java user would do it with
- * Netty's native epoll transport (edge-triggered, JNI). Idiomatic, not tuned against us:
+ * Netty's native epoll transport (edge-triggered, JNI), or its io_uring transport for day 7's
+ * comparison. Idiomatic, not tuned against us, and with Netty's production settings:
+ * {@code TCP_NODELAY} on accepted channels (Netty's default, set here explicitly so the report
+ * can say so), {@code sun.misc.Unsafe} allowed on its JVM by the bench;
  * {@link LineBasedFrameDecoder} with the protocol's limit, write each frame back, flush once
  * per read batch, and backpressure through the default water marks (32 KiB / 64 KiB), pausing
  * auto-read while the channel is not writable.
  */
 public final class NettyEchoServer implements EchoServer {
 
+    /** Netty's two native Linux transports. */
+    public enum Transport { EPOLL, IO_URING }
+
     private final InetSocketAddress address;
     private final int threads;
+    private final Transport transport;
     private EventLoopGroup group;
     private Channel listener;
 
     public NettyEchoServer(InetSocketAddress address, int threads) {
+        this(address, threads, Transport.EPOLL);
+    }
+
+    public NettyEchoServer(InetSocketAddress address, int threads, Transport transport) {
         this.address = address;
         this.threads = threads;
+        this.transport = transport;
     }
 
     @Override
     public void start() {
-        group = new MultiThreadIoEventLoopGroup(threads, EpollIoHandler.newFactory());
+        IoHandlerFactory io = transport == Transport.IO_URING ? IoUringIoHandler.newFactory() : EpollIoHandler.newFactory();
+        Class<? extends ServerChannel> channel = transport == Transport.IO_URING
+                ? IoUringServerSocketChannel.class : EpollServerSocketChannel.class;
+        group = new MultiThreadIoEventLoopGroup(threads, io);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
-                .channel(EpollServerSocketChannel.class)
+                .channel(channel)
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ChannelInitializer<EpollSocketChannel>() {
+                .childHandler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(EpollSocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                         // maxLength excludes the delimiter; the protocol's limit includes it.
                         ch.pipeline().addLast(new LineBasedFrameDecoder(Protocol.MAX_LINE - 1, false, true), ECHO);
                     }
@@ -103,6 +122,6 @@ public final class NettyEchoServer implements EchoServer {
 
     @Override
     public String toString() {
-        return "netty epoll x" + threads;
+        return "netty " + (transport == Transport.IO_URING ? "io_uring" : "epoll") + " x" + threads;
     }
 }

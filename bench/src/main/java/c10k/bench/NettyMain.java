@@ -6,8 +6,10 @@ import java.net.InetSocketAddress;
 /** The Netty peer as a program, started by the benchmark in a JVM of its own. */
 public final class NettyMain {
     public static void main(String[] args) {
-        ServerCli.named("netty", "Netty's native epoll transport doing the same line echo.", 9010)
+        ServerCli.named("netty", "Netty's native epoll (or io_uring) transport doing the same line echo.", 9010)
+                .modes("epoll", "io_uring")
                 .threads(1)
-                .run(args, o -> new NettyEchoServer(new InetSocketAddress(o.host(), o.port()), o.threads()));
+                .run(args, o -> new NettyEchoServer(new InetSocketAddress(o.host(), o.port()), o.threads(),
+                        o.mode().equalsIgnoreCase("io_uring") ? NettyEchoServer.Transport.IO_URING : NettyEchoServer.Transport.EPOLL));
     }
 }

@@ -1,169 +1,576 @@
 package c10k.bench;
 
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.Objects;
+import java.util.function.Function;
 
-/** Turns the samples of one run into a console table, a Markdown report with charts, and JSON. */
+/**
+ * Turns the samples of one run into a console table, a Markdown report with charts, and JSON.
+ *
+ * <p>Rules it keeps: a run with any error is marked FAILED in every output and left out of the
+ * medians and of every ratio; a row where the server served only some of its clients says so;
+ * every table gives the ratio to the C floor; charts show ratios or one scenario each, so no
+ * outlier flattens the others.
+ */
 final class Report {
 
-    record Cell(double median, double min, double max, double p50us, double p99us, long errors) {
+    /** The rounds of one server, scenario and level: medians of the clean runs, and what failed. */
+    record Cell(double median, double min, double max, double p50us, double p99us, int ok, int failed, String failure,
+                int served, int connections) {
+        boolean usable() {
+            return ok > 0;
+        }
     }
 
-    private final Bench.Options options;
-    private final List<Bench.Variant> variants;
-    private final Map<String, Map<Integer, Cell>> cells = new LinkedHashMap<>();
-    private final Map<String, double[]> memory;
-    private final List<Integer> levels;
-    private final String machine = Bench.machine();
-    private final List<HttpBench.Result> http;
-    private final String httpNote;
+    /** Memory per idle connection, medians of the rounds. */
+    record Mem(double rss, double heap, double total, long echoed, long held, int ok, String failure) {
+    }
 
-    Report(Bench.Options options, List<Bench.Variant> variants, List<Bench.Sample> samples, Map<String, double[]> memory,
-           List<HttpBench.Result> http, String httpNote) {
+    private final Bench.Options o;
+    private final List<Bench.Variant> variants;
+    private final List<Bench.Sample> samples;
+    private final List<Bench.Memory> memoryRuns;
+    private final Map<String, String> sockets;
+    private final Map<String, List<String>> commands;
+    private final Map<String, String> startFailures;
+    private final HttpBench.Results http;
+    private final String httpNote, floorNote, loadStart, loadEnd;
+    private final long wallSeconds;
+    private final String machine = Bench.machine();
+    private final Map<String, Cell> cells = new LinkedHashMap<>();
+    private final Map<String, Mem> memory = new LinkedHashMap<>();
+    private final int maxIdle;
+
+    Report(Bench.Options o, List<Bench.Variant> variants, List<Bench.Sample> samples, List<Bench.Memory> memoryRuns,
+           Map<String, String> sockets, Map<String, List<String>> commands, Map<String, String> startFailures,
+           HttpBench.Results http, String httpNote, String floorNote, String loadStart, String loadEnd, long wallSeconds) {
+        this.o = o;
+        this.variants = variants;
+        this.samples = samples;
+        this.memoryRuns = memoryRuns;
+        this.sockets = sockets;
+        this.commands = commands;
+        this.startFailures = startFailures;
         this.http = http;
         this.httpNote = httpNote;
-        this.options = options;
-        this.variants = variants;
-        this.memory = memory;
-        this.levels = new ArrayList<>(new TreeSet<>(samples.stream().map(Bench.Sample::connections).toList()));
-        for (Bench.Variant v : variants) {
-            Map<Integer, Cell> row = new LinkedHashMap<>();
-            for (int level : levels) {
-                List<Bench.Sample> s = samples.stream().filter(x -> x.server().equals(v.name()) && x.connections() == level).toList();
-                if (s.isEmpty()) continue;
-                row.put(level, new Cell(median(s.stream().mapToDouble(Bench.Sample::linesPerSec).toArray()),
-                        s.stream().mapToDouble(Bench.Sample::linesPerSec).min().orElse(0),
-                        s.stream().mapToDouble(Bench.Sample::linesPerSec).max().orElse(0),
-                        median(s.stream().mapToDouble(Bench.Sample::p50us).toArray()),
-                        median(s.stream().mapToDouble(Bench.Sample::p99us).toArray()),
-                        s.stream().mapToLong(Bench.Sample::errors).sum()));
-            }
-            cells.put(v.name(), row);
+        this.floorNote = floorNote;
+        this.loadStart = loadStart;
+        this.loadEnd = loadEnd;
+        this.wallSeconds = wallSeconds;
+        this.maxIdle = o.idle.stream().mapToInt(Integer::intValue).max().orElse(0);
+        for (Bench.Sample s : samples) cells.putIfAbsent(key(s.server(), s.scenario(), s.level()), null);
+        for (String k : new ArrayList<>(cells.keySet())) {
+            List<Bench.Sample> all = samples.stream().filter(s -> key(s.server(), s.scenario(), s.level()).equals(k)).toList();
+            List<Bench.Sample> good = all.stream().filter(Bench.Sample::ok).toList();
+            String failure = all.stream().filter(s -> !s.ok()).map(Bench.Sample::failure).filter(Objects::nonNull).findFirst().orElse(null);
+            int served = all.stream().filter(s -> s.served() >= 0).mapToInt(Bench.Sample::served).min().orElse(-1);
+            double[] lps = good.stream().mapToDouble(Bench.Sample::linesPerSec).toArray();
+            cells.put(k, new Cell(median(lps), min(lps), max(lps), median(good.stream().mapToDouble(Bench.Sample::p50us).toArray()),
+                    median(good.stream().mapToDouble(Bench.Sample::p99us).toArray()), good.size(), all.size() - good.size(), failure,
+                    served, all.get(0).connections()));
         }
+        for (Bench.Variant v : variants) {
+            List<Bench.Memory> runs = memoryRuns.stream().filter(m -> m.server().equals(v.name())).toList();
+            if (runs.isEmpty()) continue;
+            List<Bench.Memory> good = runs.stream().filter(m -> m.failure() == null && m.echoed() >= m.held()).toList();
+            String failure = runs.stream().filter(m -> m.failure() != null).map(Bench.Memory::failure).findFirst()
+                    .orElse(runs.stream().filter(m -> m.failure() == null && m.echoed() < m.held())
+                            .map(m -> "only " + m.echoed() + " of " + m.held() + " held connections answered").findFirst().orElse(null));
+            memory.put(v.name(), new Mem(median(good.stream().mapToDouble(Bench.Memory::rssPerConn).toArray()),
+                    median(good.stream().mapToDouble(Bench.Memory::heapPerConn).toArray()),
+                    median(good.stream().mapToDouble(Bench.Memory::total).toArray()),
+                    runs.stream().mapToLong(Bench.Memory::echoed).min().orElse(0), runs.get(0).held(), good.size(), failure));
+        }
+    }
+
+    private static String key(String server, String scenario, int level) {
+        return server + "|" + scenario + "|" + level;
+    }
+
+    private Cell cell(String server, String scenario, int level) {
+        return cells.get(key(server, scenario, level));
     }
 
     private static double median(double[] values) {
+        if (values.length == 0) return 0;
         double[] v = values.clone();
-        java.util.Arrays.sort(v);
+        Arrays.sort(v);
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    private String ratio(Bench.Variant v, int level) {
-        if (v.peer() == null || !cells.containsKey(v.peer())) return "";
-        Cell mine = cells.get(v.name()).get(level);
-        Cell peer = cells.get(v.peer()).get(level);
-        if (mine == null || peer == null || peer.median() == 0) return "";
-        return String.format(Locale.ROOT, "%.2f× %s", mine.median() / peer.median(), v.peer());
+    private static double min(double[] v) {
+        return Arrays.stream(v).min().orElse(0);
     }
 
-    private static String k(double linesPerSec) {
-        return String.format(Locale.ROOT, "%.0fk", linesPerSec / 1000);
+    private static double max(double[] v) {
+        return Arrays.stream(v).max().orElse(0);
     }
+
+    private Bench.Variant variant(String name) {
+        return variants.stream().filter(v -> v.name().equals(name)).findFirst().orElse(null);
+    }
+
+    // ---- figures and ratios
+
+    private static String k(double linesPerSec) {
+        return String.format(Locale.ROOT, "%,.0fk", linesPerSec / 1000);
+    }
+
+    /** lines/s as shown, with the FAILED and partial-service markers. */
+    private static String shown(Cell c) {
+        if (c == null) return "";
+        StringBuilder s = new StringBuilder();
+        if (!c.usable()) {
+            s.append("**FAILED**");
+        } else {
+            s.append(k(c.median()));
+            if (c.failed() > 0) s.append(" (**FAILED** ").append(c.failed()).append(" of ").append(c.ok() + c.failed()).append(" rounds, left out)");
+        }
+        if (c.served() >= 0 && c.served() < c.connections()) {
+            s.append(" (**served only ").append(c.served()).append(" of ").append(c.connections()).append(" clients**)");
+        }
+        return s.toString();
+    }
+
+    private static String ratio(Cell mine, Cell other) {
+        if (mine == null || other == null || !mine.usable() || !other.usable() || other.median() == 0) return "";
+        return String.format(Locale.ROOT, "%.2f×", mine.median() / other.median());
+    }
+
+    private static double ratioValue(Cell mine, Cell other) {
+        if (mine == null || other == null || !mine.usable() || !other.usable() || other.median() == 0) return Double.NaN;
+        return mine.median() / other.median();
+    }
+
+    private String vsFloor(String server, String scenario, int level) {
+        return server.equals(Bench.FLOOR) ? "1.00×" : ratio(cell(server, scenario, level), cell(Bench.FLOOR, scenario, level));
+    }
+
+    private String vsPeer(Bench.Variant v, String scenario, int level) {
+        if (v.peer() == null || variant(v.peer()) == null) return "";
+        String r = ratio(cell(v.name(), scenario, level), cell(v.peer(), scenario, level));
+        return r.isEmpty() ? "" : r + " " + v.peer();
+    }
+
+    /** Throughput kept with the most idle connections, as a ratio of the 0-idle figure. */
+    private double kept(String server) {
+        return ratioValue(cell(server, "idle", maxIdle), cell(server, "idle", 0));
+    }
+
+    private static String fmt(double ratio) {
+        return Double.isNaN(ratio) ? "" : String.format(Locale.ROOT, "%.2f×", ratio);
+    }
+
+    private List<Bench.Variant> in(String scenario) {
+        return variants.stream().filter(v -> v.in(scenario) && cells.keySet().stream().anyMatch(k -> k.startsWith(v.name() + "|" + scenario + "|"))).toList();
+    }
+
+    private static String n(int count) {
+        return String.format(Locale.ROOT, "%,d", count);
+    }
+
+    // ---- console
 
     String table() {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-15s %8s %10s %16s %9s %9s %18s%n",
-                "server", "conns", "lines/s", "spread", "p50 µs", "p99 µs", "vs netty"));
-        for (Bench.Variant v : variants) {
-            for (Map.Entry<Integer, Cell> e : cells.get(v.name()).entrySet()) {
-                Cell c = e.getValue();
-                sb.append(String.format(Locale.ROOT, "%-15s %8d %10s %16s %9.0f %9.0f %18s%s%n", v.name(), e.getKey(),
-                        k(c.median()), k(c.min()) + "–" + k(c.max()), c.p50us(), c.p99us(), ratio(v, e.getKey()),
-                        c.errors() > 0 ? "  ERRORS: " + c.errors() : ""));
+        if (o.quick) sb.append("A --quick smoke run: NOT comparable with the full run or with the book's figures.\n\n");
+        sb.append(String.format(Locale.ROOT, "busy beside idle: %d busy connections, %d lines in flight each, beside %s idle%n",
+                o.busy, o.pipeline, o.idle));
+        sb.append(String.format(Locale.ROOT, "%-22s", "server"));
+        for (int idle : o.idle) sb.append(String.format(Locale.ROOT, " %16s", n(idle) + " idle"));
+        sb.append(String.format(Locale.ROOT, " %8s %9s %9s%n", "kept", "×floor", "p99 µs"));
+        for (Bench.Variant v : in("idle")) {
+            sb.append(String.format(Locale.ROOT, "%-22s", v.name()));
+            for (int idle : o.idle) {
+                Cell c = cell(v.name(), "idle", idle);
+                sb.append(String.format(Locale.ROOT, " %16s", c == null ? "" : c.usable() ? k(c.median()) + (c.failed() > 0 ? "!" : "") : "FAILED"));
+            }
+            Cell last = cell(v.name(), "idle", maxIdle);
+            sb.append(String.format(Locale.ROOT, " %8s %9s %9s%n", fmt(kept(v.name())), vsFloor(v.name(), "idle", maxIdle),
+                    last != null && last.usable() ? String.format(Locale.ROOT, "%.0f", last.p99us()) : ""));
+        }
+        sb.append(String.format(Locale.ROOT, "%nevery connection busy (%d in flight each):%n", o.pipeline));
+        sb.append(String.format(Locale.ROOT, "%-22s %8s %12s %9s %9s %8s %22s%n", "server", "conns", "lines/s", "p50 µs", "p99 µs", "×floor", "vs netty, same threads"));
+        for (Bench.Variant v : in("busy")) {
+            for (int c : o.connections) {
+                Cell x = cell(v.name(), "busy", c);
+                if (x == null) continue;
+                String lps = x.usable() ? k(x.median()) + (x.failed() > 0 ? "!" : "") : "FAILED";
+                String partial = x.served() >= 0 && x.served() < x.connections() ? "  served only " + x.served() + " of " + x.connections() : "";
+                sb.append(String.format(Locale.ROOT, "%-22s %8s %12s %9.0f %9.0f %8s %22s%s%n", v.name(), n(c), lps, x.p50us(), x.p99us(),
+                        vsFloor(v.name(), "busy", c), vsPeer(v, "busy", c), partial));
             }
         }
-        if (!http.isEmpty()) {
+        if (!memory.isEmpty() || (http != null && http.nginxBytesPerIdle() >= 0)) {
+            sb.append(String.format(Locale.ROOT, "%nmemory per idle connection (slope %s → %s held, after a warm-up), bytes:%n", n(o.holdLow), n(o.holdHigh)));
+            sb.append(String.format(Locale.ROOT, "%-22s %10s %10s %10s%n", "server", "off-heap", "heap", "total"));
+            memory.forEach((name, m) -> sb.append(m.ok() == 0
+                    ? String.format(Locale.ROOT, "%-22s FAILED: %s%n", name, m.failure())
+                    : String.format(Locale.ROOT, "%-22s %10.0f %10.0f %10.0f%n", name, m.rss(), m.heap(), m.total())));
+            if (http != null && http.nginxBytesPerIdle() >= 0) {
+                sb.append(String.format(Locale.ROOT, "%-22s %10.0f %10s %10.0f%n", "nginx (keep-alive)", http.nginxBytesPerIdle(), "-", http.nginxBytesPerIdle()));
+            }
+        }
+        if (http != null && !http.rows().isEmpty()) {
             sb.append(String.format(Locale.ROOT, "%nHTTP/1.1 keep-alive, wrk -t1 -c100, one worker each:%n"));
-            double nginx = http.stream().filter(r -> r.server().startsWith("nginx")).mapToDouble(HttpBench.Result::median).findFirst().orElse(0);
-            for (HttpBench.Result r : http) {
-                sb.append(String.format(Locale.ROOT, "  %-15s %10s req/s  (%s–%s)%s%s%n", r.server(), k(r.median()), k(r.min()), k(r.max()),
-                        r.server().startsWith("nginx") || nginx == 0 ? "" : String.format(Locale.ROOT, "  %.2f× nginx", r.median() / nginx),
-                        r.errors() > 0 ? "  ERRORS: " + r.errors() : ""));
+            for (HttpBench.Result r : http.rows()) {
+                sb.append(String.format(Locale.ROOT, "  %-15s %12s req/s  p50 %.0f µs  p99 %.0f µs%s%n", r.server(),
+                        r.median() > 0 ? k(r.median()) : "FAILED", r.p50us(), r.p99us(), vsNginx(r)));
             }
         }
-        if (httpNote != null) sb.append("\n").append(httpNote).append("\n");
-        if (!memory.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, "%nmemory per idle connection (%d held, one echo each):%n", options.hold));
-            memory.forEach((name, m) -> sb.append(String.format(Locale.ROOT, "  %-15s %8.0f bytes%s%n", name, m[0],
-                    m[1] < options.hold ? "  (only " + (int) m[1] + " echoed)" : "")));
-        }
+        for (String note : notes()) sb.append('\n').append(note.replace("**", "")).append('\n');
         return sb.toString();
     }
 
+    private String vsNginx(HttpBench.Result r) {
+        double nginx = http.rows().stream().filter(x -> x.server().startsWith("nginx")).mapToDouble(HttpBench.Result::median).findFirst().orElse(0);
+        return r.server().startsWith("nginx") || nginx == 0 || r.median() == 0 ? "" : String.format(Locale.ROOT, "  %.2f× nginx", r.median() / nginx);
+    }
+
+    private List<String> notes() {
+        List<String> notes = new ArrayList<>();
+        if (floorNote != null) notes.add(floorNote + ": no ratio to the floor in this report.");
+        if (httpNote != null) notes.add(httpNote);
+        startFailures.forEach((name, why) -> notes.add("**" + name + " FAILED to start**, left out: " + why));
+        return notes;
+    }
+
+    // ---- Markdown
+
     String markdown() {
-        StringBuilder md = new StringBuilder();
-        md.append("# Benchmark report\n\n");
+        StringBuilder md = new StringBuilder("# Benchmark report\n\n");
+        if (o.quick) {
+            md.append("> **A `--quick` smoke run**: one round of ").append(o.seconds).append(" s runs, fewer levels and smaller hold sizes. ")
+                    .append("It checks that every server runs and that the report renders; its figures are **not comparable** with the full run ")
+                    .append("(`./jbang bench`) nor with the figures quoted in the chapters.\n\n");
+        }
         md.append("- Machine: ").append(machine).append('\n');
-        md.append("- Command: `").append(options.command).append("`\n");
-        md.append(String.format(Locale.ROOT, "- Load: lines of %d bytes, %d in flight per connection; %d round(s) of %.1f s after %.1f s warm-up, servers interleaved; median of the rounds (spread min–max).%n",
-                options.lineSize, options.pipeline, options.rounds, options.seconds, options.warmup));
-        md.append("- Each server in its own JVM (`").append(String.join(" ", ServerProcess.SERVER_JVM))
-                .append("`), the load generator in another, checking every byte it gets back.\n\n");
-        md.append("## Throughput and latency\n\n");
-        md.append("| server | connections | lines/s | spread | p50 µs | p99 µs | vs Netty (same threads) |\n|---|---:|---:|---:|---:|---:|---|\n");
-        for (Bench.Variant v : variants) {
-            for (Map.Entry<Integer, Cell> e : cells.get(v.name()).entrySet()) {
-                Cell c = e.getValue();
-                md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %s–%s | %.0f | %.0f | %s |%n", v.name(), e.getKey(),
-                        k(c.median()), k(c.min()), k(c.max()), c.p50us(), c.p99us(), ratio(v, e.getKey())));
-            }
-        }
-        if (levels.size() > 1) {
-            md.append("\n```mermaid\nxychart-beta\n    title \"Echo throughput (thousand lines/s) against connections\"\n");
-            md.append("    x-axis [").append(String.join(", ", levels.stream().map(l -> "\"" + l + "\"").toList())).append("]\n");
-            md.append("    y-axis \"k lines/s\"\n");
-            for (Bench.Variant v : variants) {
-                Map<Integer, Cell> row = cells.get(v.name());
-                if (row.size() < levels.size()) continue;
-                md.append("    line [").append(String.join(", ", levels.stream()
-                        .map(l -> String.format(Locale.ROOT, "%.0f", row.get(l).median() / 1000)).toList())).append("]\n");
-            }
-            md.append("```\n\nLines, in order: ");
-            md.append(String.join(", ", variants.stream().filter(v -> cells.get(v.name()).size() == levels.size()).map(Bench.Variant::name).toList()));
-            md.append(".\n");
-        }
-        if (!http.isEmpty()) {
-            md.append("\n## HTTP: the day 5 engine against nginx\n\n`wrk -t1 -c100` on a keep-alive `GET /`, one worker each: day 5's shared design with one thread and `HttpResponder`, nginx with `worker_processes 1` and `return 200`.\n\n");
-            md.append("| server | requests/s | spread | vs nginx |\n|---|---:|---:|---:|\n");
-            double nginx = http.stream().filter(r -> r.server().startsWith("nginx")).mapToDouble(HttpBench.Result::median).findFirst().orElse(0);
-            for (HttpBench.Result r : http) {
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s–%s | %s |%n", r.server(), k(r.median()), k(r.min()), k(r.max()),
-                        nginx == 0 ? "" : String.format(Locale.ROOT, "%.2f×", r.median() / nginx)));
-            }
-        }
-        if (httpNote != null) md.append("\n").append(httpNote).append("\n");
-        if (!memory.isEmpty()) {
-            md.append(String.format(Locale.ROOT, "%n## Memory per idle connection%n%n%,d connections held, each after one echo: (resident set + heap after a full GC) while holding, minus before, divided by the count.%n%n", options.hold));
-            md.append("| server | bytes per connection |\n|---|---:|\n");
-            List<Map.Entry<String, double[]>> rows = new ArrayList<>(memory.entrySet());
-            rows.sort(Comparator.comparingDouble(e -> e.getValue()[0]));
-            for (Map.Entry<String, double[]> e : rows) {
-                md.append(String.format(Locale.ROOT, "| %s | %,.0f |%n", e.getKey(), e.getValue()[0]));
-            }
-            md.append("\n```mermaid\nxychart-beta\n    title \"Bytes per idle connection\"\n    x-axis [");
-            md.append(String.join(", ", rows.stream().map(e -> "\"" + e.getKey() + "\"").toList())).append("]\n    y-axis \"bytes\"\n    bar [");
-            md.append(String.join(", ", rows.stream().map(e -> String.format(Locale.ROOT, "%.0f", Math.max(0, e.getValue()[0]))).toList())).append("]\n```\n");
+        md.append("- Command: `").append(o.command).append("`, ").append(String.format(Locale.ROOT, "%d min %02d s", wallSeconds / 60, wallSeconds % 60)).append(" wall time\n");
+        md.append("- Load average (1, 5, 15 min) at the start: ").append(loadStart).append(", at the end: ").append(loadEnd);
+        if (busy(loadStart) || busy(loadEnd)) md.append(" — **the machine was busy: read these figures as noise**");
+        md.append('\n');
+        md.append(String.format(Locale.ROOT, "- Load: lines of %d bytes, %d in flight per busy connection; %d round(s), each run %.1f s measured after %.1f s warm-up; "
+                        + "servers one at a time, in an order that rotates each round; the median of the clean rounds, spread min–max.%n",
+                o.lineSize, o.pipeline, o.rounds, o.seconds, o.warmup));
+        md.append("- Throughput rows: each server JVM with `").append(String.join(" ", ServerProcess.COMMON_JVM)).append(' ')
+                .append(String.join(" ", ServerProcess.THROUGHPUT_JVM)).append("` (Netty adds `--sun-misc-unsafe-memory-access=allow`); ")
+                .append("memory rows: `").append(String.join(" ", ServerProcess.MEMORY_JVM)).append("`. The load generator (`LoadGen`, one thread, ")
+                .append("TCP_NODELAY on, `-Xmx512m`) runs in other processes and checks every byte. Servers as they ran: [the last section](#servers-as-they-ran).\n");
+        md.append("- A run with any error is marked **FAILED** and left out of medians and ratios. `×floor` is the ratio to the C floor ")
+                .append("(`bench/c/echo_floor.c`, one thread, epoll ET) measured in the same run.\n\n");
+
+        goals(md);
+        busyBesideIdle(md);
+        allBusy(md);
+        comparisons(md);
+        memorySection(md);
+        httpSection(md);
+        serversSection(md);
+        failures(md);
+        List<String> notes = notes();
+        if (!notes.isEmpty()) {
+            md.append("\n## Notes\n\n");
+            for (String note : notes) md.append("- ").append(note).append('\n');
         }
         return md.toString();
     }
 
+    private static boolean busy(String load) {
+        try {
+            return Double.parseDouble(load.split(" ")[0]) > 0.5;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The goals of issues 12, 15, 18 and 19, read off this run: what bench/README.md's goals table is filled from. */
+    private void goals(StringBuilder md) {
+        List<String[]> rows = new ArrayList<>();
+        List<Integer> ends = o.connections.size() > 1
+                ? List.of(o.connections.get(0), o.connections.get(o.connections.size() - 1)) : o.connections;
+        ratioGoal(rows, "18", "day04-et ≥ 0.95× the C floor", "day04-et", Bench.FLOOR, 0.95, ends);
+        for (Bench.Variant v : variants) {
+            if (v.peer() != null && variant(v.peer()) != null && v.name().matches("day0[3-7].*")) {
+                ratioGoal(rows, "18", v.name() + " (" + v.threads() + ") ≥ 1.0× " + v.peer() + " (" + variant(v.peer()).threads() + ")",
+                        v.name(), v.peer(), 1.0, ends);
+            }
+        }
+        for (Bench.Variant v : in("idle")) {
+            if (!v.name().matches("day0[4-6].*|netty-epoll.*|" + Bench.FLOOR)) continue;
+            double kept = kept(v.name());
+            rows.add(new String[] {"18", v.name() + " keeps ≥ 0.9× with " + n(maxIdle) + " idle", fmt(kept), met(kept, 0.9, true)});
+        }
+        for (Map.Entry<String, Mem> e : memory.entrySet()) {
+            if (!e.getKey().matches("day0[3-7].*") || e.getValue().ok() == 0) continue;
+            double limit = e.getKey().startsWith("day04") || e.getKey().equals("day07-multishot") ? 128 : 256;
+            rows.add(new String[] {e.getKey().startsWith("day07") ? "19" : "18", e.getKey() + " ≤ " + (int) limit + " B per idle connection",
+                    String.format(Locale.ROOT, "%,.0f B", e.getValue().total()), met(e.getValue().total(), limit, false)});
+        }
+        ratioGoal(rows, "12", "day05-reactor ≥ 0.95× netty-epoll-2", "day05-reactor", "netty-epoll-2", 0.95, ends);
+        ratioGoal(rows, "12", "day05-shared ≥ 1.1× netty-epoll-2", "day05-shared", "netty-epoll-2", 1.1, ends);
+        ratioGoal(rows, "15", "day05-loops ≥ 1.15× netty-epoll-2", "day05-loops", "netty-epoll-2", 1.15, ends);
+        ratioGoal(rows, "15", "day05-loops-reuseport ≥ 1.15× netty-epoll-2", "day05-loops-reuseport", "netty-epoll-2", 1.15, ends);
+        ratioGoal(rows, "19", "day07-multishot ≥ 1.0× day04-et", "day07-multishot", "day04-et", 1.0, ends);
+        ratioGoal(rows, "19", "day07-multishot ≥ 1.0× netty-uring-1", "day07-multishot", "netty-uring-1", 1.0, ends);
+        if (rows.isEmpty()) return;
+        md.append("## Goals, as this run measured them\n\nIssues 12, 15, 18 and 19 set these; the bench reports them, tests never assert them. ")
+                .append("Ratios at ").append(String.join(" and ", ends.stream().map(c -> n(c) + " busy connections").toList()))
+                .append(" (every connection busy); \"kept\" from the busy-beside-idle scenario; memory from the slope.")
+                .append(o.quick ? " **A --quick run: not the figures to quote.**" : "").append("\n\n| issue | goal | measured | |\n|---|---|---|---|\n");
+        for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        md.append('\n');
+    }
+
+    private void ratioGoal(List<String[]> rows, String issue, String goal, String mine, String other, double target, List<Integer> levels) {
+        if (variant(mine) == null || variant(other) == null) return;
+        List<String> shownRatios = new ArrayList<>();
+        double worst = Double.NaN;
+        for (int c : levels) {
+            double r = ratioValue(cell(mine, "busy", c), cell(other, "busy", c));
+            shownRatios.add(Double.isNaN(r) ? "n/a at " + n(c) : String.format(Locale.ROOT, "%.2f× at %s", r, n(c)));
+            if (!Double.isNaN(r)) worst = Double.isNaN(worst) ? r : Math.min(worst, r);
+        }
+        rows.add(new String[] {issue, goal, String.join(", ", shownRatios), met(worst, target, true)});
+    }
+
+    private static String met(double value, double target, boolean atLeast) {
+        if (Double.isNaN(value)) return "not measured";
+        return (atLeast ? value >= target : value <= target) ? "met" : "**not met**";
+    }
+
+    private void busyBesideIdle(StringBuilder md) {
+        List<Bench.Variant> rows = in("idle");
+        if (rows.isEmpty()) return;
+        md.append(String.format(Locale.ROOT, "## 1. Busy beside idle%n%n%d busy connections (%d lines in flight each) beside %s idle ones. "
+                        + "The idle connections are opened by a load generator process of their own before the busy ones start, and each has echoed one line, "
+                        + "so the server holds them as real idle clients. **kept** is the throughput with %s idle as a ratio of the figure with none.%n%n",
+                o.busy, o.pipeline, String.join(", ", o.idle.stream().map(Report::n).toList()), n(maxIdle)));
+        md.append("| server | threads |");
+        for (int idle : o.idle) md.append(" lines/s, ").append(n(idle)).append(" idle |");
+        md.append(" kept at ").append(n(maxIdle)).append(" | ×floor, 0 idle | ×floor, ").append(n(maxIdle)).append(" idle |\n|---|---|");
+        md.append("---:|".repeat(o.idle.size())).append("---:|---:|---:|\n");
+        for (Bench.Variant v : rows) {
+            md.append("| ").append(v.name()).append(" | ").append(v.threads()).append(" |");
+            for (int idle : o.idle) md.append(' ').append(shown(cell(v.name(), "idle", idle))).append(" |");
+            md.append(' ').append(fmt(kept(v.name()))).append(" | ").append(vsFloor(v.name(), "idle", 0)).append(" | ")
+                    .append(vsFloor(v.name(), "idle", maxIdle)).append(" |\n");
+        }
+        barChart(md, "Throughput kept with " + n(maxIdle) + " idle beside " + o.busy + " busy (ratio to 0 idle)", "kept",
+                rows.stream().map(Bench.Variant::name).toList(), this::kept);
+        barChart(md, "×C floor with " + n(maxIdle) + " idle beside " + o.busy + " busy", "× floor",
+                rows.stream().map(Bench.Variant::name).toList(), s -> ratioValue(cell(s, "idle", maxIdle), cell(Bench.FLOOR, "idle", maxIdle)));
+        md.append("\nLatency per line (send to answer) in each run:\n\n| server | idle | lines/s | spread | p50 µs | p99 µs | ×floor | vs Netty, same threads |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+        for (Bench.Variant v : rows) {
+            for (int idle : o.idle) detailRow(md, v, "idle", idle);
+        }
+    }
+
+    private void detailRow(StringBuilder md, Bench.Variant v, String scenario, int level) {
+        Cell c = cell(v.name(), scenario, level);
+        if (c == null) return;
+        md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |%n", v.name(), n(level), shown(c),
+                c.usable() ? k(c.min()) + "–" + k(c.max()) : "", c.usable() ? String.format(Locale.ROOT, "%.0f", c.p50us()) : "",
+                c.usable() ? String.format(Locale.ROOT, "%.0f", c.p99us()) : "", vsFloor(v.name(), scenario, level), vsPeer(v, scenario, level)));
+    }
+
+    private void allBusy(StringBuilder md) {
+        List<Bench.Variant> rows = in("busy");
+        if (rows.isEmpty()) return;
+        md.append(String.format(Locale.ROOT, "%n## 2. Every connection busy%n%nEach connection keeps %d lines in flight (a closed loop). "
+                + "Day 2 runs at 100 connections only (a thread per connection, or a pool that serves as many clients as it has threads).%n%n", o.pipeline));
+        md.append("| server | connections | lines/s | spread | p50 µs | p99 µs | ×floor | vs Netty, same threads |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+        for (Bench.Variant v : rows) {
+            for (int c : o.connections) detailRow(md, v, "busy", c);
+        }
+        for (int c : o.connections) {
+            List<String> names = rows.stream().map(Bench.Variant::name).filter(s -> cell(s, "busy", c) != null).toList();
+            barChart(md, "×C floor, " + n(c) + " busy connections", "× floor", names,
+                    s -> ratioValue(cell(s, "busy", c), cell(Bench.FLOOR, "busy", c)));
+        }
+    }
+
+    private void comparisons(StringBuilder md) {
+        List<String[]> pairs = new ArrayList<>();
+        for (Bench.Variant v : variants) {
+            if (v.peer() != null && variant(v.peer()) != null) pairs.add(new String[] {v.name(), v.peer()});
+        }
+        for (String day7 : List.of("day07-basic", "day07-multishot")) {
+            if (variant(day7) != null && variant("day04-et") != null) pairs.add(new String[] {day7, "day04-et"});
+        }
+        if (pairs.isEmpty()) return;
+        md.append("\n## Comparisons, thread for thread\n\nEach design against the peer with the same number of threads that serve connections, named exactly. ")
+                .append("On 2 cores the load generator takes one, so designs with 2 or 3 threads share the other core with each other and with the load generator.\n\n");
+        md.append("| comparison |");
+        for (int idle : o.idle) md.append(' ').append(o.busy).append(" busy + ").append(n(idle)).append(" idle |");
+        for (int c : o.connections) md.append(' ').append(n(c)).append(" busy |");
+        md.append("\n|---|").append("---:|".repeat(o.idle.size() + o.connections.size())).append('\n');
+        for (String[] p : pairs) {
+            Bench.Variant a = variant(p[0]), b = variant(p[1]);
+            md.append("| ").append(a.name()).append(" (").append(a.threads()).append(") vs ").append(b.name()).append(" (").append(b.threads()).append(") |");
+            for (int idle : o.idle) md.append(' ').append(ratio(cell(a.name(), "idle", idle), cell(b.name(), "idle", idle))).append(" |");
+            for (int c : o.connections) md.append(' ').append(ratio(cell(a.name(), "busy", c), cell(b.name(), "busy", c))).append(" |");
+            md.append('\n');
+        }
+    }
+
+    private void memorySection(StringBuilder md) {
+        boolean nginx = http != null && http.nginxBytesPerIdle() >= 0;
+        if (memory.isEmpty() && !nginx) return;
+        md.append(String.format(Locale.ROOT, "%n## 3. Memory per idle connection%n%nThe slope between holding %s and %s idle connections, after a warm-up with traffic "
+                        + "(%d busy connections, then %s held and let go), so one-time costs (lazy pools, class loading, JIT) are not charged per connection. "
+                        + "Java servers run with a pre-touched fixed heap (`%s`): the **off-heap** part is the growth of the resident set, "
+                        + "the **heap** part the growth of the heap in use after a full GC (`jcmd GC.run`, `GC.heap_info`). nginx: the resident set of its master and worker, "
+                        + "each connection after one keep-alive request.%n%n",
+                n(o.holdLow), n(o.holdHigh), o.busy, n(o.holdLow), String.join(" ", ServerProcess.MEMORY_JVM)));
+        md.append("| server | off-heap (RSS) B | heap B | total B | ×floor |\n|---|---:|---:|---:|---:|\n");
+        double floor = memory.containsKey(Bench.FLOOR) && memory.get(Bench.FLOOR).ok() > 0 ? memory.get(Bench.FLOOR).total() : Double.NaN;
+        List<String> chartNames = new ArrayList<>();
+        List<Double> chartValues = new ArrayList<>();
+        for (Map.Entry<String, Mem> e : memory.entrySet()) {
+            Mem m = e.getValue();
+            if (m.ok() == 0) {
+                md.append("| ").append(e.getKey()).append(" | **FAILED**: ").append(m.failure()).append(" | | | |\n");
+                continue;
+            }
+            String partial = m.failure() != null ? " (**" + m.failure() + "**)" : "";
+            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %,.0f%s | %s |%n", e.getKey(), m.rss(), m.heap(), m.total(), partial,
+                    Double.isNaN(floor) || floor <= 0 ? "" : String.format(Locale.ROOT, "%.1f×", m.total() / floor)));
+            chartNames.add(e.getKey());
+            chartValues.add(m.total());
+        }
+        if (nginx) {
+            md.append(String.format(Locale.ROOT, "| nginx (1 worker, keep-alive) | %,.0f | – | %,.0f | %s |%n", http.nginxBytesPerIdle(), http.nginxBytesPerIdle(),
+                    Double.isNaN(floor) || floor <= 0 ? "" : String.format(Locale.ROOT, "%.1f×", http.nginxBytesPerIdle() / floor)));
+            chartNames.add("nginx");
+            chartValues.add(http.nginxBytesPerIdle());
+        }
+        // An outlier (day 2's virtual threads, tens of KB) would flatten every other bar: it stays in the table only.
+        double med = median(chartValues.stream().mapToDouble(Double::doubleValue).filter(x -> x > 0).toArray());
+        List<String> offScale = new ArrayList<>();
+        Map<String, Double> chart = new LinkedHashMap<>();
+        for (int i = 0; i < chartNames.size(); i++) {
+            if (med > 0 && chartValues.get(i) > 8 * med) offScale.add(chartNames.get(i));
+            else chart.put(chartNames.get(i), chartValues.get(i));
+        }
+        barChart(md, "Bytes per idle connection (total)", "bytes", new ArrayList<>(chart.keySet()), chart::get);
+        if (!offScale.isEmpty()) md.append("\nLeft out of the chart as off its scale (see the table): ").append(String.join(", ", offScale)).append(".\n");
+    }
+
+    private void httpSection(StringBuilder md) {
+        if (http == null || http.rows().isEmpty()) return;
+        md.append("\n## 4. HTTP: the day 5 engine against nginx\n\n`wrk -t1 -c100` on a keep-alive `GET /`, one worker each, one server alive at a time: ")
+                .append("day 5's shared design with one thread and `HttpResponder`, nginx with `worker_processes 1` and `return 200` (its configuration below). ")
+                .append("A round with any non-2xx answer or socket error is **FAILED** and left out.\n\n");
+        md.append("| server | requests/s | spread | p50 µs | p99 µs | vs nginx |\n|---|---:|---:|---:|---:|---:|\n");
+        for (HttpBench.Result r : http.rows()) {
+            String rps = r.median() > 0 ? k(r.median()) + (r.failures() > 0 ? " (**FAILED** " + r.failures() + " rounds, left out)" : "") : "**FAILED**";
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.0f | %.0f | %s |%n", r.server(), rps,
+                    r.median() > 0 ? k(r.min()) + "–" + k(r.max()) : "", r.p50us(), r.p99us(), vsNginx(r).replace("  ", "").replace(" nginx", "")));
+        }
+    }
+
+    private void serversSection(StringBuilder md) {
+        md.append("\n## Servers as they ran\n\nThe command line of each server (class path left out) and the options of one of its accepted sockets, ")
+                .append("read from the server's side (`pidfd_getfd` on its fd, then `getsockopt`) while connections were open. ")
+                .append("The load generator sets TCP_NODELAY on every connection of its own.\n\n");
+        md.append("| server | threads | command | accepted socket |\n|---|---|---|---|\n");
+        for (Bench.Variant v : variants) {
+            List<String> cmd = commands.get(v.name());
+            md.append("| ").append(v.name()).append(" | ").append(v.threads()).append(" | `")
+                    .append(cmd == null ? "(not started)" : String.join(" ", cmd)).append("` | ")
+                    .append(sockets.getOrDefault(v.name(), "not read")).append(" |\n");
+        }
+        if (http != null && http.nginxConfig() != null && !http.rows().isEmpty()) {
+            md.append("\n<details><summary>nginx's configuration</summary>\n\n```nginx\n").append(http.nginxConfig().strip()).append("\n```\n</details>\n");
+        }
+    }
+
+    private void failures(StringBuilder md) {
+        List<Bench.Sample> bad = samples.stream().filter(s -> !s.ok()).toList();
+        List<Bench.Sample> partial = samples.stream().filter(s -> s.ok() && s.served() >= 0 && s.served() < s.connections()).toList();
+        if (bad.isEmpty() && partial.isEmpty()) return;
+        md.append("\n## Failed and partial runs\n\n");
+        for (Bench.Sample s : bad) {
+            md.append(String.format(Locale.ROOT, "- **FAILED** %s, %s %s, round %d: %s%n", s.server(), s.scenario().equals("idle") ? "beside" : "busy",
+                    s.scenario().equals("idle") ? n(s.level()) + " idle" : n(s.level()), s.round() + 1, s.failure()));
+        }
+        for (Bench.Sample s : partial) {
+            md.append(String.format(Locale.ROOT, "- %s, %s connections, round %d: **served only %d of %d clients**%n", s.server(), n(s.connections()),
+                    s.round() + 1, s.served(), s.connections()));
+        }
+    }
+
+    /** A Mermaid bar chart of one value per server, or nothing when fewer than two values exist. */
+    private static void barChart(StringBuilder md, String title, String axis, List<String> names, Function<String, Double> value) {
+        List<String> shownNames = new ArrayList<>();
+        List<Double> values = new ArrayList<>();
+        for (String name : names) {
+            Double v = value.apply(name);
+            if (v != null && !v.isNaN()) {
+                shownNames.add(name);
+                values.add(v);
+            }
+        }
+        if (values.size() < 2) return;
+        double top = values.stream().mapToDouble(Double::doubleValue).max().orElse(1);
+        boolean ratio = !axis.equals("bytes");
+        md.append("\n```mermaid\nxychart-beta\n    title \"").append(title).append("\"\n    x-axis [")
+                .append(String.join(", ", shownNames.stream().map(s -> "\"" + s + "\"").toList())).append("]\n    y-axis \"").append(axis)
+                .append("\" 0 --> ").append(String.format(Locale.ROOT, ratio ? "%.1f" : "%.0f", ratio ? Math.max(1.2, Math.ceil(top * 10) / 10) : top * 1.1))
+                .append("\n    bar [").append(String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, ratio ? "%.2f" : "%.0f", Math.max(0, v))).toList()))
+                .append("]\n```\n");
+    }
+
+    // ---- JSON
+
     String json() {
         StringBuilder j = new StringBuilder("{\n");
-        j.append("  \"machine\": \"").append(machine.replace("\"", "'")).append("\",\n");
-        j.append("  \"command\": \"").append(options.command).append("\",\n");
-        j.append("  \"throughput\": [\n");
+        j.append("  \"machine\": ").append(q(machine)).append(",\n");
+        j.append("  \"command\": ").append(q(o.command)).append(",\n");
+        j.append("  \"quick\": ").append(o.quick).append(",\n");
+        j.append("  \"load_average\": {\"start\": ").append(q(loadStart)).append(", \"end\": ").append(q(loadEnd)).append("},\n");
+        j.append("  \"wall_seconds\": ").append(wallSeconds).append(",\n");
+        j.append("  \"runs\": [\n");
+        j.append(String.join(",\n", samples.stream().map(s -> String.format(Locale.ROOT,
+                "    {\"server\": %s, \"scenario\": %s, \"level\": %d, \"round\": %d, \"connections\": %d, \"lines_per_sec\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"errors\": %d, \"served\": %d, \"failed\": %s}",
+                q(s.server()), q(s.scenario().equals("idle") ? "busy_beside_idle" : "all_busy"), s.level(), s.round() + 1, s.connections(), s.linesPerSec(),
+                s.p50us(), s.p99us(), s.errors(), s.served(), s.ok() ? "null" : q(s.failure()))).toList()));
+        j.append("\n  ],\n  \"medians\": [\n");
         List<String> rows = new ArrayList<>();
-        cells.forEach((name, row) -> row.forEach((level, c) -> rows.add(String.format(Locale.ROOT,
-                "    {\"server\": \"%s\", \"connections\": %d, \"lines_per_sec\": %.0f, \"min\": %.0f, \"max\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"errors\": %d}",
-                name, level, c.median(), c.min(), c.max(), c.p50us(), c.p99us(), c.errors()))));
-        j.append(String.join(",\n", rows)).append("\n  ],\n  \"bytes_per_idle_connection\": {");
-        j.append(String.join(", ", memory.entrySet().stream().map(e -> String.format(Locale.ROOT, "\"%s\": %.0f", e.getKey(), e.getValue()[0])).toList()));
+        cells.forEach((key, c) -> {
+            String[] p = key.split("\\|");
+            rows.add(String.format(Locale.ROOT,
+                    "    {\"server\": %s, \"scenario\": %s, \"level\": %s, \"lines_per_sec\": %.0f, \"min\": %.0f, \"max\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"clean_rounds\": %d, \"failed_rounds\": %d}",
+                    q(p[0]), q(p[1].equals("idle") ? "busy_beside_idle" : "all_busy"), p[2], c.median(), c.min(), c.max(), c.p50us(), c.p99us(), c.ok(), c.failed()));
+        });
+        j.append(String.join(",\n", rows)).append("\n  ],\n  \"kept_with_most_idle\": {");
+        j.append(String.join(", ", in("idle").stream().filter(v -> !Double.isNaN(kept(v.name())))
+                .map(v -> String.format(Locale.ROOT, "%s: %.3f", q(v.name()), kept(v.name()))).toList()));
+        j.append("},\n  \"bytes_per_idle_connection\": {");
+        List<String> mem = new ArrayList<>(memory.entrySet().stream().filter(e -> e.getValue().ok() > 0).map(e -> String.format(Locale.ROOT,
+                "%s: {\"off_heap\": %.0f, \"heap\": %.0f, \"total\": %.0f}", q(e.getKey()), e.getValue().rss(), e.getValue().heap(), e.getValue().total())).toList());
+        if (http != null && http.nginxBytesPerIdle() >= 0) mem.add(String.format(Locale.ROOT, "\"nginx\": {\"off_heap\": %.0f, \"heap\": 0, \"total\": %.0f}",
+                http.nginxBytesPerIdle(), http.nginxBytesPerIdle()));
+        j.append(String.join(", ", mem)).append("},\n  \"http\": [");
+        if (http != null) {
+            j.append(String.join(", ", http.rows().stream().map(r -> String.format(Locale.ROOT,
+                    "{\"server\": %s, \"requests_per_sec\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"failed_rounds\": %d}",
+                    q(r.server()), r.median(), r.p50us(), r.p99us(), r.failures())).toList()));
+        }
+        j.append("],\n  \"servers\": {");
+        j.append(String.join(", ", variants.stream().map(v -> String.format(Locale.ROOT, "%s: {\"threads\": %s, \"command\": %s, \"accepted_socket\": %s}",
+                q(v.name()), q(v.threads()), q(commands.containsKey(v.name()) ? String.join(" ", commands.get(v.name())) : ""),
+                q(sockets.getOrDefault(v.name(), "not read")))).toList()));
         j.append("}\n}\n");
         return j.toString();
+    }
+
+    private static String q(String s) {
+        return s == null ? "null" : "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ") + "\"";
     }
 }

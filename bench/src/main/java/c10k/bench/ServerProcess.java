@@ -12,24 +12,43 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A program of the book (a server, or the load generator) in a JVM of its own, on this JVM's class path. */
+/**
+ * A server under measurement in a process of its own: a program of the book (or Netty) in a JVM
+ * on this JVM's class path, or a native program (the C floor). It is started for the runs that
+ * measure it and stopped right after, so that only the server being measured is alive.
+ */
 final class ServerProcess implements AutoCloseable {
 
     /**
-     * Same JVM settings for every server: a fixed, pre-touched heap, so that the resident set
-     * does not move with heap growth and a change in it is memory outside the heap.
+     * JVM settings for throughput and latency rows: a heap sized to the need and no pre-touch,
+     * so that a JVM costs what it uses. The same for every server.
      */
-    static final List<String> SERVER_JVM = List.of("-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC");
+    static final List<String> THROUGHPUT_JVM = List.of("-Xms512m", "-Xmx512m", "-XX:+UseSerialGC");
+
+    /**
+     * JVM settings for the memory rows: a fixed, pre-touched heap, so that the resident set does
+     * not move with heap growth and a change in it is memory outside the heap; the heap's own
+     * part is read apart, after a full collection.
+     */
+    static final List<String> MEMORY_JVM = List.of("-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC");
+
+    /** What every server JVM gets: FFM without a warning. */
+    static final List<String> COMMON_JVM = List.of("--enable-native-access=ALL-UNNAMED");
 
     final String name;
     final Process process;
     final int port;
+    final boolean java;
+    /** The command line, without the class path, for the report. */
+    final List<String> shown;
     private final Path log;
 
-    private ServerProcess(String name, Process process, int port, Path log) {
+    private ServerProcess(String name, Process process, int port, boolean java, List<String> shown, Path log) {
         this.name = name;
         this.process = process;
         this.port = port;
+        this.java = java;
+        this.shown = shown;
         this.log = log;
     }
 
@@ -37,34 +56,73 @@ final class ServerProcess implements AutoCloseable {
         return ProcessHandle.current().info().command().orElse("java");
     }
 
+    /** A Java server: {@code java COMMON_JVM jvm -cp ... mainClass --port 0 args}. */
     static ServerProcess start(String name, String mainClass, List<String> jvm, List<String> args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(javaBin(), "--enable-native-access=ALL-UNNAMED"));
+        List<String> command = new ArrayList<>(List.of(javaBin()));
+        command.addAll(COMMON_JVM);
         command.addAll(jvm);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass, "--port", "0"));
         command.addAll(args);
+        List<String> shown = new ArrayList<>(COMMON_JVM);
+        shown.addAll(jvm);
+        shown.add(mainClass);
+        shown.addAll(args);
+        return launch(name, command, true, shown);
+    }
+
+    /** A native server that takes {@code --port 0} and prints the same ready line. */
+    static ServerProcess startNative(String name, Path binary, List<String> args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(binary.toString(), "--port", "0"));
+        command.addAll(args);
+        List<String> shown = new ArrayList<>(List.of(binary.getFileName().toString()));
+        shown.addAll(args);
+        return launch(name, command, false, shown);
+    }
+
+    private static ServerProcess launch(String name, List<String> command, boolean java, List<String> shown) throws IOException {
         Path log = Files.createTempFile("bench-" + name.replace(' ', '-'), ".log");
         Process p = new ProcessBuilder(command).redirectError(log.toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String ready = out.readLine();
         if (ready == null || !ready.startsWith("listening on ")) {
             p.destroyForcibly();
-            throw new IOException(name + " did not start: " + ready + " " + Files.readString(log));
+            try {
+                p.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            String why = Files.readString(log).lines().filter(l -> !l.isBlank()).findFirst().orElse("no output");
+            throw new IOException(name + " did not start: " + (ready == null ? "" : ready + ": ") + why);
         }
-        return new ServerProcess(name, p, Integer.parseInt(ready.substring(ready.lastIndexOf(':') + 1)), log);
+        return new ServerProcess(name, p, Integer.parseInt(ready.substring(ready.lastIndexOf(':') + 1).trim()), java, shown, log);
     }
 
-    /** Resident set size, bytes (VmRSS in /proc/PID/status). */
+    /** Resident set size of the process and its descendants, bytes (VmRSS in /proc/PID/status). */
     long rss() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
-            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+        return rssOf(process.toHandle());
+    }
+
+    static long rssOf(ProcessHandle root) throws IOException {
+        long total = 0;
+        List<ProcessHandle> all = new ArrayList<>(List.of(root));
+        root.descendants().forEach(all::add);
+        for (ProcessHandle h : all) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(h.pid()), "status"))) {
+                    if (line.startsWith("VmRSS:")) total += Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                }
+            } catch (IOException gone) {
+                // a process that ended meanwhile holds nothing
+            }
         }
-        return -1;
+        return total;
     }
 
     private static final Pattern USED = Pattern.compile("used (\\d+)K");
 
-    /** Heap in use after a full collection, bytes, through jcmd (GC.run, then GC.heap_info). */
+    /** Heap in use after a full collection, bytes, through jcmd (GC.run, then GC.heap_info); 0 for a native server. */
     long heapUsedAfterGc() throws IOException, InterruptedException {
+        if (!java) return 0;
         jcmd("GC.run");
         long used = 0;
         // Serial GC prints one line per generation ("DefNew total NK, used NK", "Tenured total
@@ -86,6 +144,21 @@ final class ServerProcess implements AutoCloseable {
         return out;
     }
 
+    /** Whether the server is still running (a crash is reported, not hidden). */
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    /** The last lines the server wrote to stderr, for a failure message. */
+    String tail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     String stop() throws IOException, InterruptedException {
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
@@ -97,5 +170,6 @@ final class ServerProcess implements AutoCloseable {
     @Override
     public void close() throws IOException, InterruptedException {
         if (process.isAlive()) stop();
+        else Files.deleteIfExists(log);
     }
 }
