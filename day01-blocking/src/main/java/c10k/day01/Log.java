@@ -72,6 +72,13 @@ public final class Log {
     }
 
     private static final class OneLine extends Handler {
+        /**
+         * Read once, when logging is set up: the JDK loads its time-zone database lazily, from a
+         * file, and a server out of descriptors (EMFILE, the very moment it has something to
+         * log) could not open it.
+         */
+        private static final ZoneId ZONE = ZoneId.systemDefault();
+
         private final Formatter messages = new Formatter() {
             @Override
             public String format(LogRecord r) {
@@ -82,7 +89,7 @@ public final class Log {
         @Override
         public void publish(LogRecord r) {
             String name = r.getLoggerName() == null ? "" : r.getLoggerName().replaceFirst("^c10k\\.", "");
-            String line = TIME.format(LocalTime.ofInstant(r.getInstant(), ZoneId.systemDefault()))
+            String line = TIME.format(LocalTime.ofInstant(r.getInstant(), ZONE))
                     + " " + String.format("%-7s", level(r.getLevel())) + " " + name + ": " + messages.format(r)
                     + (r.getThrown() == null ? "" : ": " + r.getThrown());
             PrintStream out = to != null ? to : System.err;

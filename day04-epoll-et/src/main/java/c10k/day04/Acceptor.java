@@ -38,7 +38,7 @@ public final class Acceptor {
     /** Sent to a client the server cannot take, before closing it. */
     public static final byte[] ERR_SERVER_FULL = "ERR server full\n".getBytes(StandardCharsets.US_ASCII);
 
-    private static final System.Logger LOG = System.getLogger("c10k.day04");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day04");
 
     private final String who;
     private final int listenFd;
@@ -60,6 +60,20 @@ public final class Acceptor {
         this.useSpare = useSpare;
         this.pause = new AcceptPause(who);
         if (useSpare) spareFd = Sockets.socket(Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC);
+        loadWhatTheErrorPathNeeds();
+    }
+
+    /**
+     * The JVM loads a class the first time it is used, and from a class path of directories
+     * that means opening a file. Out of descriptors, exactly when the error path runs for the
+     * first time, that open fails and the loop dies of a NoClassDefFoundError. So everything
+     * the error path touches is used once here, while descriptors are to be had.
+     */
+    private static void loadWhatTheErrorPathNeeds() {
+        AcceptErrors.classify(Errno.EMFILE);
+        new SyscallException("accept4", Errno.EMFILE).getMessage();
+        Outcome.values();
+        DROP.get();
     }
 
     /** Accepts up to the budget, handing each new fd to {@code onNew}. Throws only if the listener is broken. */
@@ -69,19 +83,15 @@ public final class Acceptor {
             try {
                 fd = Sockets.accept(listenFd);
             } catch (SyscallException e) {
-                switch (AcceptErrors.classify(e.errno())) {
-                    case GONE_ALREADY -> {
-                        logTransient(e);
-                        continue;                // that one connection failed; the queue moves on
-                    }
-                    case SHORT_OF_RESOURCES -> {
-                        boolean outOfFds = e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE;
-                        if (outOfFds && useSpare && refuseWithSpare(counters)) continue;
-                        return beginPause(e);
-                    }
-                    case BROKEN -> throw e;      // the listener itself is broken
+                AcceptErrors.Kind kind = AcceptErrors.classify(e.errno());
+                if (kind == AcceptErrors.Kind.BROKEN) throw e;           // the listener itself is broken
+                if (kind == AcceptErrors.Kind.GONE_ALREADY) {
+                    logTransient(e);
+                    continue;                    // that one connection failed; the queue moves on
                 }
-                continue;
+                boolean outOfFds = e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE;
+                if (outOfFds && useSpare && refuseWithSpare(counters)) continue;
+                return beginPause(e);
             }
             if (fd == Sockets.WOULD_BLOCK) return Outcome.EMPTY;
             counters.accepted();

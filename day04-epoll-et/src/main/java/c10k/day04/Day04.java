@@ -16,6 +16,6 @@ public final class Day04 {
                 .modes("et", "lt")
                 .timeouts()
                 .run(args, o -> new EpollEchoServer(o.host(), o.port(),
-                        o.mode().equals("lt") ? EpollEchoServer.Mode.LT : EpollEchoServer.Mode.ET));
+                        o.mode().equals("lt") ? EpollEchoServer.Mode.LT : EpollEchoServer.Mode.ET).timeouts(o.timeouts()));
     }
 }

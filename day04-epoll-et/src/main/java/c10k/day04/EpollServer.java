@@ -17,6 +17,8 @@ import java.util.function.LongSupplier;
  */
 public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
+    private static final System.Logger LOG = c10k.day01.Log.logger("day04");
+
     protected final String host;
     private final int requestedPort;
     protected final Stats stats = new Stats();
@@ -114,6 +116,9 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         l.close();
         l.releaseFds(loopEnded());
         closeListener();
+        Stats.Snapshot s = stats.snapshot();
+        LOG.log(System.Logger.Level.INFO, this + ": " + s.wakeups() + " epoll_wait wake-ups, " + s.refused()
+                + " clients refused for lack of fds, " + s.timeouts() + " timeouts");
     }
 
     private synchronized void closeListener() {

@@ -35,7 +35,7 @@ import java.util.function.LongSupplier;
  */
 public final class EventLoop extends LoopThread {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day04");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day04");
     private static final long WAKE = -1;
 
     public final Tuning tuning;
@@ -44,6 +44,7 @@ public final class EventLoop extends LoopThread {
     private final Layer layer;
     private final LongSupplier clock;
     private final Timers timers;
+    private final Acceptor.NewClient onNewClient = this::register;   // made once, not per accept batch
     private Epoll epoll;
     private Listening listening;
 
@@ -129,7 +130,11 @@ public final class EventLoop extends LoopThread {
             }
         } catch (SyscallException | RuntimeException | Error e) {
             fatal = e;
-            LOG.log(Level.ERROR, name + ": " + e.getMessage() + ": the loop cannot go on; closing every connection", e);
+            try {
+                LOG.log(Level.ERROR, name + ": " + e.getMessage() + ": the loop cannot go on; closing every connection", e);
+            } catch (Throwable cannotEvenLog) {
+                // out of memory or fds: the clean-up below matters more than the message
+            }
         } finally {
             stoppedAccepting.countDown();
             Integer orphan;
@@ -235,7 +240,7 @@ public final class EventLoop extends LoopThread {
         update(c);
     }
 
-    private void acceptBatch() throws SyscallException { listening.accept(epoll, this::register, buffers.counters); }
+    private void acceptBatch() throws SyscallException { listening.accept(epoll, onNewClient, buffers.counters); }
 
     private void registerAdopted() {
         Integer fd;

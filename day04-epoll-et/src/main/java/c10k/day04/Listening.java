@@ -40,11 +40,11 @@ final class Listening {
     void accept(Epoll epoll, Acceptor.NewClient onNew, Stats.Counters counters) throws SyscallException {
         owed = false;
         if (!active) return;
-        switch (acceptor.acceptBatch(onNew, counters)) {
-            case EMPTY -> { }
-            case BUDGET_SPENT -> owed = tuning.owesTurns();
-            case PAUSED -> epoll.modify(fd, 0, DATA);      // stop watching; resumeIfDue watches again
-        }
+        // if, not a switch: a switch on an enum is a hidden class, loaded on first use, and the
+        // first PAUSED comes when we are out of fds and cannot open its class file.
+        Acceptor.Outcome outcome = acceptor.acceptBatch(onNew, counters);
+        if (outcome == Acceptor.Outcome.BUDGET_SPENT) owed = tuning.owesTurns();
+        else if (outcome == Acceptor.Outcome.PAUSED) epoll.modify(fd, 0, DATA);   // stop watching; resumeIfDue watches again
     }
 
     /** After a pause: watch the listener again (EPOLL_CTL_MOD reports clients queued meanwhile at once). */

@@ -23,9 +23,9 @@ public final class Day05 {
                 .only("--processes", "loops", "loops-reuseport")
                 .timeouts()
                 .run(args, o -> switch (o.mode()) {
-                    case "shared" -> new SharedEpollServer(o.host(), o.port(), o.threads(), Handlers.ECHO);
+                    case "shared" -> new SharedEpollServer(o.host(), o.port(), o.threads(), Handlers.ECHO).timeouts(o.timeouts());
                     case "loops", "loops-reuseport" -> loops(o);
-                    default -> new ReactorServer(o.host(), o.port(), o.threads(), Handlers.ECHO);
+                    default -> new ReactorServer(o.host(), o.port(), o.threads(), Handlers.ECHO).timeouts(o.timeouts());
                 });
     }
 

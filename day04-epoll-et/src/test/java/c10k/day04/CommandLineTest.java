@@ -1,0 +1,84 @@
+package c10k.day04;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import c10k.day01.TestClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+/**
+ * The server as a reader starts it, {@code main} with options, in a JVM of its own: the
+ * options reach the engine, and SIGTERM is the graceful end (whole lines, then FIN).
+ */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class CommandLineTest {
+
+    @Test
+    void idleTimeoutFromTheCommandLineClosesASilentClient() throws Exception {
+        try (ChildServer server = ChildServer.start("c10k.day04.Day04", 0, "--idle-timeout", "1");
+             TestClient silent = new TestClient(server.port());
+             TestClient active = new TestClient(server.port())) {
+            assertThat(active.roundTrip("hi\n")).isEqualTo("hi\n");
+            // A real second passes here: the read below waits for the server's FIN (at most
+            // TestClient's 20 s read timeout, which would fail the test if the option were lost).
+            assertThat(silent.socket().getInputStream().read()).as("FIN after the idle timeout").isEqualTo(-1);
+            silent.close();
+            active.close();
+            String log = server.stop();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) timeouts").matcher(log);
+            assertThat(m.find()).as(log).isTrue();
+            assertThat(Long.parseLong(m.group(1))).as("the server counted its timeouts").isPositive();
+            assertThat(log).doesNotContain("Exception");
+        }
+    }
+
+    @Test
+    void sigtermAnswersWhatWasReadThenSendsFin() throws Exception {
+        byte[] line = "streaming while the server is told to stop\n".getBytes(StandardCharsets.US_ASCII);
+        try (ChildServer server = ChildServer.start("c10k.day04.Day04", 0);
+             TestClient c = new TestClient(server.port())) {
+            AtomicBoolean writing = new AtomicBoolean(true);
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    OutputStream out = c.socket().getOutputStream();
+                    while (writing.get()) out.write(line);
+                } catch (IOException stopped) {
+                    // the test closed the socket
+                }
+            });
+            InputStream in = c.socket().getInputStream();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            got.write(in.readNBytes(line.length));           // streaming and answered
+            Thread stopper = Thread.ofPlatform().start(() -> {
+                try {
+                    server.stop();                           // SIGTERM, as Ctrl-C or systemd would
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            byte[] buf = new byte[1 << 16];
+            int n;
+            while ((n = in.read(buf)) >= 0) got.write(buf, 0, n);   // a reset would throw here
+            writing.set(false);
+            c.close();                                       // our FIN ends the server's drain
+            writer.join();
+            stopper.join();
+            byte[] all = got.toByteArray();
+            assertThat(all.length % line.length).as("whole lines, then FIN").isZero();
+            for (int i = 0; i < all.length; i += line.length) {
+                assertThat(Arrays.copyOfRange(all, i, i + line.length)).isEqualTo(line);
+            }
+        }
+    }
+}
