@@ -134,9 +134,15 @@ public final class Bench {
                     progress(where + ": starting for throughput");
                     try (ServerProcess server = start(v, floorBinary, ServerProcess.THROUGHPUT_JVM)) {
                         commands.putIfAbsent(v.name(), server.shown);
+                        if (!sockets.containsKey(v.name())) {
+                            try (Holder one = Holder.open(server.port, 1, o.lineSize)) {   // one connection open while we look
+                                sockets.put(v.name(), one.failure != null ? "not read: " + one.failure
+                                        : SocketProbe.accepted(server.process.pid(), server.port));
+                            }
+                        }
                         if (v.in("idle")) {
                             for (int idle : o.idle) {
-                                samples.add(busyBesideIdle(v, server, idle, round, o, where, sockets));
+                                samples.add(busyBesideIdle(v, server, idle, round, o, where));
                             }
                         }
                         if (v.in("busy")) {
@@ -251,13 +257,12 @@ public final class Bench {
     }
 
     /** 100 busy connections while {@code idle} others, from a load generator of their own, sit open. */
-    private static Sample busyBesideIdle(Variant v, ServerProcess server, int idle, int round, Options o, String where,
-                                         Map<String, String> sockets) throws IOException, InterruptedException {
+    private static Sample busyBesideIdle(Variant v, ServerProcess server, int idle, int round, Options o, String where)
+            throws IOException, InterruptedException {
         progress(where + ": " + o.busy + " busy beside " + String.format(Locale.ROOT, "%,d", idle) + " idle");
         if (idle == 0) return measure(v.name(), "idle", 0, round, server, o.busy, o.pipeline, o);
         try (Holder holder = Holder.open(server.port, idle, o.lineSize)) {
             if (holder.failure != null) return failed(v.name(), "idle", idle, round, o.busy, "idle connections: " + holder.failure);
-            if (!sockets.containsKey(v.name())) sockets.put(v.name(), SocketProbe.accepted(server.process.pid(), server.port));
             Sample s = measure(v.name(), "idle", idle, round, server, o.busy, o.pipeline, o);
             if (s.ok() && holder.echoed < idle) {
                 return new Sample(s.server(), s.scenario(), s.level(), s.round(), s.linesPerSec(), s.p50us(), s.p99us(), s.errors(),

@@ -63,7 +63,8 @@ final class SocketProbe {
                 Integer fd = fdOf(p, inodes);
                 if (fd != null) return options(p, fd);
             }
-            return "socket not found among the server's fds";
+            // io_uring's registered (fixed) files are not in the fd table: nothing to copy from outside
+            return "not readable: the established socket has no fd in the server's table (an io_uring fixed file?)";
         } catch (Throwable t) {
             return "could not read (" + t.getMessage() + ")";
         }
