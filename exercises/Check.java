@@ -55,7 +55,7 @@ public class Check {
     public static void main(String[] args) {
         String day = null;
         boolean verbose = false;
-        int hints = 1;
+        int hintLevel = 1;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-v") || a.equals("--verbose")) {
@@ -66,7 +66,7 @@ public class Check {
             } else if (a.equals("--hint") || a.startsWith("--hint=")) {
                 String n = a.startsWith("--hint=") ? a.substring(7) : i + 1 < args.length ? args[++i] : "";
                 if (!n.matches("[1-9]")) usage("--hint takes a number from 1 to 9, not '" + n + "'");
-                hints = Integer.parseInt(n);
+                hintLevel = Integer.parseInt(n);
             } else if (a.matches("(?i)(day)?0?\\d{1,2}")) {
                 day = "day%02d".formatted(Integer.parseInt(a.replaceAll("\\D", "")));
             } else {
@@ -80,7 +80,6 @@ public class Check {
         PrintStream err = System.err;
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream capture = new PrintStream(log, true);
-        int hintLevel = hints;
         Report report = new Report(out, hintLevel, verbose);
         Map<String, List<Exercise>> days;
         out.println("Checking " + (day == null ? "every day's exercises" : day + "'s exercises")
