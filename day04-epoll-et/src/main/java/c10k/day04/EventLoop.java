@@ -5,6 +5,7 @@ import c10k.day03.EventFd;
 import c10k.day03.NativeConnection;
 import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
+import c10k.day03.Timers;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.Arrays;

@@ -5,7 +5,7 @@ import c10k.day01.Timeouts;
 import c10k.day03.NativeConnection;
 import c10k.day03.SyscallException;
 import c10k.day04.Epoll;
-import c10k.day04.Timers;
+import c10k.day03.Timers;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
