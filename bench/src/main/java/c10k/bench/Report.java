@@ -404,7 +404,8 @@ final class Report {
         }
         if (pairs.isEmpty()) return;
         md.append("\n## Comparisons, thread for thread\n\nEach design against the peer with the same number of threads that serve connections, named exactly. ")
-                .append("On 2 cores the load generator takes one, so designs with 2 or 3 threads share the other core with each other and with the load generator.\n\n");
+                .append("On 2 cores the load generator takes one, so designs with 2 or 3 threads share the other core with each other and with the load generator. ")
+                .append("These are ratios between the two rows; each row's ratio to the C floor is in the tables above.\n\n");
         md.append("| comparison |");
         for (int idle : o.idle) md.append(' ').append(o.busy).append(" busy + ").append(n(idle)).append(" idle |");
         for (int c : o.connections) md.append(' ').append(n(c)).append(" busy |");
@@ -423,8 +424,8 @@ final class Report {
         if (memory.isEmpty() && !nginx) return;
         md.append(String.format(Locale.ROOT, "%n## 3. Memory per idle connection%n%nThe slope between holding %s and %s idle connections, after a warm-up with traffic "
                         + "(%d busy connections, then %s held and let go), so one-time costs (lazy pools, class loading, JIT) are not charged per connection. "
-                        + "Java servers run with a pre-touched fixed heap (`%s`): the **off-heap** part is the growth of the resident set, "
-                        + "the **heap** part the growth of the heap in use after a full GC (`jcmd GC.run`, `GC.heap_info`). nginx: the resident set of its master and worker, "
+                        + "Java servers run with a pre-touched fixed heap (`%s`): the **off-heap** part is the growth of the anonymous resident set (`RssAnon`), "
+                        + "the **heap** part the growth of the heap in use after a full GC (`jcmd GC.run`, `GC.heap_info`). nginx: the anonymous resident set of its master and worker, "
                         + "each connection after one keep-alive request.%n%n",
                 n(o.holdLow), n(o.holdHigh), o.busy, n(o.holdLow), String.join(" ", ServerProcess.MEMORY_JVM)));
         md.append("| server | off-heap (RSS) B | heap B | total B | ×floor |\n|---|---:|---:|---:|---:|\n");
@@ -465,7 +466,8 @@ final class Report {
         if (http == null || http.rows().isEmpty()) return;
         md.append("\n## 4. HTTP: the day 5 engine against nginx\n\n`wrk -t1 -c100` on a keep-alive `GET /`, one worker each, one server alive at a time: ")
                 .append("day 5's shared design with one thread and `HttpResponder`, nginx with `worker_processes 1` and `return 200` (its configuration below). ")
-                .append("A round with any non-2xx answer or socket error is **FAILED** and left out.\n\n");
+                .append("A round with any non-2xx answer or socket error is **FAILED** and left out. ")
+                .append("No `×floor` here: the C floor speaks the echo protocol only.\n\n");
         md.append("| server | requests/s | spread | p50 µs | p99 µs | vs nginx |\n|---|---:|---:|---:|---:|---:|\n");
         for (HttpBench.Result r : http.rows()) {
             String rps = r.median() > 0 ? k(r.median()) + (r.failures() > 0 ? " (**FAILED** " + r.failures() + " rounds, left out)" : "") : "**FAILED**";

@@ -97,7 +97,12 @@ final class ServerProcess implements AutoCloseable {
         return new ServerProcess(name, p, Integer.parseInt(ready.substring(ready.lastIndexOf(':') + 1).trim()), java, shown, log);
     }
 
-    /** Resident set size of the process and its descendants, bytes (VmRSS in /proc/PID/status). */
+    /**
+     * Anonymous resident memory of the process and its descendants, bytes ({@code RssAnon} in
+     * /proc/PID/status; {@code VmRSS} where the kernel has no such line). Memory a connection
+     * costs is anonymous (malloc, mmap'd arenas, the heap); file-backed pages (the JDK's
+     * modules, jars) come and go with the page cache and would only add noise to a slope.
+     */
     long rss() throws IOException {
         return rssOf(process.toHandle());
     }
@@ -108,9 +113,12 @@ final class ServerProcess implements AutoCloseable {
         root.descendants().forEach(all::add);
         for (ProcessHandle h : all) {
             try {
+                long vmRss = -1, anon = -1;
                 for (String line : Files.readAllLines(Path.of("/proc", Long.toString(h.pid()), "status"))) {
-                    if (line.startsWith("VmRSS:")) total += Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                    if (line.startsWith("VmRSS:")) vmRss = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                    if (line.startsWith("RssAnon:")) anon = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
                 }
+                total += anon >= 0 ? anon : Math.max(0, vmRss);
             } catch (IOException gone) {
                 // a process that ended meanwhile holds nothing
             }
