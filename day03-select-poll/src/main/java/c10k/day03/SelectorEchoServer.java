@@ -138,8 +138,7 @@ public final class SelectorEchoServer implements EventLoopServer {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            System.err.print("day03 selector: the event loop failed, closing everything: ");
-            e.printStackTrace();
+            LOG.log(System.Logger.Level.ERROR, "the event loop failed, closing everything", e);
         } finally {
             closeEverything();
         }

@@ -60,6 +60,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
     /** How new connections reach the loops. */
     public enum Spread { ACCEPTOR, REUSEPORT }
 
+    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
     private static final int BACKLOG = 4096;
 
     private final String host;
@@ -221,7 +222,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
         }
         closeListeners();
         if (!all.isEmpty()) {
-            System.err.println(this + ": connections per loop " + Arrays.toString(spread()) + ", "
+            LOG.log(System.Logger.Level.INFO, this + ": connections per loop " + Arrays.toString(spread()) + ", "
                     + stats.snapshot().wakeups() + " epoll_wait wake-ups");
         }
     }

@@ -60,7 +60,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public class ReactorServer extends EpollServer implements PooledServer {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day05");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
     static final int READ_SIZE = 64 * 1024;
     /** Batches waiting for a worker, all connections together. */
     static final int QUEUE_CAPACITY = 64;

@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public abstract class FdReuseServer extends ReactorServer {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day06");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day06");
 
     /** Each worker's own counters (the engine's rule: one writer per {@link Stats.Counters}). */
     private final ThreadLocal<Stats.Counters> workerCounters = ThreadLocal.withInitial(stats::newCounters);

@@ -31,7 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class PinnedServer extends FdReuseServer {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day06");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day06");
 
     private final int poolSize;
     private final int fdBase;

@@ -29,7 +29,7 @@ import java.lang.System.Logger.Level;
  */
 final class SlotNumbers implements AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day06");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day06");
 
     final int base;
     final int count;

@@ -33,7 +33,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
 
     public enum Mode { BASIC, MULTISHOT }
 
-    private static final System.Logger LOG = System.getLogger("c10k.day07");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day07");
 
     private final String host;
     private final int requestedPort;

@@ -37,7 +37,7 @@ import java.util.function.LongSupplier;
  */
 final class RingLoop implements Runnable {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day07");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day07");
 
     // The kinds of request, in user_data's high half.
     private static final int ACCEPT = 1, RECV = 2, SEND = 3, CANCEL = 4, WAKE = 5, ACCEPT_PAUSE = 6, LOOP_CANCEL = 7,
