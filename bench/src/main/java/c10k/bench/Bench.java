@@ -269,6 +269,8 @@ public final class Bench {
                         s.served(), s.connections(), "only " + holder.echoed + " of " + idle + " idle connections were answered");
             }
             return s;
+        } finally {
+            SocketProbe.awaitNoConnections(server.process.pid(), server.port, 10_000);   // the next run starts on a settled server
         }
     }
 
@@ -323,14 +325,19 @@ public final class Bench {
         try (Holder once = Holder.open(server.port, o.holdLow, o.lineSize)) {
             if (once.failure != null) return new Memory(v.name(), round, 0, 0, 0, 0, once.failure);
         }
-        TimeUnit.SECONDS.sleep(1);   // let the server see those closes and free what they held
+        SocketProbe.awaitNoConnections(server.process.pid(), server.port, 10_000);   // the server has seen those closes
+        TimeUnit.MILLISECONDS.sleep(200);
         try (Holder low = Holder.open(server.port, o.holdLow, o.lineSize)) {
             if (low.failure != null) return new Memory(v.name(), round, 0, 0, 0, 0, low.failure);
+            server.settleNativeMemory(o.settleMillis);
             long heapLow = server.heapUsedAfterGc();
+            server.settleNativeMemory(0);
             long rssLow = server.rss();
             try (Holder more = Holder.open(server.port, o.holdHigh - o.holdLow, o.lineSize)) {
                 if (more.failure != null) return new Memory(v.name(), round, 0, 0, 0, 0, more.failure);
+                server.settleNativeMemory(o.settleMillis);
                 long heapHigh = server.heapUsedAfterGc();
+                server.settleNativeMemory(0);
                 long rssHigh = server.rss();
                 double n = o.holdHigh - o.holdLow;
                 return new Memory(v.name(), round, (rssHigh - rssLow) / n, (heapHigh - heapLow) / n,
@@ -425,6 +432,8 @@ public final class Bench {
         int lineSize = 64;
         int holdLow = 2_000;
         int holdHigh = 10_000;
+        /** Wait before each memory reading: one period of HotSpot's arena-chunk cleaner (5 s), then a malloc_trim. */
+        long settleMillis = 5_500;
         int threads = 2;
         List<String> servers = List.of();
         boolean http = true;
@@ -465,6 +474,7 @@ public final class Bench {
                         o.warmup = 0.5;
                         o.holdLow = 1_000;
                         o.holdHigh = 5_000;
+                        o.settleMillis = 0;
                     }
                     case "--idle" -> o.idle = ints(args[++i]);
                     case "--busy" -> o.busy = Integer.parseInt(args[++i]);

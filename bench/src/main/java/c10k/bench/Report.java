@@ -425,9 +425,12 @@ final class Report {
         md.append(String.format(Locale.ROOT, "%n## 3. Memory per idle connection%n%nThe slope between holding %s and %s idle connections, after a warm-up with traffic "
                         + "(%d busy connections, then %s held and let go), so one-time costs (lazy pools, class loading, JIT) are not charged per connection. "
                         + "Java servers run with a pre-touched fixed heap (`%s`): the **off-heap** part is the growth of the anonymous resident set (`RssAnon`), "
-                        + "the **heap** part the growth of the heap in use after a full GC (`jcmd GC.run`, `GC.heap_info`). nginx: the anonymous resident set of its master and worker, "
+                        + "the **heap** part the growth of the heap in use after a full GC (`jcmd GC.run`, `GC.heap_info`); "
+                        + "before each reading the bench waits %s and has the JVM give freed native memory back (`jcmd System.trim_native_heap`). nginx: the anonymous resident set of its master and worker, "
                         + "each connection after one keep-alive request.%n%n",
-                n(o.holdLow), n(o.holdHigh), o.busy, n(o.holdLow), String.join(" ", ServerProcess.MEMORY_JVM)));
+                n(o.holdLow), n(o.holdHigh), o.busy, n(o.holdLow), String.join(" ", ServerProcess.MEMORY_JVM),
+                o.settleMillis > 0 ? String.format(Locale.ROOT, "%.1f s (HotSpot's arena-chunk cleaner runs every 5 s)", o.settleMillis / 1e3)
+                        : "no time (--quick)"));
         md.append("| server | off-heap (RSS) B | heap B | total B | ×floor |\n|---|---:|---:|---:|---:|\n");
         double floor = memory.containsKey(Bench.FLOOR) && memory.get(Bench.FLOOR).ok() > 0 ? memory.get(Bench.FLOOR).total() : Double.NaN;
         List<String> chartNames = new ArrayList<>();

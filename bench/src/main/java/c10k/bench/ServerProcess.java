@@ -144,6 +144,18 @@ final class ServerProcess implements AutoCloseable {
         return used;
     }
 
+    /**
+     * Gives freed native memory back to the kernel before the resident set is read: waits
+     * {@code settleMillis} first (HotSpot returns its compilers' and GC's arena chunks to malloc
+     * on a 5-second timer), then {@code jcmd System.trim_native_heap} (glibc's malloc_trim), so
+     * the slope counts memory in use, not memory freed but still mapped. No-op for a native server.
+     */
+    void settleNativeMemory(long settleMillis) throws IOException, InterruptedException {
+        if (!java) return;
+        if (settleMillis > 0) Thread.sleep(settleMillis);
+        jcmd("System.trim_native_heap");
+    }
+
     private String jcmd(String command) throws IOException, InterruptedException {
         Path jcmd = Path.of(javaBin()).resolveSibling("jcmd");
         Process p = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), command).redirectErrorStream(true).start();
