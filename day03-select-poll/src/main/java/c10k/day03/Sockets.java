@@ -93,8 +93,20 @@ public final class Sockets {
      * the addresses and ports. Day 5's loops give each thread (or process) one of them.
      */
     public static int listen(String host, int port, int backlog, boolean reusePort) throws SyscallException, UnknownHostException {
+        return listen(host, port, backlog, reusePort, true);
+    }
+
+    /**
+     * The same, blocking unless {@code nonBlocking}. A readiness loop (days 3 to 6) must never
+     * block in accept. Day 7's io_uring never blocks our thread whatever the fd's mode: it tries
+     * the operation and, if it would block, arms an internal poll and completes the request
+     * when the socket is ready (IORING_FEAT_FAST_POLL, Linux 5.7); on older kernels an
+     * O_NONBLOCK fd could make a request complete with -EAGAIN instead, and a blocking one never does.
+     */
+    public static int listen(String host, int port, int backlog, boolean reusePort, boolean nonBlocking)
+            throws SyscallException, UnknownHostException {
         MemorySegment state = Libc.callState();
-        int fd = socket(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = socket(SOCK_STREAM | (nonBlocking ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
             Libc.check("setsockopt(SO_REUSEADDR)",

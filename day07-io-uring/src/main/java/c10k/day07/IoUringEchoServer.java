@@ -122,8 +122,8 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                 rings.add(ring);
                 EventFd wake = new EventFd();
                 wakes.add(wake);
-                int fd = Listeners.listen(host, i == 0 ? requestedPort : port, RingLoop.BACKLOG, threads > 1);
-                if (i == 0) port = Listeners.localPort(fd);
+                int fd = Sockets.listen(host, i == 0 ? requestedPort : port, RingLoop.BACKLOG, threads > 1, false);
+                if (i == 0) port = Sockets.localPort(fd);
                 String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
                 loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
                         recvSize, ringBuffers, ringBufferSize, fixedFiles, onFatal));

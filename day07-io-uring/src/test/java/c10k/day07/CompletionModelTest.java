@@ -46,7 +46,7 @@ class CompletionModelTest {
         IoUringAvailable.assume();
         fdsBefore = Fds.baseline();
         ring = IoUring.open(16, 64);
-        listener = Listeners.listen("127.0.0.1", 0, 16, false);
+        listener = c10k.day03.Sockets.listen("127.0.0.1", 0, 16, false, false);
     }
 
     @AfterEach
@@ -69,7 +69,7 @@ class CompletionModelTest {
     }
 
     private Socket connect() throws Exception {
-        Socket s = new Socket("127.0.0.1", Listeners.localPort(listener));
+        Socket s = new Socket("127.0.0.1", c10k.day03.Sockets.localPort(listener));
         s.setTcpNoDelay(true);
         return s;
     }
