@@ -21,7 +21,7 @@ import java.util.function.LongSupplier;
  */
 final class SharedConnections {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day05");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
     static final int READ_SIZE = 64 * 1024;
     static final int READS_PER_TURN = 16;
     static final int ONESHOT = Epoll.EPOLLET | Epoll.EPOLLONESHOT;

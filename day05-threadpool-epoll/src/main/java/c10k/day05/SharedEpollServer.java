@@ -60,7 +60,7 @@ import java.util.function.LongSupplier;
  */
 public final class SharedEpollServer implements PooledServer, Stats.Source {
 
-    private static final System.Logger LOG = System.getLogger("c10k.day05");
+    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
     static final int ACCEPTS_PER_TURN = 256;
     /**
      * Events taken per {@code epoll_wait} by a handler that never blocks. What one thread takes,
@@ -276,7 +276,7 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
         stoppedAccepting.countDown();
         releaseFds();
         released = true;
-        System.err.println(this + ": " + stats.snapshot().wakeups() + " epoll_wait wake-ups");
+        LOG.log(System.Logger.Level.INFO, this + ": " + stats.snapshot().wakeups() + " epoll_wait wake-ups");
     }
 
     private synchronized void closeListener() {
