@@ -236,7 +236,7 @@ final class Report {
         List<String> notes = new ArrayList<>();
         if (floorNote != null) notes.add(floorNote + ": no ratio to the floor in this report.");
         if (httpNote != null) notes.add(httpNote);
-        startFailures.forEach((name, why) -> notes.add("**" + name + " FAILED to start**, left out: " + why));
+        startFailures.forEach((name, why) -> notes.add("**" + name + " FAILED**, no further runs of it: " + why));
         return notes;
     }
 
