@@ -1,15 +1,11 @@
 package c10k.day05;
 
-import c10k.day01.LineFramer;
-import c10k.day01.Protocol;
 import c10k.day03.NativeConnection;
-import c10k.day03.Replies;
 import c10k.day04.EpollServer;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;
 import c10k.day04.Tuning;
 import java.lang.System.Logger.Level;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,66 +60,8 @@ public class ReactorServer extends EpollServer implements PooledServer {
     static final int READ_SIZE = 64 * 1024;
     /** Batches waiting for a worker, all connections together. */
     static final int QUEUE_CAPACITY = 64;
-    /** A batch's buffers start this small and grow to what its reads need (at most one read). */
-    private static final int BATCH_START = 4096;
     /** Spare batches kept for reuse: enough for every batch that can be out at once in a busy server. */
     private static final int SPARES_KEPT = 256;
-
-    /**
-     * One read of one connection, on its way to a worker and back with the answers. Pooled: no
-     * allocation per read. (Its fields are public for day 6's {@link #deliver}; the class itself
-     * is visible only to subclasses.)
-     */
-    protected final class Batch {
-        /** The bytes of one read, copied out of the loop's read buffer: small while reads are small. */
-        private byte[] in = new byte[BATCH_START];
-        private ByteBuffer view = ByteBuffer.wrap(in);
-        /** The answers, written by the worker. */
-        public final Replies out = new Replies(BATCH_START, READ_SIZE + Protocol.MAX_LINE);
-        /** The next finished batch, in the workers' stack of finished batches. */
-        private Batch nextDone;
-        final LineFramer.LineSink answer = this::answerOne;
-        /** The connection, its fd number and its generation when the batch left the loop. */
-        public Conn conn;
-        public int fd, generation;
-        /** How many bytes of {@link #out} a worker already wrote itself (day 6); the loop sends the rest. */
-        public int sent;
-        /**
-         * The client's framer and session, taken when the batch left the loop: a day 6 slot may
-         * take its next client while this batch is still out, and that client must start with
-         * a framer and a session of its own, never this client's half line.
-         */
-        LineFramer framer;
-        Handler.Session session;
-        int lines;
-        boolean refused;   // a line was too long, or the handler asked to close after its reply
-
-        /** On the loop thread: takes {@code n} bytes just read into the loop's buffer. */
-        private void fill(byte[] read, int n) {
-            if (in.length < n) {
-                in = new byte[Math.max(n, Math.min(READ_SIZE, 2 * in.length))];
-                view = ByteBuffer.wrap(in);
-            }
-            System.arraycopy(read, 0, in, 0, n);
-            view.clear().limit(n);
-        }
-
-        /** On a worker, for each line the framer finds. */
-        private void answerOne(ByteBuffer buf, int start, int end) throws Interrupted {
-            if (refused) return;                          // the handler's last word was said
-            lines++;
-            try {
-                handler.handle(session, buf.array(), start, end, out);
-            } catch (InterruptedException e) {
-                throw new Interrupted(e);
-            } catch (Exception | Error e) {
-                // One request's failure is that request's: its answer says so, the connection goes on.
-                LOG.log(Level.DEBUG, "handler failed", e);
-                out.put(Handlers.ERR_HANDLER_FAILED);
-            }
-            if (session.closeAfterReply) refused = true;
-        }
-    }
 
     /** A day 4 connection plus what the pool needs: the batch in flight, and the handler's session. */
     protected static class Conn extends NativeConnection {
@@ -246,7 +184,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
                     break;
                 }
             }
-            Batch b = spare.isEmpty() ? new Batch() : spare.poll();
+            Batch b = spare.isEmpty() ? new Batch(handler) : spare.poll();
             b.fill(read, n);
             b.conn = c;
             b.fd = c.fd;
@@ -316,7 +254,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
         try {
             while (true) {
                 Batch b = work.take();
-                frameAndAnswer(b);
+                b.frameAndAnswer();
                 deliver(b);
                 // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
                 // The loop takes the whole stack at once; order between connections is free.
@@ -330,35 +268,6 @@ public class ReactorServer extends EpollServer implements PooledServer {
             }
         } catch (InterruptedException e) {
             // the server is closing
-        }
-    }
-
-    private void frameAndAnswer(Batch b) throws InterruptedException {
-        Conn c = b.conn;
-        b.lines = 0;
-        b.refused = false;
-        if (c.isClosed()) return;                          // nobody left to answer: skip the work
-        boolean ok;
-        try {
-            ok = b.framer.feed(b.view, b.answer);
-        } catch (Interrupted e) {
-            throw e.cause;
-        } catch (java.io.IOException impossible) {
-            throw new AssertionError(impossible);
-        }
-        if (!ok) {
-            b.out.put(Protocol.ERR_LINE_TOO_LONG);         // after the answers to the lines before it
-            b.refused = true;
-        }
-    }
-
-    /** Carries an interrupt (the pool is stopping) out of the framer's callback. */
-    private static final class Interrupted extends java.io.IOException {
-        final InterruptedException cause;
-
-        Interrupted(InterruptedException cause) {
-            super(cause);
-            this.cause = cause;
         }
     }
 

@@ -1,5 +1,6 @@
 package c10k.day06;
 
+import c10k.day05.Batch;
 import c10k.day01.Stats;
 import c10k.day03.Replies;
 import c10k.day03.Sockets;

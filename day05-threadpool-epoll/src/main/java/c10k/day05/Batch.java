@@ -1,0 +1,103 @@
+package c10k.day05;
+
+import c10k.day01.LineFramer;
+import c10k.day01.Protocol;
+import c10k.day03.Replies;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+
+/**
+ * One read of one reactor connection, on its way to a worker and back with the answers: the
+ * unit of hand-off of {@link ReactorServer}. A read, not a line: 64 KiB of bare newlines is
+ * 65,536 requests, and one batch. Pooled by the loop, so nothing is allocated per read; its
+ * buffers start small and grow to what its reads need, at most one read and its answers.
+ * (Its fields are public for day 6's {@code deliver}, where the worker writes the answers.)
+ */
+public final class Batch {
+
+    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final int START = 4096;
+
+    private final Handler handler;
+    /** The bytes of one read, copied out of the loop's read buffer: small while reads are small. */
+    private byte[] in = new byte[START];
+    ByteBuffer view = ByteBuffer.wrap(in);
+    /** The answers, written by the worker. */
+    public final Replies out = new Replies(START, ReactorServer.READ_SIZE + Protocol.MAX_LINE);
+    /** The next finished batch, in the workers' stack of finished batches. */
+    Batch nextDone;
+    private final LineFramer.LineSink answer = this::answerOne;
+    /** The connection, its fd number and its generation when the batch left the loop. */
+    public ReactorServer.Conn conn;
+    public int fd, generation;
+    /** How many bytes of {@link #out} a worker already wrote itself (day 6); the loop sends the rest. */
+    public int sent;
+    /**
+     * The client's framer and session, taken when the batch left the loop: a day 6 slot may
+     * take its next client while this batch is still out, and that client must start with
+     * a framer and a session of its own, never this client's half line.
+     */
+    LineFramer framer;
+    Handler.Session session;
+    int lines;
+    boolean refused;   // a line was too long, or the handler asked to close after its reply
+
+    Batch(Handler handler) {
+        this.handler = handler;
+    }
+
+    /** On the loop thread: takes {@code n} bytes just read into the loop's buffer. */
+    void fill(byte[] read, int n) {
+        if (in.length < n) {
+            in = new byte[Math.max(n, Math.min(ReactorServer.READ_SIZE, 2 * in.length))];
+            view = ByteBuffer.wrap(in);
+        }
+        System.arraycopy(read, 0, in, 0, n);
+        view.clear().limit(n);
+    }
+
+    /** On a worker: frame the read with the client's framer and answer each line into {@link #out}. */
+    void frameAndAnswer() throws InterruptedException {
+        lines = 0;
+        refused = false;
+        if (conn.isClosed()) return;                       // nobody left to answer: skip the work
+        boolean ok;
+        try {
+            ok = framer.feed(view, answer);
+        } catch (Interrupted e) {
+            throw e.cause;
+        } catch (java.io.IOException impossible) {
+            throw new AssertionError(impossible);
+        }
+        if (!ok) {
+            out.put(Protocol.ERR_LINE_TOO_LONG);           // after the answers to the lines before it
+            refused = true;
+        }
+    }
+
+    /** On a worker, for each line the framer finds. */
+    private void answerOne(ByteBuffer buf, int start, int end) throws Interrupted {
+        if (refused) return;                              // the handler's last word was said
+        lines++;
+        try {
+            handler.handle(session, buf.array(), start, end, out);
+        } catch (InterruptedException e) {
+            throw new Interrupted(e);
+        } catch (Exception | Error e) {
+            // One request's failure is that request's: its answer says so, the connection goes on.
+            LOG.log(Level.DEBUG, "handler failed", e);
+            out.put(Handlers.ERR_HANDLER_FAILED);
+        }
+        if (session.closeAfterReply) refused = true;
+    }
+
+    /** Carries an interrupt (the pool is stopping) out of the framer's callback. */
+    private static final class Interrupted extends java.io.IOException {
+        final InterruptedException cause;
+
+        Interrupted(InterruptedException cause) {
+            super(cause);
+            this.cause = cause;
+        }
+    }
+}
