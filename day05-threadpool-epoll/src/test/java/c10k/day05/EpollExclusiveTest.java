@@ -132,12 +132,8 @@ class EpollExclusiveTest {
         }
     }
 
-    static void awaitCondition(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("condition not met within 30 s");
-            Thread.onSpinWait();
-            Thread.sleep(1);   // polling a condition, not waiting for a time
-        }
+    /** Bounded polling for a condition another thread makes true (day 1's Fds.await), not a wait for a time. */
+    static void awaitCondition(BooleanSupplier condition) {
+        Fds.await("the loops' wake-ups", java.time.Duration.ofSeconds(30), condition);
     }
 }
