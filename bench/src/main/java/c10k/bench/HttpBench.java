@@ -31,7 +31,7 @@ final class HttpBench {
     }
 
     /** The HTTP rows, nginx's memory per idle keep-alive connection (-1 if not measured) and a note. */
-    record Results(List<Result> rows, double nginxBytesPerIdle, long nginxHeld, String note, String nginxConfig) {
+    record Results(List<Result> rows, double nginxBytesPerIdle, long nginxHeld, String note, String nginxConfig, String nginxSocket) {
     }
 
     static String missingTools() {
@@ -123,6 +123,7 @@ final class HttpBench {
 
         double perIdle = -1;
         long held = 0;
+        String socket = null;
         String note = null;
         if (o.holdLow > 0) {
             List<Double> slopes = new ArrayList<>();
@@ -139,6 +140,7 @@ final class HttpBench {
                     try (Bench.Holder low = Bench.Holder.open("c10k.bench.HttpHold", nginxPort, o.holdLow, 0)) {
                         if (low.failure != null) throw new IOException(low.failure);
                         long rssLow = ServerProcess.rssOf(nginx.toHandle());
+                        if (socket == null) socket = SocketProbe.accepted(nginx.pid(), nginxPort);   // nginx's worker holds them
                         try (Bench.Holder more = Bench.Holder.open("c10k.bench.HttpHold", nginxPort, o.holdHigh - o.holdLow, 0)) {
                             if (more.failure != null) throw new IOException(more.failure);
                             long rssHigh = ServerProcess.rssOf(nginx.toHandle());
@@ -154,7 +156,7 @@ final class HttpBench {
             }
             if (!slopes.isEmpty()) perIdle = median(slopes.stream().mapToDouble(Double::doubleValue).toArray());
         }
-        return new Results(results, perIdle, held, note, config.replace(dir.toString(), "$SCRATCH"));
+        return new Results(results, perIdle, held, note, config.replace(dir.toString(), "$SCRATCH"), socket);
     }
 
     private static double median(double[] values) {

@@ -491,6 +491,12 @@ final class Report {
                     .append(cmd == null ? "(not started)" : String.join(" ", cmd)).append("` | ")
                     .append(sockets.getOrDefault(v.name(), "not read")).append(" |\n");
         }
+        if (http != null && !http.rows().isEmpty()) {
+            md.append("| nginx | 1 worker process | `nginx -p $SCRATCH -c $SCRATCH/nginx.conf` (below) | ")
+                    .append(http.nginxSocket() == null ? "not read" : http.nginxSocket()).append(" |\n");
+            md.append("| day05-http | 1 thread (day 5 shared) | `").append(String.join(" ", ServerProcess.COMMON_JVM)).append(' ')
+                    .append(String.join(" ", ServerProcess.THROUGHPUT_JVM)).append(" c10k.bench.HttpMain --threads 1` | as day 5's engine |\n");
+        }
         if (http != null && http.nginxConfig() != null && !http.rows().isEmpty()) {
             md.append("\n<details><summary>nginx's configuration</summary>\n\n```nginx\n").append(http.nginxConfig().strip()).append("\n```\n</details>\n");
         }
