@@ -150,6 +150,9 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
      */
     public static Ending serve(Socket client, Timeouts timeouts, LongSupplier nanoTime, Stats.Counters counters)
             throws IOException {
+        // Nagle's algorithm would hold a short answer back until the client ACKs the last one,
+        // and the client's delayed ACK waits up to 40 ms (tcp(7)): off, as every server here and Netty set it.
+        client.setTcpNoDelay(true);
         InputStream in = client.getInputStream();
         OutputStream out = client.getOutputStream();
         byte[] readBuffer = new byte[16 * 1024];

@@ -177,6 +177,7 @@ public final class SelectorEchoServer implements EventLoopServer {
             acceptFailing = false;
             try {
                 channel.configureBlocking(false);
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);   // as every server of the book and Netty
                 Connection c = new Connection(channel);
                 c.key = channel.register(selector, SelectionKey.OP_READ, c);
                 connections++;

@@ -381,6 +381,13 @@ final class RingLoop implements Runnable {
     }
 
     private void add(int fd) {
+        if (!direct) {
+            try {
+                Sockets.setNoDelay(fd);   // as every server of the book and Netty; a direct descriptor has no fd to set it on
+            } catch (SyscallException gone) {
+                // the first recv will say so
+            }
+        }
         int slot = freeCount > 0 ? freeSlots[--freeCount] : nextSlot++;
         if (slot >= conns.length) {
             conns = Arrays.copyOf(conns, conns.length * 2);
