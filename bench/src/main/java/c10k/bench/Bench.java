@@ -205,8 +205,7 @@ public final class Bench {
             v.add(new Variant("day02-pool", "java", "c10k.day02.Day02", List.of("--mode", "pool", "--threads", "" + n), List.of(),
                     n + " pool threads, one client each", null, List.of("busy")));
         }
-        // the Selector server has no timeouts (day 3's CLI refuses --idle-timeout for it)
-        v.add(new Variant("day03-selector", "java", "c10k.day03.Day03", List.of("--mode", "selector"), List.of(), "1 thread", "netty-epoll-1", ALL));
+        v.add(new Variant("day03-selector", "java", "c10k.day03.Day03", cat(List.of("--mode", "selector"), timeouts), List.of(), "1 thread", "netty-epoll-1", ALL));
         v.add(new Variant("day03-poll", "java", "c10k.day03.Day03", cat(List.of("--mode", "poll"), timeouts), List.of(), "1 thread", "netty-epoll-1", ALL));
         v.add(new Variant("day04-et", "java", "c10k.day04.Day04", cat(List.of("--mode", "et"), timeouts), List.of(), "1 thread", "netty-epoll-1", ALL));
         v.add(new Variant("day04-lt", "java", "c10k.day04.Day04", cat(List.of("--mode", "lt"), timeouts), List.of(), "1 thread", "netty-epoll-1", ALL));

@@ -16,12 +16,9 @@ public final class Day03 {
         ServerCli.named("day03", "A single-threaded line-echo server: java.nio's Selector, or poll(2) through FFM.", 9003)
                 .modes("selector", "poll")
                 .timeouts()
-                // The selector server is day 3's first sketch: no clocks and an abortive close.
-                // The poll server has the engine's (the same Timers and lingering close as day 4).
-                .only("--idle-timeout", "poll").only("--send-timeout", "poll").only("--drain-timeout", "poll")
                 .run(args, o -> switch (o.mode()) {
                     case "poll" -> new PollEchoServer(o.host(), o.port()).timeouts(o.timeouts());
-                    default -> new SelectorEchoServer(new InetSocketAddress(o.host(), o.port()));
+                    default -> new SelectorEchoServer(new InetSocketAddress(o.host(), o.port())).timeouts(o.timeouts());
                 });
     }
 }

@@ -3,6 +3,7 @@ package c10k.day03;
 import c10k.day01.LineFramer;
 import c10k.day01.Log;
 import c10k.day01.Protocol;
+import c10k.day01.Timeouts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -11,7 +12,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Day 3, the Java way: one thread serves every client because it never waits on any one of
@@ -41,6 +44,15 @@ public final class SelectorEchoServer implements EventLoopServer {
     private static final long ACCEPT_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
     private final InetSocketAddress address;
+    private Timeouts timeouts = Timeouts.DEFAULTS;
+    private LongSupplier clock = System::nanoTime;
+    // The three clocks (day 4's Timers, written here for a JDK channel instead of an fd):
+    // one fixed duration per list, so appending keeps each list in deadline order.
+    private Deadlines idle, sendClock, drain;
+    private long now, hardStop;
+    private volatile boolean stoppingGracefully;
+    private volatile long stopDrainNanos;
+    private boolean stopBegun;
     private Selector selector;
     private ServerSocketChannel listener;
     private SelectionKey listenerKey;
@@ -74,8 +86,11 @@ public final class SelectorEchoServer implements EventLoopServer {
         SelectionKey key;
         ByteBuffer outView;     // over the outbox's array, so writes allocate nothing
         boolean readPaused;     // backpressure: the peer is not reading its answers
-        boolean finishing;      // end of stream or error line: read no more, flush, close
+        boolean finishing;      // end of stream, error line, timeout or shutdown: read no more, flush
+        boolean peerClosed;     // end of stream: after the flush, close at once
+        boolean lingering;      // our FIN is out; input is read only to be dropped
         boolean closed;
+        final Deadlines.Timer timer = new Deadlines.Timer(this);
 
         Connection(SocketChannel channel) {
             this.channel = channel;
@@ -84,6 +99,23 @@ public final class SelectorEchoServer implements EventLoopServer {
 
     public SelectorEchoServer(InetSocketAddress address) {
         this.address = address;
+    }
+
+    /** {@code --idle-timeout}, {@code --send-timeout}, {@code --drain-timeout}; before {@link #start}. */
+    public SelectorEchoServer timeouts(Timeouts t) {
+        this.timeouts = t;
+        return this;
+    }
+
+    /** Tests: a clock they move by hand; before {@link #start}. */
+    public SelectorEchoServer clock(LongSupplier nanoTime) {
+        this.clock = nanoTime;
+        return this;
+    }
+
+    /** Wakes the loop, e.g. after a test moved its clock. */
+    public void wakeup() {
+        if (selector != null) selector.wakeup();
     }
 
     @Override
@@ -101,6 +133,10 @@ public final class SelectorEchoServer implements EventLoopServer {
             selector.close();
             throw e;
         }
+        idle = new Deadlines("idle", timeouts.idle().toNanos());
+        sendClock = new Deadlines("send", timeouts.send().toNanos());
+        drain = new Deadlines("drain", timeouts.drain().toNanos());
+        now = clock.getAsLong();
         thread = Thread.ofPlatform().name("day03-selector").start(this::loop);
     }
 
@@ -127,13 +163,20 @@ public final class SelectorEchoServer implements EventLoopServer {
     private void loop() {
         try {
             while (!stopping) {
+                if (stoppingGracefully && !stopBegun) beginStop();
+                if (stopBegun && (connections == 0 || now - hardStop >= 0)) break;
                 // A timeout of 0 blocks until something is ready or wakeup() is called. While
-                // accepts are paused, wake in time to resume them (at least 1 ms: 0 is forever).
-                boolean acceptPaused = listenerKey.interestOps() == 0;
-                long timeout = !acceptPaused ? 0
-                        : Math.max(1, TimeUnit.NANOSECONDS.toMillis(acceptResumeAt - System.nanoTime()));
+                // accepts are paused, wake in time to resume them; and wake for the nearest
+                // deadline (at least 1 ms: 0 is forever).
+                boolean acceptPaused = listenerKey.isValid() && listenerKey.interestOps() == 0;
+                long nanos = Math.min(idle.nanosUntilNext(now), Math.min(sendClock.nanosUntilNext(now), drain.nanosUntilNext(now)));
+                if (acceptPaused) nanos = Math.min(nanos, acceptResumeAt - System.nanoTime());
+                if (stopBegun) nanos = Math.min(nanos, hardStop - now);
+                long timeout = nanos == Long.MAX_VALUE ? 0 : Math.max(1, (nanos + 999_999) / 1_000_000);
                 selector.select(this::dispatch, timeout);
-                if (acceptPaused && System.nanoTime() - acceptResumeAt >= 0) {
+                now = clock.getAsLong();
+                expire();
+                if (acceptPaused && System.nanoTime() - acceptResumeAt >= 0 && listenerKey.isValid()) {
                     listenerKey.interestOps(SelectionKey.OP_ACCEPT);
                 }
             }
@@ -154,7 +197,8 @@ public final class SelectorEchoServer implements EventLoopServer {
         // Write first: draining the outbox may let this read's answer go straight out. Test
         // both bits: an "else if" would lose the write readiness of a readable socket.
         if ((ready & SelectionKey.OP_WRITE) != 0) onWritable(c);
-        if ((ready & SelectionKey.OP_READ) != 0 && !c.closed && !c.finishing && !c.readPaused) onReadable(c);
+        if ((ready & SelectionKey.OP_READ) != 0 && !c.closed && c.lingering) drainInput(c);
+        else if ((ready & SelectionKey.OP_READ) != 0 && !c.closed && !c.finishing && !c.readPaused) onReadable(c);
     }
 
     private void accept() {
@@ -181,6 +225,7 @@ public final class SelectorEchoServer implements EventLoopServer {
                 Connection c = new Connection(channel);
                 c.key = channel.register(selector, SelectionKey.OP_READ, c);
                 connections++;
+                idle.restart(c.timer, now);
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "cannot register a new connection: " + e.getMessage());
                 closeQuietly(channel);
@@ -199,6 +244,8 @@ public final class SelectorEchoServer implements EventLoopServer {
         try {
             n = c.channel.read(readBuffer.clear());   // non-blocking: takes what has arrived
             if (n > 0) ok = c.framer.feed(readBuffer.flip(), collect);   // lines go to replies
+            // Only a complete line is activity: a peer dripping half a line still times out.
+            if (replies.position() > 0 && c.timer.list() == idle) idle.restart(c.timer, now);
         } catch (IOException e) {
             fail(c, "read", e);   // typically ECONNRESET: this connection only
             return;
@@ -208,6 +255,7 @@ public final class SelectorEchoServer implements EventLoopServer {
             // End of stream: drop the unterminated tail, send what is queued, then close.
             c.framer.discardPartial();
             c.finishing = true;
+            c.peerClosed = true;
             afterIo(c);
             return;
         }
@@ -249,24 +297,38 @@ public final class SelectorEchoServer implements EventLoopServer {
             return;
         }
         out.consumed(n);
+        if (n > 0 && c.timer.list() == sendClock) sendClock.restart(c.timer, now);   // progress
         if (out.isEmpty()) c.outView = null;   // never pin an array the outbox has let go
         afterIo(c);
     }
 
     /** After every read or write: close if done, apply backpressure, set the interest ops. */
     private void afterIo(Connection c) {
-        if (c.finishing && c.outbox.isEmpty()) {
+        if (c.finishing && c.outbox.isEmpty() && !c.lingering) {
+            if (c.peerClosed) {
+                closeConnection(c);           // it sent FIN and has every answer: nothing is unread
+                return;
+            }
             // Closing with unread input (after an error line) makes the kernel send RST, not
-            // FIN (RFC 1122 4.2.2.13); shutting down output first sends what we wrote and a FIN
-            // ahead of the RST, so a peer that reads gets its answers and the error line.
+            // FIN (RFC 1122 4.2.2.13), and a client may then drop answers it had not read yet.
+            // So the lingering close, as day 4's engine does: FIN now, then read and drop
+            // until the peer closes or the drain clock runs out.
             try {
                 c.channel.shutdownOutput();
             } catch (IOException ignored) {
-                // the peer is gone already
+                closeConnection(c);           // the peer is gone already
+                return;
             }
-            closeConnection(c);
+            c.lingering = true;
+            drain.restart(c.timer, now);
+        }
+        if (c.lingering) {
+            c.key.interestOps(SelectionKey.OP_READ);
             return;
         }
+        // Which clock runs: send while output waits, else idle (restarted only by a complete line).
+        if (!c.outbox.isEmpty() && c.timer.list() != sendClock) sendClock.restart(c.timer, now);
+        else if (c.outbox.isEmpty() && c.timer.list() != idle) idle.restart(c.timer, now);
         // Backpressure: the kernel's buffers fill and push back on a peer we stop reading.
         if (!c.finishing && !c.readPaused && c.outbox.isFull()) {
             c.readPaused = true;      // the peer is not reading: neither do we
@@ -285,6 +347,57 @@ public final class SelectorEchoServer implements EventLoopServer {
         c.key.interestOps(ops);
     }
 
+    /** A lingering connection: read and drop until the peer closes. */
+    private void drainInput(Connection c) {
+        try {
+            if (c.channel.read(readBuffer.clear()) < 0) closeConnection(c);
+        } catch (IOException e) {
+            closeConnection(c);
+        }
+    }
+
+    /** Idle: stop reading and close gently (FIN, drain). Send or drain: the peer is not reading; close. */
+    private void expire() {
+        Object due;
+        while ((due = idle.pollExpired(now)) != null) {
+            Connection c = (Connection) due;
+            c.framer.discardPartial();
+            c.finishing = true;
+            afterIo(c);
+        }
+        while ((due = sendClock.pollExpired(now)) != null) closeConnection((Connection) due);
+        while ((due = drain.pollExpired(now)) != null) closeConnection((Connection) due);
+    }
+
+    /** Shutdown, on the loop thread: the listener first, then every connection heads for a gentle close. */
+    private void beginStop() {
+        stopBegun = true;
+        hardStop = now + stopDrainNanos;
+        listenerKey.cancel();
+        closeQuietly(listener);
+        for (SelectionKey key : selector.keys()) {
+            if (key.attachment() instanceof Connection c && !c.closed && !c.finishing) {
+                c.framer.discardPartial();    // complete lines were answered as they came
+                c.finishing = true;
+                afterIo(c);
+            }
+        }
+    }
+
+    @Override
+    public void shutdownGracefully(Duration drainFor) {
+        if (thread == null) return;
+        stopDrainNanos = drainFor.toNanos();
+        stoppingGracefully = true;
+        selector.wakeup();
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
+    }
+
     private void fail(Connection c, String op, IOException e) {
         LOG.log(System.Logger.Level.DEBUG, () -> op + " failed, closing that connection: " + e.getMessage());
         closeConnection(c);
@@ -293,6 +406,7 @@ public final class SelectorEchoServer implements EventLoopServer {
     private void closeConnection(Connection c) {
         if (c.closed) return;
         c.closed = true;
+        c.timer.cancel();
         if (c.readPaused) readPaused--;
         connections--;
         c.outbox.clear();
@@ -315,7 +429,7 @@ public final class SelectorEchoServer implements EventLoopServer {
         if (thread == null) return;   // never started: start() cleaned up after itself
         if (!stopping) {
             stopping = true;
-            selector.wakeup();        // out of select() to see the flag; the loop closes all
+            if (selector.isOpen()) selector.wakeup();   // out of select() to see the flag; the loop closes all
         }
         try {
             if (Thread.currentThread() != thread) thread.join();
