@@ -178,6 +178,7 @@ public final class Acceptor {
      * no room to linger longer; a client that sends later may still see a reset.
      */
     public static void refuse(int fd, Stats.Counters counters) {
+        counters.refused();                   // before the client can see the line: a test reads it next
         try {
             Sockets.send(fd, ERR_SERVER_FULL, 0, ERR_SERVER_FULL.length);
             Sockets.shutdownWrite(fd);
@@ -189,7 +190,6 @@ public final class Acceptor {
             // gone already
         }
         Sockets.close(fd);
-        counters.refused();
     }
 
     private static final ThreadLocal<byte[]> DROP = ThreadLocal.withInitial(() -> new byte[4096]);

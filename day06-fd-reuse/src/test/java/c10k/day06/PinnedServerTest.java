@@ -110,7 +110,9 @@ class PinnedServerTest {
                     assertThat(late.readLine()).isEqualTo("ERR server full\n");
                     assertThat(late.endsStream()).isTrue();
                 }
-                assertThat(((PinnedServer) server).refusedForLackOfFds()).isEqualTo(1);
+                // The counter is the loop thread's: poll for it (bounded), never assume it is already visible.
+                c10k.day01.Fds.await("the refusal counted", java.time.Duration.ofSeconds(10),
+                        () -> ((PinnedServer) server).refusedForLackOfFds() == 1);
                 for (int i = 0; i < 3; i++) assertThat(held.get(i).roundTrip("still " + i + "\n")).isEqualTo("still " + i + "\n");
             } finally {
                 for (TestClient c : held) c.close();
