@@ -3,12 +3,15 @@ package c10k.day03;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.Protocol;
 import c10k.day01.TestClient;
 import c10k.day01.Timeouts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.util.function.LongSupplier;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -19,24 +22,29 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.condition.EnabledOnOs;
-import org.junit.jupiter.api.condition.OS;
 
 /**
- * The poll server keeps its connections' clocks with the same {@link Timers} as day 4's epoll
- * loop, and ends as gently: shown with a clock the test moves by hand (no sleeps).
+ * Day 3's two servers keep the protocol's clocks and end as gently as day 4's engine: a silent
+ * client and a dripper closed with FIN, an active one kept, the error line followed by FIN
+ * whatever the client still sends, and a shutdown that answers what it read. Shown on a clock
+ * the test moves by hand (no sleeps); each server is one nested class of {@code ClocksTest}.
  */
-@EnabledOnOs(value = OS.LINUX, disabledReason = "poll(2) through FFM is tested on Linux")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class PollTimeoutsTest {
+abstract class ClockLessons {
 
     private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
-    private PollEchoServer server;
+    /** A new, not yet started server on 127.0.0.1, port 0, with these clocks. */
+    protected abstract EventLoopServer newServer(Timeouts timeouts, LongSupplier clock);
+
+    /** Wakes the server's loop, so that it looks at the clock again. */
+    protected abstract void wakeup(EventLoopServer server);
+
+    private EventLoopServer server;
     private int fdsBefore;
 
-    private PollEchoServer start() throws IOException {
+    private EventLoopServer start() throws IOException {
         fdsBefore = Fds.baseline();
-        server = new PollEchoServer("127.0.0.1", 0).timeouts(Timeouts.ofSeconds(10, 10, 5)).clock(now::get);
+        server = newServer(Timeouts.ofSeconds(10, 10, 5), now::get);
         server.start();
         return server;
     }
@@ -50,7 +58,7 @@ class PollTimeoutsTest {
 
     private void advance(Duration d) {
         now.addAndGet(d.toNanos());
-        server.wakeup();
+        wakeup(server);
     }
 
     @Test
@@ -67,7 +75,19 @@ class PollTimeoutsTest {
             assertThat(silent.socket().getInputStream().read()).as("FIN, not a reset").isEqualTo(-1);
             assertThat(dripper.socket().getInputStream().read()).as("half a line is no activity").isEqualTo(-1);
             assertThat(active.roundTrip("still\n")).isEqualTo("still\n");
-            assertThat(server.timeoutsFired()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void theErrorLineIsFollowedByFinEvenWhenTheClientKeepsSending() throws Exception {
+        start();
+        try (TestClient c = new TestClient(server.port())) {
+            byte[] tooLong = new byte[Protocol.MAX_LINE + 10_000];
+            Arrays.fill(tooLong, (byte) 'x');
+            c.send("first\n").send(tooLong);
+            assertThat(c.readLine()).isEqualTo("first\n");
+            assertThat(c.readLine()).isEqualTo("ERR line too long\n");
+            assertThat(c.socket().getInputStream().read()).as("then FIN, not a reset").isEqualTo(-1);
         }
     }
 
