@@ -9,6 +9,7 @@ import c10k.exercises.Expect;
 import c10k.exercises.Hints;
 import c10k.exercises.day06.SlotPool.Slot;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +34,19 @@ class LateWriteTest {
     private final List<String> wire = new ArrayList<>();
     private final LateWrite.Send recorder = (fd, bytes) -> wire.add(fd + ": " + new String(bytes, StandardCharsets.US_ASCII).strip());
 
+    /** Numbers that only pretend: these tests watch the slot, not the fd table. */
+    private static final SlotPool.Numbers NO_NUMBERS = new SlotPool.Numbers() {
+        @Override
+        public void putPlaceholder(int n) {
+        }
+
+        @Override
+        public void close(int n) {
+        }
+    };
+
     private static SlotPool pool(int size) {
-        return new SlotPool(1000, size, fd -> { });
+        return new SlotPool(1000, size, NO_NUMBERS);
     }
 
     @Test
@@ -50,11 +62,11 @@ class LateWriteTest {
         SlotPool pool = pool(2);
         Slot s = pool.acquire();
         int alices = s.generation();
-        pool.release(s);   // Alice reset; the loop closed her number
+        pool.release(s);   // Alice reset; the loop put the placeholder back on her number
         boolean written = LateWrite.writeIfStill(s, alices, ALICE, recorder);
         assertThat(wire)
-                .as("Alice left and her slot was released: its number is closed, and the next accept may reuse"
-                        + " it. Check that the slot is still open before writing")
+                .as("Alice left and her slot was released: her number holds the placeholder, and the next client"
+                        + " may get the slot. Check that the slot is still open before writing")
                 .isEmpty();
         assertThat(written).as("refused: false").isFalse();
     }
@@ -83,8 +95,8 @@ class LateWriteTest {
         AtomicBoolean locked = new AtomicBoolean();
         LateWrite.writeIfStill(s, s.generation(), BOB, (fd, bytes) -> locked.set(s.lock.isHeldByCurrentThread()));
         assertThat(locked.get())
-                .as("send ran without the slot's lock: the loop may release the slot (closing its number) while"
-                        + " you write, and accept may give the number to Bob in mid-answer. Send under slot.lock")
+                .as("send ran without the slot's lock: the loop may release the slot (the placeholder replaces"
+                        + " Alice's socket) while you write, and give it to Bob in mid-answer. Send under slot.lock")
                 .isTrue();
         assertThat(s.lock.isHeldByCurrentThread()).as("and let go of the lock afterwards (finally)").isFalse();
     }
@@ -127,13 +139,15 @@ class LateWriteTest {
     }
 
     /**
-     * The whole of day 6 on real sockets: Alice's connection is dup3-ed onto the slot's number
-     * (1300), she leaves, Bob's connection is dup3-ed onto the same number, and a worker late
-     * with Alice's answer tries to write it.
+     * The whole of day 6 on real sockets: a placeholder holds the slot's number (1300) from the
+     * start, Alice's connection is dup3-ed onto it, she leaves and the placeholder goes back,
+     * Bob's connection is dup3-ed onto the same number, and a worker late with Alice's answer
+     * tries to write it.
      */
     @Test
     @EnabledOnOs(value = OS.LINUX, disabledReason = "dup3 and the FFM sockets are Linux's")
     void onRealSocketsAlicesLateAnswerNeverReachesBob() throws Exception {
+        int fdsBefore = c10k.day01.Fds.baseline();
         int number = 1_300;
         Fds.Limit limit = Fds.raiseSoftLimitToHard();
         assertThat(limit.soft()).as("the open-files limit must be above the pinned number " + number).isGreaterThan(number);
@@ -145,29 +159,57 @@ class LateWriteTest {
                 off += n;
             }
         };
-        SlotPool pool = new SlotPool(number, 1, Sockets::close);
-        int listenFd = Sockets.listen("127.0.0.1", 0, 16);
+        // Day 6's SlotNumbers in a few lines: a dead socketpair end, put on the number at start.
+        int[] pair = Fds.socketpair(Sockets.SOCK_STREAM | Sockets.SOCK_NONBLOCK | Sockets.SOCK_CLOEXEC);
+        Sockets.close(pair[1]);
+        int placeholder = pair[0];
+        int listenFd = -1;
+        SlotPool pool = null;
         Slot slot = null;
-        try (TestClient alice = Expect.client(Sockets.localPort(listenFd))) {
-            slot = pool.acquire();
-            pin(acceptOne(listenFd), slot);
-            int alices = slot.generation();
-            alice.reset();
-            pool.release(slot);                          // the loop closes fd 1300
-            try (TestClient bob = Expect.client(Sockets.localPort(listenFd))) {
-                Slot bobs = pool.acquire();
-                pin(acceptOne(listenFd), bobs);   // Bob is fd 1300 now
-                boolean late = LateWrite.writeIfStill(slot, alices, ALICE, send);
-                assertThat(late).as("Alice's late answer, to fd 1300, which is Bob's now: refused").isFalse();
-                assertThat(LateWrite.writeIfStill(bobs, bobs.generation(), BOB, send)).isTrue();
-                assertThat(bob.readLine())
-                        .as("the first line Bob receives: his own answer, not Alice's password")
-                        .isEqualTo("hello bob\n");
+        try {
+            assertThat(Fds.dupAtLeast(placeholder, number)).as("the placeholder takes fd " + number).isEqualTo(number);
+            pool = new SlotPool(number, 1, new SlotPool.Numbers() {
+                @Override
+                public void putPlaceholder(int n) {
+                    try {
+                        Fds.dup3(placeholder, n);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+
+                @Override
+                public void close(int n) {
+                    Sockets.close(n);
+                }
+            });
+            listenFd = Sockets.listen("127.0.0.1", 0, 16);
+            try (TestClient alice = Expect.client(Sockets.localPort(listenFd))) {
+                slot = pool.acquire();
+                pin(acceptOne(listenFd), slot);
+                int alices = slot.generation();
+                alice.reset();
+                pool.release(slot);                  // the loop puts the placeholder back on fd 1300
+                assertThat(Fds.isOpen(number)).as("released, fd " + number + " is still ours: the placeholder").isTrue();
+                try (TestClient bob = Expect.client(Sockets.localPort(listenFd))) {
+                    Slot bobs = pool.acquire();
+                    pin(acceptOne(listenFd), bobs);  // Bob is fd 1300 now
+                    boolean late = LateWrite.writeIfStill(slot, alices, ALICE, send);
+                    assertThat(late).as("Alice's late answer, to fd 1300, which is Bob's now: refused").isFalse();
+                    assertThat(LateWrite.writeIfStill(bobs, bobs.generation(), BOB, send)).isTrue();
+                    assertThat(bob.readLine())
+                            .as("the first line Bob receives: his own answer, not Alice's password")
+                            .isEqualTo("hello bob\n");
+                }
             }
         } finally {
-            if (slot != null && slot.isOpen()) pool.release(slot);
-            Sockets.close(listenFd);
+            if (pool != null) pool.close();          // closes fd 1300, whatever it holds
+            if (pool == null && Fds.isOpen(number)) Sockets.close(number);
+            Sockets.close(placeholder);
+            if (listenFd >= 0) Sockets.close(listenFd);
         }
+        assertThat(Fds.isOpen(number)).as("fd " + number + " after the pool's close").isFalse();
+        c10k.day01.Fds.awaitNoLeak(fdsBefore);
     }
 
     /** What day 6's server does with each accepted socket: dup3 it onto the slot's number, give back the one accept chose. */

@@ -8,25 +8,46 @@ import c10k.exercises.day06.SlotPool.Slot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one on the same number? Re-read day 6's \"Step 1: a fixed number per slot, with dup3\" and \"Step 2: the FIFO\".",
-        "acquire: take from the front of the free queue; under the slot's lock, a new generation and open. release: under the slot's lock, refuse one not open, mark it closed, close its number; then put it at the back of the queue."})
-@DisplayName("1. SlotPool: fixed numbers, handed out FIFO, a new generation for each client")
+        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one on the same number? And when a client leaves, what must its number hold, at every instant, so that nothing else in the process can be handed it? Re-read day 6's \"Step 1: a fixed number per slot, with dup3\", \"Step 2: the FIFO\" and \"Step 4: a placeholder on every free number\".",
+        "acquire: the slot free the longest; a new generation and open, under the slot's lock. release: under the slot's lock, refuse one not open, mark it closed, and put the placeholder on its number (one step: never close it, not even just before); then the slot goes behind every slot already free."})
+@DisplayName("1. SlotPool: fixed numbers, handed out FIFO, a new generation for each client, never closed")
 class SlotPoolTest {
 
-    private final List<Integer> closed = new ArrayList<>();
+    /** What the pool did to the numbers, in order: "placeholder 1000", "close 1000". */
+    private final List<String> numbers = new ArrayList<>();
 
     private SlotPool pool(int base, int size) {
-        return new SlotPool(base, size, fd -> {
-            synchronized (closed) {
-                closed.add(fd);
+        return new SlotPool(base, size, new SlotPool.Numbers() {
+            @Override
+            public void putPlaceholder(int n) {
+                record("placeholder " + n);
+            }
+
+            @Override
+            public void close(int n) {
+                record("close " + n);
             }
         });
+    }
+
+    private void record(String what) {
+        synchronized (numbers) {
+            numbers.add(what);
+        }
+    }
+
+    private List<String> numbers() {
+        synchronized (numbers) {
+            return List.copyOf(numbers);
+        }
     }
 
     @Test
@@ -42,6 +63,7 @@ class SlotPoolTest {
         }
         assertThat(fds).as("free slots come from the front of the queue, which starts in order").containsExactly(1000, 1001, 1002);
         assertThat(pool.freeCount()).isZero();
+        assertThat(numbers()).as("acquire leaves the numbers alone: the server dup3s the client onto it").isEmpty();
     }
 
     @Test
@@ -87,52 +109,99 @@ class SlotPoolTest {
     }
 
     @Test
-    void releaseClosesTheNumberOnceAndRefusesASecondRelease() {
+    void releasePutsThePlaceholderBackAndNeverClosesTheNumber() {
         SlotPool pool = pool(1000, 2);
         Slot s = pool.acquire();
         pool.release(s);
-        assertThat(closed).as("release closes the slot's number (close.accept(fd)), once").containsExactly(1000);
+        assertThat(numbers())
+                .as("release must leave the number holding the placeholder, in one step (dup3(placeholder, n)):"
+                        + " numbers.putPlaceholder(fd), once. A close(fd), alone or just before, leaves the number free,"
+                        + " and the next open, socket or accept anywhere in the process may be handed it; the slot's"
+                        + " next client's dup3 would then silently close that file")
+                .containsExactly("placeholder 1000");
         assertThat(s.isOpen()).as("released: not open").isFalse();
+    }
+
+    @Test
+    void aSecondReleaseIsRefused() {
+        SlotPool pool = pool(1000, 2);
+        Slot s = pool.acquire();
+        pool.release(s);
         assertThatThrownBy(() -> pool.release(s))
                 .as("a second release would queue the slot twice, and two clients would get one number: refuse"
                         + " it with IllegalStateException")
                 .isInstanceOf(IllegalStateException.class);
         assertThat(pool.freeCount()).as("the slot is in the free queue once").isEqualTo(2);
+        assertThat(numbers()).as("and the refused release touches the number no more").containsExactly("placeholder 1000");
+    }
+
+    @Test
+    void onlyClosingThePoolClosesTheNumbers() {
+        SlotPool pool = pool(1000, 2);
+        Slot s = pool.acquire();
+        pool.release(s);
+        pool.acquire();
+        pool.close();   // given: the server stops
+        assertThat(numbers())
+                .as("while the server runs a number is only ever swapped; the given close() gives them back")
+                .containsExactly("placeholder 1000", "close 1000", "close 1001");
     }
 
     @Test
     void releaseWaitsForAWorkerInMidWrite() throws Exception {
         SlotPool pool = pool(1000, 1);
         Slot s = pool.acquire();
-        CompletableFuture<Void> worker = new CompletableFuture<>();
-        CompletableFuture<Void> wroteEverything = new CompletableFuture<>();
+        CountDownLatch workerHoldsTheLock = new CountDownLatch(1);
+        CountDownLatch workerDone = new CountDownLatch(1);
         // A worker holds the slot's lock, as it does while writing an answer (exercise 2).
-        Thread.ofPlatform().start(() -> {
+        Thread worker = Thread.ofPlatform().start(() -> {
             s.lock.lock();
             try {
-                worker.complete(null);
-                wroteEverything.get(5, TimeUnit.SECONDS);
-            } catch (Exception ignored) {
+                workerHoldsTheLock.countDown();
+                workerDone.await();
+            } catch (InterruptedException ignored) {
                 // the test ended
             } finally {
                 s.lock.unlock();
             }
         });
-        worker.get(5, TimeUnit.SECONDS);
-        CompletableFuture<Void> release = CompletableFuture.runAsync(() -> pool.release(s));
         try {
-            release.get(300, TimeUnit.MILLISECONDS);
-            throw new AssertionError("release closed the slot's number while a worker held the slot's lock, in mid-write:"
-                    + " the rest of its answer goes to whoever gets the number next. Take slot.lock in release");
-        } catch (TimeoutException expected) {
-            assertThat(closed).as("nothing closed while the worker writes").isEmpty();
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;   // the skeleton's TODO
-            throw e;
+            assertThat(workerHoldsTheLock.await(5, TimeUnit.SECONDS)).as("the test's worker took the slot's lock").isTrue();
+            CompletableFuture<Thread> releaser = new CompletableFuture<>();
+            CompletableFuture<Void> release = CompletableFuture.runAsync(() -> {
+                releaser.complete(Thread.currentThread());
+                pool.release(s);
+            }, r -> Thread.ofPlatform().start(r));
+            Thread releasing = releaser.get(5, TimeUnit.SECONDS);
+            // Either release finishes without the lock (wrong), or it waits for the worker: its
+            // thread then sits in the lock's queue. No timing: wait for one or the other.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!release.isDone() && !s.lock.hasQueuedThread(releasing) && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(100_000);
+            }
+            if (release.isCompletedExceptionally()) {
+                try {
+                    release.join();
+                } catch (CompletionException e) {
+                    if (e.getCause() instanceof RuntimeException r) throw r;   // the skeleton's TODO
+                    throw e;
+                }
+            }
+            assertThat(release.isDone() || s.lock.hasQueuedThread(releasing))
+                    .as("release neither returned nor waited for the slot's lock within 5 s: what is it waiting for?")
+                    .isTrue();
+            assertThat(release.isDone())
+                    .as("release went ahead while a worker held the slot's lock, in mid-write: the placeholder"
+                            + " replaced its client's socket under it, and the slot may go to the next client before"
+                            + " the worker's check is done. Take slot.lock in release")
+                    .isFalse();
+            assertThat(numbers()).as("nothing done to the number while the worker writes").isEmpty();
+            workerDone.countDown();
+            release.get(5, TimeUnit.SECONDS);
+            assertThat(numbers()).as("the worker let go: now release puts the placeholder back").containsExactly("placeholder 1000");
         } finally {
-            wroteEverything.complete(null);
+            workerDone.countDown();
+            worker.join(5_000);
         }
-        release.get(5, TimeUnit.SECONDS);
-        assertThat(closed).as("the worker let go: now release closes the number").containsExactly(1000);
     }
 }
