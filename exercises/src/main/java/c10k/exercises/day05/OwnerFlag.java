@@ -29,17 +29,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * seeing it, that data sits in the socket and edge-triggered epoll never reports it again:
  * the lost wake-up. Think of every instant between two steps of yours as a place where
  * another thread's {@code offer()} may run (the tests play exactly that). Day 5's
- * {@code SharedEpollServer} uses {@code EPOLLONESHOT} instead, where the kernel does this
- * bookkeeping, and keeps a flag only as an assertion.
+ * shared mode ({@code SharedEpollServer}) uses both: {@code EPOLLONESHOT}, so that epoll
+ * itself reports a connection to one thread at a time, and this flag protocol
+ * ({@code SharedConnection.Ownership}, with "posted news" for {@code more}) for the news
+ * one-shot does not carry: a timer that ran out, the shutdown, an event in the instant after
+ * the owner re-armed.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
  * {@code EPOLLET} means when several threads wait"</a>,
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
- * one reader and one writer per fd"</a> and
+ * one reader and one writer per fd"</a>,
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#ownership-flags-versus-epolloneshot">"Ownership
- * flags versus {@code EPOLLONESHOT}"</a>.
+ * flags versus {@code EPOLLONESHOT}"</a> and
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#shared-one-owner-kept-by-the-kernel">"Shared:
+ * one owner, kept by the kernel"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code OwnerFlagTest}.
  *
