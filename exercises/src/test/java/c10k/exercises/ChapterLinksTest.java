@@ -116,6 +116,62 @@ class ChapterLinksTest {
         assertThat(broken).as("hints that send the learner to a section the chapter does not have").isEmpty();
     }
 
+    private static final String ORIGINS = "where-this-book-comes-from";
+    private static final Pattern FRONT_PAGE_LINK = Pattern.compile("\\]\\((?:\\.\\./)+README\\.md#([\\w-]+)\\)");
+    /** What the chapters call the book's sources, which only the front page introduces. */
+    private static final List<String> SOURCE_NAMES = List.of("source notes", "EServer", "30dayMakeCppServer", "grew from");
+
+    /**
+     * The chapters speak of "the source notes", EServer and 30dayMakeCppServer, which only the
+     * front page's "Where this book comes from" introduces: in every chapter (and the
+     * exercises' and solutions' READMEs) the first mention of each is a link to that section,
+     * and every link to a front-page section lands on one of its headings.
+     */
+    @Test
+    void eachChaptersFirstMentionOfTheSourcesLinksToWhereTheBookComesFrom() throws IOException {
+        Map<String, String> frontPage = new HashMap<>();
+        for (String line : Files.readAllLines(ROOT.resolve("README.md"))) {
+            if (line.startsWith("#")) frontPage.put(anchor(line.replaceFirst("^#+\\s*", "").strip()), line);
+        }
+        assertThat(frontPage).as("the front page's headings").containsKey(ORIGINS);
+        List<Path> docs = new ArrayList<>();
+        try (Stream<Path> s = Files.list(ROOT)) {
+            s.filter(d -> d.getFileName().toString().matches("day0\\d-.*")).map(d -> d.resolve("README.md"))
+                    .filter(Files::exists).sorted().forEach(docs::add);
+        }
+        docs.add(ROOT.resolve("exercises/README.md"));
+        docs.add(ROOT.resolve("solutions/README.md"));
+        List<String> unlinked = new ArrayList<>();
+        List<String> broken = new ArrayList<>();
+        int mentions = 0;
+        for (Path doc : docs) {
+            String text = Files.readString(doc);
+            List<int[]> originLinks = new ArrayList<>();   // [start of link text, end of link text]
+            Matcher m = FRONT_PAGE_LINK.matcher(text);
+            while (m.find()) {
+                if (!frontPage.containsKey(m.group(1))) broken.add(ROOT.relativize(doc) + ": README.md#" + m.group(1));
+                if (m.group(1).equals(ORIGINS)) originLinks.add(new int[] {text.lastIndexOf('[', m.start()), m.start()});
+            }
+            String lower = text.toLowerCase(Locale.ROOT);
+            for (String name : SOURCE_NAMES) {
+                int at = lower.indexOf(name.toLowerCase(Locale.ROOT));
+                if (at < 0) continue;
+                mentions++;
+                boolean linked = originLinks.stream().anyMatch(l -> l[0] >= 0 && l[0] < at && at < l[1]);
+                if (!linked) {
+                    int line = (int) text.substring(0, at).chars().filter(c -> c == '\n').count() + 1;
+                    unlinked.add(ROOT.relativize(doc) + ":" + line + ": \"" + name + "\"");
+                }
+            }
+        }
+        assertThat(mentions).as("mentions of the book's sources found in the chapters").isPositive();
+        assertThat(broken).as("links to front-page sections the front page does not have").isEmpty();
+        assertThat(unlinked)
+                .as("first mentions, per chapter, not linked to the front page's \"Where this book comes from\""
+                        + " (../README.md#" + ORIGINS + ")")
+                .isEmpty();
+    }
+
     /** anchor -> heading text (backticks dropped), for one day's chapter. */
     private static Map<String, String> anchors(String dayDir) throws IOException {
         Map<String, String> map = new HashMap<>();
