@@ -87,7 +87,7 @@ class ServerCliTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = cli.runWithoutExit(new String[] {"--nope"}, o -> { throw new AssertionError("not started"); },
-                print(out), print(err));
+                print(out), print(err), new FakeSignals());
         assertThat(status).isEqualTo(2);
         assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
         assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("dayXX: Unknown option: '--nope'\nUsage: dayXX");
@@ -97,7 +97,7 @@ class ServerCliTest {
     void helpListsEveryOptionWithItsDefaultOnStdoutAndExitsWith0() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int status = cli.runWithoutExit(new String[] {"--help"}, o -> { throw new AssertionError("not started"); },
-                print(out), System.err);
+                print(out), System.err, new FakeSignals());
         assertThat(status).isZero();
         String help = out.toString(StandardCharsets.UTF_8);
         assertThat(help).contains("A test server.", "IPv4",
@@ -112,7 +112,8 @@ class ServerCliTest {
     @Test
     void versionNamesTheProgram() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertThat(cli.runWithoutExit(new String[] {"--version"}, o -> { throw new AssertionError(); }, print(out), System.err)).isZero();
+        assertThat(cli.runWithoutExit(new String[] {"--version"}, o -> { throw new AssertionError(); }, print(out), System.err,
+                new FakeSignals())).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("dayXX, from the C10K workbook, on Java ");
     }
 
@@ -122,7 +123,8 @@ class ServerCliTest {
             int port = taken.getLocalPort();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int status = ServerCli.named("day01", "x", 9001).runWithoutExit(new String[] {"--port", "" + port},
-                    o -> new BlockingEchoServer(new InetSocketAddress(o.host(), o.port())), print(new ByteArrayOutputStream()), print(err));
+                    o -> new BlockingEchoServer(new InetSocketAddress(o.host(), o.port())), print(new ByteArrayOutputStream()), print(err),
+                    new FakeSignals());
             assertThat(status).isEqualTo(1);
             assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("day01: cannot start: port " + port
                     + " is in use: is another server running? --port 0 picks a free one\n");
