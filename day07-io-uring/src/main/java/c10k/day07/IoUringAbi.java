@@ -191,6 +191,7 @@ public final class IoUringAbi {
     static final long BR_RING_ADDR = off(BUF_REG, "ring_addr");
     static final long BR_RING_ENTRIES = off(BUF_REG, "ring_entries");
     static final long BR_BGID = off(BUF_REG, "bgid");
+    static final long BR_FLAGS = off(BUF_REG, "flags");
 
     static final long RR_NR = off(RSRC_REGISTER, "nr");
     static final long RR_FLAGS = off(RSRC_REGISTER, "flags");
@@ -256,6 +257,13 @@ public final class IoUringAbi {
     /** The request is still armed: more completions will come from the same SQE. */
     public static final int IORING_CQE_F_MORE = 1 << 1;
     public static final int IORING_CQE_BUFFER_SHIFT = 16;
+    /**
+     * Incremental buffers (6.12): the kernel used only part of this buffer and will put the
+     * next data after it; the buffer is not ours again until a completion comes without it.
+     */
+    public static final int IORING_CQE_F_BUF_MORE = 1 << 4;
+    /** io_uring_buf_reg.flags: consume each provided buffer incrementally (6.12). */
+    public static final short IOU_PBUF_RING_INC = 2;
 
     // --- errno values io_uring hands back (as -errno in cqe.res) that day 3's Errno lacks ---
     public static final int EPERM = 1;

@@ -59,11 +59,11 @@ class CompletionModelTest {
 
     /** Accepts {@code client}'s connection through the ring (one more round trip of the model). */
     private int accept(Socket client) {
-        ring.accept(listener, Sockets.SOCK_CLOEXEC, false, ACCEPTED);
+        ring.sq().accept(listener, Sockets.SOCK_CLOEXEC, false, ACCEPTED);
         assertThat(ring.submitAndWait(1, NO_LIMIT)).isEqualTo(1);
-        assertThat(ring.userData(0)).isEqualTo(ACCEPTED);
-        int fd = ring.res(0);
-        ring.consumed(1);
+        assertThat(ring.cq().userData(0)).isEqualTo(ACCEPTED);
+        int fd = ring.cq().res(0);
+        ring.cq().consumed(1);
         assertThat(fd).as("accept's completion carries the new fd").isGreaterThanOrEqualTo(0);
         return fd;
     }
@@ -78,10 +78,10 @@ class CompletionModelTest {
     private Map<Long, int[]> await(int n) {
         Map<Long, int[]> got = new HashMap<>();
         while (got.size() < n) {
-            if (ring.ready() == 0) ring.submitAndWait(1, NO_LIMIT);
-            int ready = ring.ready();
-            for (int i = 0; i < ready; i++) got.put(ring.userData(i), new int[] {ring.res(i), ring.flags(i)});
-            ring.consumed(ready);
+            if (ring.cq().ready() == 0) ring.submitAndWait(1, NO_LIMIT);
+            int ready = ring.cq().ready();
+            for (int i = 0; i < ready; i++) got.put(ring.cq().userData(i), new int[] {ring.cq().res(i), ring.cq().flags(i)});
+            ring.cq().consumed(ready);
         }
         return got;
     }
@@ -91,7 +91,7 @@ class CompletionModelTest {
         try (Socket client = connect(); Arena arena = Arena.ofConfined()) {
             int fd = accept(client);
             MemorySegment buffer = arena.allocate(64);
-            ring.recv(fd, buffer.address(), 64, RECV);
+            ring.sq().recv(fd, buffer.address(), 64, RECV);
             assertThat(ring.submit()).isEqualTo(1);
             assertThat(ring.submitAndWait(1, QUIET)).as("no data yet: the recv waits in the kernel").isEqualTo(-ETIME);
 
@@ -120,13 +120,13 @@ class CompletionModelTest {
             int fd = accept(client);
             Arena arena = Arena.ofConfined();
             MemorySegment buffer = arena.allocate(64);
-            ring.recv(fd, buffer.address(), 64, RECV);
+            ring.sq().recv(fd, buffer.address(), 64, RECV);
             assertThat(ring.submit()).isEqualTo(1);
             assertThat(ring.submitAndWait(1, QUIET)).isEqualTo(-ETIME);
 
             // Cancel it, and wait for BOTH completions: the cancel's own (0: found and
             // cancelled) and the recv's (-ECANCELED). Only the second one gives the memory back.
-            ring.cancel(RECV, CANCEL);
+            ring.sq().cancel(RECV, CANCEL);
             Map<Long, int[]> done = await(2);
             assertThat(done.get(CANCEL)[0]).as("the cancel found the recv").isZero();
             assertThat(done.get(RECV)[0]).as("the recv ended without data").isEqualTo(-ECANCELED);
@@ -151,17 +151,17 @@ class CompletionModelTest {
             client.getOutputStream().write(sent);
 
             ByteBuffer received = ByteBuffer.allocate(sent.length);
-            ring.recvMultishot(fd, buffers.group(), RECV);
+            ring.sq().recvMultishot(fd, buffers.group(), RECV);
             int usedBuffers = 0;
             boolean armed = true;
             int lastRes = 0;
             // First round: at most 32 bytes fit in the two buffers; the kernel keeps them
             // until we give them back, then has nowhere to put the rest.
             while (armed) {
-                if (ring.ready() == 0) ring.submitAndWait(1, NO_LIMIT);
-                int ready = ring.ready();
+                if (ring.cq().ready() == 0) ring.submitAndWait(1, NO_LIMIT);
+                int ready = ring.cq().ready();
                 for (int i = 0; i < ready; i++) {
-                    int res = ring.res(i), flags = ring.flags(i);
+                    int res = ring.cq().res(i), flags = ring.cq().flags(i);
                     lastRes = res;
                     armed = (flags & IORING_CQE_F_MORE) != 0;
                     if (res > 0) {
@@ -170,7 +170,7 @@ class CompletionModelTest {
                         usedBuffers++;
                     }
                 }
-                ring.consumed(ready);
+                ring.cq().consumed(ready);
             }
             assertThat(lastRes).as("the ring ran dry").isEqualTo(-ENOBUFS);
             assertThat(usedBuffers).isEqualTo(2);
@@ -181,13 +181,13 @@ class CompletionModelTest {
             buffers.give(1);
             buffers.publish();
             while (received.position() < sent.length) {
-                ring.recvMultishot(fd, buffers.group(), RECV);
+                ring.sq().recvMultishot(fd, buffers.group(), RECV);
                 armed = true;
                 while (armed && received.position() < sent.length) {
-                    if (ring.ready() == 0) ring.submitAndWait(1, NO_LIMIT);
-                    int ready = ring.ready();
+                    if (ring.cq().ready() == 0) ring.submitAndWait(1, NO_LIMIT);
+                    int ready = ring.cq().ready();
                     for (int i = 0; i < ready; i++) {
-                        int res = ring.res(i), flags = ring.flags(i);
+                        int res = ring.cq().res(i), flags = ring.cq().flags(i);
                         armed = (flags & IORING_CQE_F_MORE) != 0;
                         if (res > 0) {
                             int bid = flags >>> IORING_CQE_BUFFER_SHIFT;
@@ -195,14 +195,14 @@ class CompletionModelTest {
                             buffers.give(bid);
                         }
                     }
-                    ring.consumed(ready);
+                    ring.cq().consumed(ready);
                     buffers.publish();
                 }
             }
             assertThat(received.array()).isEqualTo(sent);
 
             // The multishot recv may still be armed: cancel it and wait before the arena goes.
-            ring.cancelFd(fd, CANCEL);
+            ring.sq().cancelFd(fd, CANCEL);
             Map<Long, int[]> done = await(armed ? 2 : 1);
             assertThat(done).containsKey(CANCEL);
             buffers.close();

@@ -111,29 +111,29 @@ class IoUringAbiTest {
             assertThat(ring.completionEntries()).isEqualTo(32);
             assertThat(ring.features() & IORING_FEAT_SINGLE_MMAP).as("one mmap for both rings (5.4)").isNotZero();
             assertThat(ring.features() & IORING_FEAT_FAST_POLL).as("sockets are polled inside the kernel (5.7)").isNotZero();
-            assertThat(ring.ready()).isZero();
+            assertThat(ring.cq().ready()).isZero();
 
             // A round trip through both rings: three NOPs in one io_uring_enter.
-            ring.nop(0x1111_2222_3333_4444L);
-            ring.nop(2);
-            ring.nop(3);
+            ring.sq().nop(0x1111_2222_3333_4444L);
+            ring.sq().nop(2);
+            ring.sq().nop(3);
             assertThat(ring.submitAndWait(3, Long.MAX_VALUE)).as("one call submits all three").isEqualTo(3);
             assertThat(ring.enters()).isEqualTo(1);
-            assertThat(ring.ready()).isEqualTo(3);
-            assertThat(ring.userData(0)).as("user_data comes back untouched").isEqualTo(0x1111_2222_3333_4444L);
-            assertThat(ring.res(0)).isZero();
-            assertThat(ring.userData(2)).isEqualTo(3);
-            ring.consumed(3);
-            assertThat(ring.ready()).isZero();
+            assertThat(ring.cq().ready()).isEqualTo(3);
+            assertThat(ring.cq().userData(0)).as("user_data comes back untouched").isEqualTo(0x1111_2222_3333_4444L);
+            assertThat(ring.cq().res(0)).isZero();
+            assertThat(ring.cq().userData(2)).isEqualTo(3);
+            ring.cq().consumed(3);
+            assertThat(ring.cq().ready()).isZero();
 
             // More requests than the submission queue holds: the ring submits a full queue by itself.
-            for (int i = 0; i < 20; i++) ring.nop(100 + i);
+            for (int i = 0; i < 20; i++) ring.sq().nop(100 + i);
             ring.submitAndWait(1, Long.MAX_VALUE);
             int seen = 0;
             while (seen < 20) {
-                int n = ring.ready();
-                for (int i = 0; i < n; i++) assertThat(ring.userData(i)).isEqualTo(100 + seen + i);
-                ring.consumed(n);
+                int n = ring.cq().ready();
+                for (int i = 0; i < n; i++) assertThat(ring.cq().userData(i)).isEqualTo(100 + seen + i);
+                ring.cq().consumed(n);
                 seen += n;
                 if (seen < 20) ring.submitAndWait(1, Long.MAX_VALUE);
             }

@@ -1,0 +1,198 @@
+package c10k.day07;
+
+import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.Requests.*;
+
+import c10k.day01.Protocol;
+import c10k.day01.Stats;
+import c10k.day03.Outbox;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+/**
+ * A ring's receive path: keeping a receive armed on each connection that may read, framing
+ * what arrives into lines for the outbox, and backpressure. The two modes differ here:
+ * <ul>
+ * <li>basic: one recv at a time into the connection's own buffer, re-armed after each
+ *     completion. An idle connection pins that buffer (day 3's lesson, on purpose).</li>
+ * <li>multishot: one recv for the connection's whole life, which takes a buffer from the
+ *     shared {@link BufferRing} only when data arrives. When the ring runs dry the recv ends
+ *     with ENOBUFS; the connection waits in {@link #starved} for the end of the batch, when
+ *     the buffers the batch used are back, and is re-armed then.</li>
+ * </ul>
+ */
+final class Receiver {
+
+    private final SubmissionQueue sq;
+    private final Stats.Counters counters;
+    private final Timers timers;
+    private final Connections connections;
+    private final Sender sender;
+    private final boolean direct;
+    /** multishot mode's shared buffers; null in basic mode. */
+    private final BufferRing buffers;
+    private final int recvSize;
+    private final Arena arena;
+    private final ArrayDeque<Chunk> recvPool = new ArrayDeque<>();
+    private final ArrayDeque<UringConnection> starved = new ArrayDeque<>();
+    private long enobufs;
+    private int largestUnsent;
+
+    /** basic mode: a connection's receive buffer, kept for the next connection when it closes. */
+    record Chunk(MemorySegment segment, ByteBuffer view) {
+    }
+
+    Receiver(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, Sender sender,
+             boolean direct, BufferRing buffers, int recvSize, Arena arena) {
+        this.sq = sq;
+        this.counters = counters;
+        this.timers = timers;
+        this.connections = connections;
+        this.sender = sender;
+        this.direct = direct;
+        this.buffers = buffers;
+        this.recvSize = recvSize;
+        this.arena = arena;
+    }
+
+    long enobufs() {
+        return enobufs;
+    }
+
+    int largestUnsent() {
+        return largestUnsent;
+    }
+
+    /** basic mode: the new connection's own receive buffer. */
+    void opened(UringConnection c) {
+        if (buffers != null) return;
+        Chunk chunk = recvPool.poll();
+        if (chunk == null) {
+            MemorySegment s = arena.allocate(recvSize, 64);
+            chunk = new Chunk(s, s.asByteBuffer());
+        }
+        c.recvBuffer = chunk.segment();
+        c.recvView = chunk.view();
+    }
+
+    /** The connection is freed: its buffer (basic mode) goes back to the pool. */
+    void release(UringConnection c) {
+        if (c.recvBuffer != null) recvPool.push(new Chunk(c.recvBuffer, c.recvView));
+        c.recvBuffer = null;
+        c.recvView = null;
+    }
+
+    void arm(UringConnection c) {
+        if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), ud(RECV, c.slot));
+        else sq.recv(c.fd, c.recvBuffer.address(), recvSize, ud(RECV, c.slot));
+        c.recvArmed = true;
+        connections.submitted(c);
+    }
+
+    void maybeArm(UringConnection c) {
+        if (!c.recvArmed && !c.starved && c.wantsRead() && !connections.stopping) arm(c);
+    }
+
+    void onRecv(UringConnection c, int res, int flags) {
+        boolean more = (flags & IORING_CQE_F_MORE) != 0;
+        if (!more) {
+            c.recvArmed = false;
+            connections.completed(c);
+        }
+        boolean provided = (flags & IORING_CQE_F_BUFFER) != 0;
+        if (res > 0) {
+            counters.bytesIn(res);
+            ByteBuffer data = provided ? buffers.received(flags, res) : c.recvView.clear().limit(res);
+            if (!c.closing && !c.lingering) frame(c, data);
+            // A lingering connection discards what it reads: it only waits for the peer's FIN.
+        } else if (res == 0) {
+            c.inputEnded = true;         // FIN: answer the complete lines, drop the partial one
+            c.framer.discardPartial();
+        } else if (res == -ENOBUFS) {
+            // The buffer ring ran dry: the multishot recv has ended (no F_MORE). This batch's
+            // buffers go back at its end; re-arm then.
+            enobufs++;
+            if (!c.closing) {
+                c.starved = true;
+                starved.add(c);
+            }
+        } else if (res != -ECANCELED) {
+            connections.abort(c);        // ECONNRESET and friends: nothing can be delivered
+        }
+        if (provided) buffers.release(flags);   // copied out (or discarded): the kernel may refill it
+        if (c.closing) {
+            connections.finishIfDone(c);
+            return;
+        }
+        sender.flush(c);
+        if (c.closing) return;
+        checkPressure(c);
+        if (!more) maybeArm(c);
+    }
+
+    /**
+     * The end of a batch of completions: every buffer it used goes back to the kernel in one
+     * release store, and only then are the connections that found the ring dry re-armed.
+     */
+    void endOfBatch() {
+        if (buffers == null) return;
+        buffers.publish();
+        for (int k = starved.size(); k > 0; k--) {
+            UringConnection c = starved.poll();
+            c.starved = false;
+            maybeArm(c);
+        }
+    }
+
+    private void frame(UringConnection c, ByteBuffer data) {
+        boolean ok;
+        c.newLines = 0;
+        try {
+            ok = c.framer.feed(data, c);
+        } catch (IOException impossible) {
+            throw new AssertionError(impossible);   // our sink does not throw
+        }
+        if (c.newLines > 0) {
+            counters.lines(c.newLines);
+            // Only complete lines count as activity, or a peer dripping one byte a minute
+            // would never time out.
+            if (!c.outputWaiting && !c.lingering) timers.restart(timers.idle, c);
+        }
+        if (!ok) {
+            c.outbox.append(Protocol.ERR_LINE_TOO_LONG, 0, Protocol.ERR_LINE_TOO_LONG.length);
+            connections.startLingering(c, timers.draining);
+        }
+    }
+
+    /**
+     * Backpressure: a peer that sends but does not read must not grow our memory. Above the
+     * high-water mark we stop reading from it (basic: we just do not re-arm the recv;
+     * multishot: the recv is still armed, so we cancel it), and start again below the low one.
+     */
+    void checkPressure(UringConnection c) {
+        int unsent = c.unsent();
+        if (unsent > largestUnsent) largestUnsent = unsent;
+        if (!c.paused && !c.lingering && unsent > Outbox.HIGH_WATER) {
+            c.paused = true;
+            counters.paused(1);
+            if (buffers != null && c.recvArmed) {
+                sq.cancel(ud(RECV, c.slot), ud(CANCEL, c.slot));
+                connections.submitted(c);
+            }
+        } else if (c.paused && unsent < Outbox.LOW_WATER) {
+            c.paused = false;
+            counters.paused(-1);
+            maybeArm(c);
+        }
+    }
+
+    /** Lingering or closing: the connection is no longer paused (its input is discarded or gone). */
+    void clearPause(UringConnection c) {
+        if (!c.paused) return;
+        c.paused = false;
+        counters.paused(-1);
+    }
+}

@@ -1,0 +1,129 @@
+package c10k.day07;
+
+import static c10k.day07.Requests.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+import c10k.day01.Stats;
+import c10k.day03.Sockets;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+
+/**
+ * A ring's send path: the answers in a connection's outbox go out one send request at a
+ * time, and what comes after the last one depends on how the connection is ending.
+ *
+ * <p>One at a time, because a second send in flight could complete before the first (a
+ * partial send followed by a full one) and interleave the bytes. And through an off-heap
+ * buffer: the outbox is on the heap, the kernel reads the data after {@link #flush} returns,
+ * when the garbage collector may have moved the array. So each chunk is copied into a buffer
+ * that stays put until its send completes; an idle connection holds none.
+ */
+final class Sender {
+
+    static final int SEND_CHUNK = 32 * 1024;
+
+    private final SubmissionQueue sq;
+    private final Stats.Counters counters;
+    private final Timers timers;
+    private final Connections connections;
+    private final boolean direct;
+    private final Arena arena;
+    private final ArrayDeque<MemorySegment> sendPool = new ArrayDeque<>();
+    private Receiver receiver;
+
+    Sender(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, boolean direct, Arena arena) {
+        this.sq = sq;
+        this.counters = counters;
+        this.timers = timers;
+        this.connections = connections;
+        this.direct = direct;
+        this.arena = arena;
+    }
+
+    void wire(Receiver receiver) {
+        this.receiver = receiver;
+    }
+
+    /** Sends what is queued, unless a send is in flight (its completion sends the rest). */
+    void flush(UringConnection c) {
+        if (c.sendArmed || c.closing) return;
+        if (c.sendStart == c.sendEnd) {
+            if (c.outbox.isEmpty()) {
+                flushed(c);
+                return;
+            }
+            if (c.sendBuffer == null) {
+                MemorySegment b = sendPool.poll();
+                c.sendBuffer = b != null ? b : arena.allocate(SEND_CHUNK, 64);
+            }
+            int n = Math.min(c.outbox.size(), SEND_CHUNK);
+            MemorySegment.copy(c.outbox.array(), c.outbox.start(), c.sendBuffer, JAVA_BYTE, 0, n);
+            c.outbox.consumed(n);
+            c.sendStart = 0;
+            c.sendEnd = n;
+        }
+        sq.send(c.fd, direct, c.sendBuffer.address() + c.sendStart, c.sendEnd - c.sendStart, ud(SEND, c.slot));
+        c.sendArmed = true;
+        connections.submitted(c);
+        // The send clock runs while output waits; each completion that moves bytes restarts it.
+        if (!c.lingering && !c.outputWaiting) {
+            c.outputWaiting = true;
+            timers.restart(timers.sending, c);
+        }
+    }
+
+    void onSend(UringConnection c, int res) {
+        c.sendArmed = false;
+        connections.completed(c);
+        if (c.closing) {
+            connections.finishIfDone(c);
+            return;
+        }
+        if (res < 0) {                   // EPIPE, ECONNRESET: the peer is gone
+            connections.abort(c);
+            return;
+        }
+        counters.bytesOut(res);
+        // A partial send (the socket buffer filled) leaves the rest in place: the next
+        // request starts where this one stopped.
+        c.sendStart += res;
+        if (res > 0 && !c.lingering) timers.restart(timers.sending, c);
+        flush(c);
+        if (!c.closing) receiver.checkPressure(c);
+    }
+
+    /** Everything sent. What happens next depends on how the connection is ending, if it is. */
+    private void flushed(UringConnection c) {
+        if (c.sendBuffer != null) {
+            sendPool.push(c.sendBuffer);   // an idle connection keeps no send buffer
+            c.sendBuffer = null;
+            c.sendStart = c.sendEnd = 0;
+        }
+        if (c.inputEnded) {
+            connections.close(c);        // half-close: every complete line answered
+        } else if (c.lingering) {
+            if (!c.shutDown) {
+                // FIN after the last answer; keep reading. A direct descriptor has no fd to
+                // call shutdown(2) on: the ring does it.
+                if (direct) {
+                    sq.shutdownFixed(c.fd, Sockets.SHUT_WR, ud(SHUTDOWN, c.slot));
+                    connections.submitted(c);
+                } else {
+                    Sockets.shutdownWrite(c.fd);
+                }
+                c.shutDown = true;
+            }
+            receiver.maybeArm(c);
+        } else if (c.outputWaiting) {
+            c.outputWaiting = false;
+            timers.restart(timers.idle, c);   // the idle clock again, from now
+        }
+    }
+
+    /** The connection is freed: its send buffer, if it still has one, goes back to the pool. */
+    void release(UringConnection c) {
+        if (c.sendBuffer != null) sendPool.push(c.sendBuffer);
+        c.sendBuffer = null;
+    }
+}
