@@ -104,7 +104,7 @@ final class Connections implements Timers.Expiry {
     void startLingering(UringConnection c, Deadlines deadline) {
         if (c.lingering || c.closing) return;
         c.lingering = true;
-        c.framer.discardPartial();
+        c.discardPartial();
         receiver.clearPause(c);          // input is discarded from now on: no pressure
         timers.restart(deadline, c);
         sender.flush(c);
@@ -145,7 +145,7 @@ final class Connections implements Timers.Expiry {
         if (!direct) Sockets.close(c.fd);
         receiver.release(c);
         sender.release(c);
-        c.outbox.clear();
+        c.outbox = null;
         table[c.slot] = null;
         freeSlots[freeCount++] = c.slot;
         open--;

@@ -3,6 +3,7 @@ package c10k.day07;
 import static c10k.day07.IoUringAbi.*;
 import static c10k.day07.Requests.*;
 
+import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
 import c10k.day01.Stats;
 import c10k.day03.Outbox;
@@ -24,7 +25,7 @@ import java.util.ArrayDeque;
  *     the buffers the batch used are back, and is re-armed then.</li>
  * </ul>
  */
-final class Receiver {
+final class Receiver implements LineFramer.LineSink {
 
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
@@ -38,6 +39,15 @@ final class Receiver {
     private final Arena arena;
     private final ArrayDeque<Chunk> recvPool = new ArrayDeque<>();
     private final ArrayDeque<UringConnection> starved = new ArrayDeque<>();
+    /**
+     * Frames every connection that has no incomplete line: most of them, most of the time.
+     * It is left with no partial line after each use (a connection that ends on one gets a
+     * framer of its own), so that an idle connection need not keep one.
+     */
+    private LineFramer shared = new LineFramer();
+    /** The connection being framed: its lines go to its outbox. */
+    private UringConnection framing;
+    private int newLines;
     private long enobufs;
     private int largestUnsent;
 
@@ -74,20 +84,18 @@ final class Receiver {
             MemorySegment s = arena.allocate(recvSize, 64);
             chunk = new Chunk(s, s.asByteBuffer());
         }
-        c.recvBuffer = chunk.segment();
-        c.recvView = chunk.view();
+        c.recvBuffer = chunk;
     }
 
     /** The connection is freed: its buffer (basic mode) goes back to the pool. */
     void release(UringConnection c) {
-        if (c.recvBuffer != null) recvPool.push(new Chunk(c.recvBuffer, c.recvView));
+        if (c.recvBuffer != null) recvPool.push(c.recvBuffer);
         c.recvBuffer = null;
-        c.recvView = null;
     }
 
     void arm(UringConnection c) {
         if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), ud(RECV, c.slot));
-        else sq.recv(c.fd, c.recvBuffer.address(), recvSize, ud(RECV, c.slot));
+        else sq.recv(c.fd, c.recvBuffer.segment().address(), recvSize, ud(RECV, c.slot));
         c.recvArmed = true;
         connections.submitted(c);
     }
@@ -105,12 +113,12 @@ final class Receiver {
         boolean provided = (flags & IORING_CQE_F_BUFFER) != 0;
         if (res > 0) {
             counters.bytesIn(res);
-            ByteBuffer data = provided ? buffers.received(flags, res) : c.recvView.clear().limit(res);
+            ByteBuffer data = provided ? buffers.received(flags, res) : c.recvBuffer.view().clear().limit(res);
             if (!c.closing && !c.lingering) frame(c, data);
             // A lingering connection discards what it reads: it only waits for the peer's FIN.
         } else if (res == 0) {
             c.inputEnded = true;         // FIN: answer the complete lines, drop the partial one
-            c.framer.discardPartial();
+            c.discardPartial();
         } else if (res == -ENOBUFS) {
             // The buffer ring ran dry: the multishot recv has ended (no F_MORE). This batch's
             // buffers go back at its end; re-arm then.
@@ -148,23 +156,53 @@ final class Receiver {
     }
 
     private void frame(UringConnection c, ByteBuffer data) {
+        framing = c;
+        newLines = 0;
         boolean ok;
-        c.newLines = 0;
-        try {
-            ok = c.framer.feed(data, c);
-        } catch (IOException impossible) {
-            throw new AssertionError(impossible);   // our sink does not throw
+        if (c.framer != null) {
+            ok = feed(c.framer, data);
+            if (c.framer.pendingBytes() == 0) c.framer = null;   // the line it waited for is done
+        } else {
+            int end = data.limit();
+            ok = feed(shared, data);
+            int partial = shared.pendingBytes();
+            if (!ok) {
+                shared = new LineFramer();   // a framer that failed refuses all further input
+            } else if (partial > 0) {
+                // The chunk ended inside a line: those bytes, after the last newline, become
+                // the start of this connection's own framer (they hold no newline: no line).
+                shared.discardPartial();
+                c.framer = new LineFramer();
+                feed(c.framer, data.limit(end).position(end - partial));
+            }
         }
-        if (c.newLines > 0) {
-            counters.lines(c.newLines);
+        framing = null;
+        if (newLines > 0) {
+            counters.lines(newLines);
             // Only complete lines count as activity, or a peer dripping one byte a minute
             // would never time out.
             if (!c.outputWaiting && !c.lingering) timers.restart(timers.idle, c);
         }
         if (!ok) {
-            c.outbox.append(Protocol.ERR_LINE_TOO_LONG, 0, Protocol.ERR_LINE_TOO_LONG.length);
+            c.discardPartial();
+            c.outbox().append(Protocol.ERR_LINE_TOO_LONG, 0, Protocol.ERR_LINE_TOO_LONG.length);
             connections.startLingering(c, timers.draining);
         }
+    }
+
+    private boolean feed(LineFramer framer, ByteBuffer data) {
+        try {
+            return framer.feed(data, this);
+        } catch (IOException impossible) {
+            throw new AssertionError(impossible);   // our sink does not throw
+        }
+    }
+
+    /** Each complete line goes to the outbox at once: answers keep request order. */
+    @Override
+    public void onLine(ByteBuffer buf, int start, int end) {
+        framing.outbox().append(buf, start, end);
+        newLines++;
     }
 
     /**

@@ -4,7 +4,6 @@ import c10k.day01.LineFramer;
 import c10k.day03.Deadlines;
 import c10k.day03.Outbox;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 
 /**
  * One client of a {@link RingLoop}: the same protocol state as every day (a framer, an
@@ -15,28 +14,35 @@ import java.nio.ByteBuffer;
  * completion. So a connection is never freed when it is "closed" but when its last
  * completion has arrived ({@link #inflight} back to 0); until then its slot, its fd number
  * and its buffers stay reserved. Only the loop thread touches it.
+ *
+ * <p>What an idle connection holds is what multishot mode is about, so this object is kept
+ * small: a connection with nothing pending has no outbox, no framer (the loop frames with a
+ * shared one, and gives a connection its own only while a line is incomplete), no send
+ * buffer and, in multishot mode, no receive buffer. It is then this object, its timer and
+ * its slot in the table: about 110 bytes.
  */
-final class UringConnection implements LineFramer.LineSink {
+final class UringConnection {
 
     final int slot;
     /** The socket's fd, or with direct descriptors its index in the ring's file table. */
     final int fd;
-    final LineFramer framer = new LineFramer();
-    final Outbox outbox = new Outbox();
+    /** Answers not yet handed to the kernel; null while there are none. */
+    Outbox outbox;
+    /** Only while part of a line has arrived and waits for its newline; null otherwise. */
+    LineFramer framer;
     /** In the loop's idle, send or drain list: which clock runs for this connection now. */
     final Deadlines.Timer timer = new Deadlines.Timer(this);
 
     /** basic mode: this connection's own receive buffer, pinned while a recv is in flight. */
-    MemorySegment recvBuffer;
-    ByteBuffer recvView;
+    Receiver.Chunk recvBuffer;
     /** Bytes being sent: [sendStart, sendEnd) of sendBuffer, off-heap (the kernel reads it later). */
     MemorySegment sendBuffer;
     int sendStart, sendEnd;
+    /** Requests submitted whose last completion has not arrived: recv, send, cancel. */
+    int inflight;
 
     /** Output is waiting for the kernel: the send clock runs instead of the idle one. */
     boolean outputWaiting;
-    /** Requests submitted whose last completion has not arrived: recv, send, cancel. */
-    int inflight;
     boolean recvArmed;
     boolean sendArmed;
     /** multishot: the buffer ring ran dry (ENOBUFS); re-arm once buffers are back. */
@@ -55,24 +61,25 @@ final class UringConnection implements LineFramer.LineSink {
     /** Closed and freed: its fd number and slot may belong to someone else now. */
     boolean finished;
 
-    /** Lines framed by the last feed, for the counters and the idle clock. */
-    int newLines;
-
     UringConnection(int slot, int fd) {
         this.slot = slot;
         this.fd = fd;
     }
 
-    /** Each complete line goes to the outbox at once: answers keep request order. */
-    @Override
-    public void onLine(ByteBuffer buf, int start, int end) {
-        outbox.append(buf, start, end);
-        newLines++;
+    /** The outbox, made when the first answer needs it. */
+    Outbox outbox() {
+        if (outbox == null) outbox = new Outbox();
+        return outbox;
+    }
+
+    /** Forgets an incomplete line: at end of stream, or when lingering (input is discarded). */
+    void discardPartial() {
+        framer = null;
     }
 
     /** Output not yet taken by the kernel: queued, plus staged in the send buffer. */
     int unsent() {
-        return outbox.size() + (sendEnd - sendStart);
+        return (outbox == null ? 0 : outbox.size()) + (sendEnd - sendStart);
     }
 
     boolean wantsRead() {
