@@ -50,6 +50,7 @@ public final class SelectorEchoServer implements EventLoopServer {
     // one fixed duration per list, so appending keeps each list in deadline order.
     private Deadlines idle, sendClock, drain;
     private long now, hardStop;
+    private boolean nowIsFresh;   // now was read in this pass, at its first event
     private volatile boolean stoppingGracefully;
     private volatile long stopDrainNanos;
     private boolean stopBegun;
@@ -173,8 +174,9 @@ public final class SelectorEchoServer implements EventLoopServer {
                 if (acceptPaused) nanos = Math.min(nanos, acceptResumeAt - System.nanoTime());
                 if (stopBegun) nanos = Math.min(nanos, hardStop - now);
                 long timeout = nanos == Long.MAX_VALUE ? 0 : Math.max(1, (nanos + 999_999) / 1_000_000);
+                nowIsFresh = false;
                 selector.select(this::dispatch, timeout);
-                now = clock.getAsLong();
+                if (!nowIsFresh) now = clock.getAsLong();
                 expire();
                 if (acceptPaused && System.nanoTime() - acceptResumeAt >= 0 && listenerKey.isValid()) {
                     listenerKey.interestOps(SelectionKey.OP_ACCEPT);
@@ -188,6 +190,13 @@ public final class SelectorEchoServer implements EventLoopServer {
     }
 
     private void dispatch(SelectionKey key) {
+        // select(Consumer) calls us from inside select: read the clock at the first event of the
+        // pass, or a line would restart its idle clock at the time of the PREVIOUS pass (and a
+        // clock that jumped while we slept, in a test, would close an active client).
+        if (!nowIsFresh) {
+            now = clock.getAsLong();
+            nowIsFresh = true;
+        }
         if (key == listenerKey) {
             accept();
             return;
