@@ -101,6 +101,8 @@ public class NativeConnection {
     private boolean activity;         // a complete line arrived since the loop last looked
     private boolean progress;         // output moved since the loop last looked
     private boolean resumed;          // reading was paused and may go on again
+    private boolean drained;          // the last recv emptied the socket: EAGAIN, or fewer bytes than asked
+    private boolean hangUpSeen;       // the kernel reported the peer's FIN (or a hang-up): read to the end
     private volatile boolean closed;  // read by workers, to drop answers nobody will receive
 
     public NativeConnection(int fd) {
@@ -214,16 +216,18 @@ public class NativeConnection {
             if (!wantsRead()) return false;
             int n = receive(b.in, 0, b.in.length, b.counters);
             if (n <= 0) return false;
-            if (lingering) continue;                  // draining a lingering close: drop it
-            b.replies.clear();
-            b.inView.clear().limit(n);
-            boolean ok = frame(b.inView, b);
-            if (!ok) {
-                b.replies.put(Protocol.ERR_LINE_TOO_LONG);   // after the answers to the lines before it
-                stopReading();
+            if (!lingering) {                         // a lingering close reads only to drop
+                b.replies.clear();
+                b.inView.clear().limit(n);
+                boolean ok = frame(b.inView, b);
+                if (!ok) {
+                    b.replies.put(Protocol.ERR_LINE_TOO_LONG);   // after the answers to the lines before it
+                    stopReading();
+                }
+                sendFirst(b.replies.array(), 0, b.replies.length(), b);
+                if (inputDone || readPaused) return false;
             }
-            sendFirst(b.replies.array(), 0, b.replies.length(), b);
-            if (inputDone || readPaused) return false;
+            if (drained) return false;                // a short read: the socket is empty (see receive)
         }
         return true;
     }
@@ -241,15 +245,44 @@ public class NativeConnection {
             broken = true;                            // ECONNRESET and friends: this client only
             return 0;
         }
-        if (n == Sockets.WOULD_BLOCK) return 0;
+        if (n == Sockets.WOULD_BLOCK) {
+            drained = true;
+            return 0;
+        }
         if (n == 0) {
+            drained = true;
             // FIN: what is complete was answered; the unterminated tail is dropped (the protocol).
             peerClosed = true;
             stopReading();
             return 0;
         }
         counters.bytesIn(n);
+        // Fewer bytes than asked: the receive queue was empty when recv returned, so any byte
+        // that arrives later brings a new edge (epoll(7): "if you call read(2) by asking to read
+        // a certain amount of data and read(2) returns a lower number of bytes, you can be sure
+        // of having exhausted the read I/O space"). That saves the recv that would only say
+        // EAGAIN: one system call in three on an echo. Not after a FIN was reported: a FIN that
+        // came with the data came in the same event, and no other edge will announce it.
+        drained = n < length && !hangUpSeen;
         return n;
+    }
+
+    /**
+     * Edge-triggered loops: whether the last {@link #receive} left the socket empty (EAGAIN, end
+     * of stream, or a short read before any hang-up was reported). False: bytes may be waiting
+     * that no new edge will report, so the connection must be read again before it waits.
+     */
+    public boolean drained() {
+        return drained;
+    }
+
+    /**
+     * The loop saw {@code EPOLLRDHUP} or {@code EPOLLHUP} for this connection: from now on a
+     * short read proves nothing (the FIN behind the data has no edge of its own left to come),
+     * so reading goes on until {@code recv} says 0 or EAGAIN.
+     */
+    public void hangUpReported() {
+        hangUpSeen = true;
     }
 
     /** Cuts {@code in} into lines and answers each into {@code b.replies}; false if a line is too long. */
@@ -369,6 +402,7 @@ public class NativeConnection {
         outbox.clear();
         inputDone = peerClosed = readPaused = broken = lingering = false;
         answersPending = activity = progress = resumed = countedAsPaused = false;
+        drained = hangUpSeen = false;
         interest = 0;
         closed = false;
     }

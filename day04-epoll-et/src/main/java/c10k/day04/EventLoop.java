@@ -166,6 +166,7 @@ public final class EventLoop extends LoopThread {
             } else {
                 // Both directions, independently: an "else" here would lose the write edge for good.
                 boolean drained = false;
+                if ((events & (Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.hangUpReported();   // read on to the FIN
                 if ((events & Epoll.EPOLLOUT) != 0) {
                     c.flush(buffers.counters);
                     drained = !c.hasPendingOutput();

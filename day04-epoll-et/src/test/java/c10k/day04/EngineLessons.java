@@ -141,6 +141,40 @@ public abstract class EngineLessons {
         }
     }
 
+    /**
+     * A short read says the socket is empty (epoll(7)), so the loops skip the recv that would
+     * only say EAGAIN. Not once the peer's FIN was reported: a FIN that came with the last line
+     * came in the same event, and no later edge will announce it. The loop is held while both
+     * arrive, so that they are one event; a loop that trusted the short read would answer the
+     * line and then wait for an edge that never comes, and the client would never read EOF.
+     */
+    @Test
+    void aFinThatCameWithTheLastLineIsStillSeen() throws Exception {
+        start();
+        java.util.concurrent.Semaphore go = new java.util.concurrent.Semaphore(0);
+        CountDownLatch held = new CountDownLatch(1);
+        AtomicBoolean hold = new AtomicBoolean();
+        server.beforeEachWait(() -> {
+            if (hold.getAndSet(false)) {
+                held.countDown();
+                go.acquireUninterruptibly();
+            }
+        });
+        try (TestClient c = new TestClient(server.port())) {
+            awaitConnections(1);
+            hold.set(true);
+            server.wakeup();                             // the loop wakes, and parks before its next epoll_wait
+            assertThat(held.await(30, TimeUnit.SECONDS)).isTrue();
+            c.send("the last line\n");
+            c.shutdownOutput();                          // the line and the FIN wait together
+            go.release();
+            assertThat(c.readLine()).isEqualTo("the last line\n");
+            assertThat(c.endsStream()).as("the FIN behind the line was read: the server closed too").isTrue();
+        } finally {
+            go.release(10);                              // never leave the loop parked
+        }
+    }
+
     @Test
     void aConnectionThatClosedNeverTimesOut() throws Exception {
         start();

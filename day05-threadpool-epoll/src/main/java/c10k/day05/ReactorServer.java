@@ -74,6 +74,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
         public int generation;
         Batch batch;       // with the workers, or null
         boolean waiting;   // on the waiting list for room in the queue
+        boolean edgeWhileOut;   // an event came while the batch was with the workers: read again on its return
 
         protected Conn(int fd) {
             super(fd);
@@ -86,6 +87,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             session = new Handler.Session();
             batch = null;
             waiting = false;
+            edgeWhileOut = false;
             generation++;
         }
     }
@@ -160,7 +162,10 @@ public class ReactorServer extends EpollServer implements PooledServer {
         @Override
         public boolean readable(EventLoop loop, NativeConnection nc) {
             Conn c = (Conn) nc;
-            if (c.batch != null) return false;             // with the workers: read again when it comes back
+            if (c.batch != null) {                         // with the workers: read again when it comes back
+                c.edgeWhileOut = true;
+                return false;
+            }
             if (c.isLingering()) return c.readAndAnswer(loop.buffers, 16);   // closing: input is dropped
             if (!c.wantsRead() || !mayDispatch(c)) return false;
             if (work.remainingCapacity() == 0) {           // the pool is behind: pause this one, never block
@@ -173,6 +178,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             // Read into the loop's one 64 KiB buffer, then copy what came into a batch sized to fit:
             // a batch that left with 300 bytes does not pin 64 KiB while it waits for a worker.
             byte[] read = loop.buffers.in;
+            c.edgeWhileOut = false;                        // this recv takes whatever the edge announced
             int n = c.receive(read, 0, read.length, loop.buffers.counters);
             if (n == 0) return false;                      // EAGAIN, end of stream or reset: recorded by receive
             // A newline completes a line: activity for the idle clock now, when the line arrived,
@@ -238,9 +244,10 @@ public class ReactorServer extends EpollServer implements PooledServer {
             c.answered(b.lines, loop.buffers.counters);
             c.sendFirst(b.out.array(), b.sent, b.out.length(), loop.buffers);
             if (b.refused) c.stopReading();
-            // The socket may hold more: we stopped reading it when the batch left, and an edge
-            // that came meanwhile was ignored. One recv tells (EAGAIN if nothing is there).
-            if (c.wantsRead()) handOff.readable(loop, c);
+            // The socket may hold more: the read filled the buffer, or an edge came while the
+            // batch was out (and was only noted). Otherwise the short read left it empty, and the
+            // next byte brings an edge of its own: no recv just to hear EAGAIN.
+            if (c.wantsRead() && (c.edgeWhileOut || !c.drained())) handOff.readable(loop, c);
             loop.update(c);
         }
         b.out.clear();

@@ -120,6 +120,7 @@ final class SharedConnections {
             } else {
                 // Both directions, independently: an "else" here would lose the write edge for good.
                 boolean drained = false;
+                if ((news & (Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.hangUpReported();   // read on to the FIN
                 if ((news & Epoll.EPOLLOUT) != 0) {
                     c.flush(t.buffers.counters);
                     drained = !c.hasPendingOutput();
