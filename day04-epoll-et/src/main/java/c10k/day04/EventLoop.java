@@ -149,7 +149,7 @@ public final class EventLoop extends LoopThread {
 
     /** epoll_wait's timeout: 0 while anyone is owed a turn, else until the nearest deadline. */
     private int timeoutMillis() {
-        if (!owed.isEmpty() || (listening != null && listening.owed())) return 0;
+        if (!owed.isEmpty() || (listening != null && listening.owed()) || layer.beforeWait(this)) return 0;
         long nanos = timers.nanosUntilNext(now);
         if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
         int pause = listening == null ? -1 : listening.pauseTimeoutMillis();

@@ -19,6 +19,14 @@ public interface Layer {
         return c.readAndAnswer(loop.buffers, loop.tuning.readsPerTurn());
     }
 
+    /**
+     * Just before {@code epoll_wait}: true if work has come that the loop must take without
+     * blocking (day 5: answers its workers finished since {@link #afterEvents} looked).
+     */
+    default boolean beforeWait(EventLoop loop) {
+        return false;
+    }
+
     /** Once per pass, after events and owed turns: day 5 takes its workers' answers back here. */
     default void afterEvents(EventLoop loop) {
     }

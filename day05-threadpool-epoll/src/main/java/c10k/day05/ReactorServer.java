@@ -51,8 +51,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * or written by two threads without a lock; and workers never {@code send()} themselves, as
  * day 6's do, which is the bug day 6 is about.
  *
- * <p>Waking the loop: workers put finished batches on a lock-free queue and signal the loop's
- * eventfd, once per burst: {@link #wakePending} says a signal is already on its way.
+ * <p>Waking the loop: workers put finished batches on a lock-free stack, and signal the loop's
+ * eventfd only if the loop is about to block ({@link #loopAsleep}). A loop that is busy takes
+ * them on its next pass with no system call on either side; this is Netty's {@code wakenUp}
+ * protocol, a Dekker handshake between two volatile writes and two volatile reads.
  */
 public class ReactorServer extends EpollServer implements PooledServer {
 
@@ -117,7 +119,13 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private final Handler handler;
     private final ArrayBlockingQueue<Batch> work = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private final AtomicReference<Batch> done = new AtomicReference<>();
-    private final AtomicBoolean wakePending = new AtomicBoolean();
+    /**
+     * Set by the loop just before {@code epoll_wait}, cleared when it looks at its answers. The
+     * loop writes it and then reads {@link #done}; a worker writes {@code done} and then reads
+     * it. Both are volatile, so at least one of the two sees the other's write: either the loop
+     * finds the answer and does not block, or the worker signals the eventfd.
+     */
+    private final AtomicBoolean loopAsleep = new AtomicBoolean();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final List<Thread> pool = new ArrayList<>();
     private volatile EventLoop loop;
@@ -206,10 +214,16 @@ public class ReactorServer extends EpollServer implements PooledServer {
         }
 
         @Override
+        public boolean beforeWait(EventLoop loop) {
+            loopAsleep.set(true);                          // first the flag, then the look: see loopAsleep
+            return done.get() != null;                     // answers came since afterEvents: do not block
+        }
+
+        @Override
         public void afterEvents(EventLoop loop) {
-            // Order matters: clear the flag BEFORE draining the queue. A worker that finishes
-            // after our drain sees false and signals again; one that finished before is drained.
-            wakePending.set(false);
+            // Awake: workers need not signal. One that finishes after the drain below is seen by
+            // beforeWait, which then does not let the loop block.
+            loopAsleep.set(false);
             Batch b;
             b = done.getAndSet(null);                      // every finished batch at once, newest first
             while (b != null) {
@@ -271,7 +285,9 @@ public class ReactorServer extends EpollServer implements PooledServer {
                     b.nextDone = top;
                 } while (!done.compareAndSet(top, b));
                 EventLoop l = loop;
-                if (!wakePending.getAndSet(true) && l != null) l.wakeup();
+                // Signal only a loop that may be blocking, and only once: the first worker to
+                // see the flag clears it, the others leave the loop to drain them all.
+                if (loopAsleep.get() && loopAsleep.getAndSet(false) && l != null) l.wakeup();
             }
         } catch (InterruptedException e) {
             // the server is closing
