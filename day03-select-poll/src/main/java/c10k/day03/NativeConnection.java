@@ -258,11 +258,10 @@ public class NativeConnection {
         }
         counters.bytesIn(n);
         // Fewer bytes than asked: the receive queue was empty when recv returned, so any byte
-        // that arrives later brings a new edge (epoll(7): "if you call read(2) by asking to read
-        // a certain amount of data and read(2) returns a lower number of bytes, you can be sure
-        // of having exhausted the read I/O space"). That saves the recv that would only say
-        // EAGAIN: one system call in three on an echo. Not after a FIN was reported: a FIN that
-        // came with the data came in the same event, and no other edge will announce it.
+        // that arrives later brings a new edge. epoll(7) says so in its Q9 for stream sockets
+        // (tokio relies on the same rule). That saves the recv that would only say EAGAIN, one
+        // system call in three on an echo. Not after a FIN was reported: a FIN that came with
+        // the data came in the same event, and no later edge will announce it.
         drained = n < length && !hangUpSeen;
         return n;
     }

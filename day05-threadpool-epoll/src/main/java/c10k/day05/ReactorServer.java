@@ -9,7 +9,6 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -117,7 +116,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
 
     private final int workers;
     private final Handler handler;
-    private final ArrayBlockingQueue<Batch> work = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final WorkQueue<Batch> work = new WorkQueue<>(QUEUE_CAPACITY);
     private final AtomicReference<Batch> done = new AtomicReference<>();
     /**
      * Set by the loop just before {@code epoll_wait}, cleared when it looks at its answers. The
@@ -176,7 +175,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             }
             if (c.isLingering()) return c.readAndAnswer(loop.buffers, 16);   // closing: input is dropped
             if (!c.wantsRead() || !mayDispatch(c)) return false;
-            if (work.remainingCapacity() == 0) {           // the pool is behind: pause this one, never block
+            if (!work.hasRoom()) {                         // the pool is behind: pause this one, never block
                 if (!c.waiting) {
                     c.waiting = true;
                     waitingForRoom.add(c);
@@ -209,7 +208,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             c.batch = b;
             c.setAnswersPending(true);
             inFlight.incrementAndGet();
-            work.add(b);                                   // room was checked above; this thread is the only producer
+            work.add(b);                                   // room was checked above; published at the end of the pass
             return false;
         }
 
@@ -232,13 +231,14 @@ public class ReactorServer extends EpollServer implements PooledServer {
                 answered(loop, b);
                 b = next;
             }
-            while (!waitingForRoom.isEmpty() && work.remainingCapacity() > 0) {
+            while (!waitingForRoom.isEmpty() && work.hasRoom()) {
                 Conn c = waitingForRoom.poll();
                 c.waiting = false;
                 if (c.isClosed()) continue;
                 readable(loop, c);
                 loop.update(c);
             }
+            work.publish();                                // this pass's batches, one wake-up per idle worker
         }
     }
 
