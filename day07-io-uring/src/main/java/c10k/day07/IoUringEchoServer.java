@@ -58,6 +58,8 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     private int ringBuffers = 512;
     private int ringBufferSize = 16 * 1024;
     private boolean fixedFiles = true;
+    private boolean incrementalBuffers = true;
+    private Runnable turnHook = () -> { };
     private Consumer<Throwable> onFatal = IoUringEchoServer::exitOnFatal;
 
     private int port;
@@ -106,6 +108,25 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     }
 
     /**
+     * multishot: provided buffers consumed incrementally where the kernel can (the default),
+     * or whole buffers, one per receive, as before Linux 6.12 (tests show the difference).
+     */
+    public IoUringEchoServer withIncrementalBuffers(boolean incremental) {
+        this.incrementalBuffers = incremental;
+        return this;
+    }
+
+    /**
+     * Tests: runs on each loop thread at the top of every turn, before it enters the kernel.
+     * A hook that blocks holds the loop out of the kernel, so that everything that happens
+     * meanwhile (data arriving on many sockets) is handled in one turn.
+     */
+    public IoUringEchoServer withTurnHook(Runnable hook) {
+        this.turnHook = hook;
+        return this;
+    }
+
+    /**
      * What to do when a ring fails (one connection's failure never gets here: it ends that
      * connection). By default the process exits with status 1, the loop having logged why.
      */
@@ -148,7 +169,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                 }
                 String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
                 loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
-                        recvSize, ringBuffers, ringBufferSize, fixedFiles, onFatal));
+                        recvSize, ringBuffers, ringBufferSize, fixedFiles, incrementalBuffers, turnHook, onFatal));
             }
         } catch (IOException | RuntimeException e) {
             // No loop runs yet: the listeners are closed here, the rest by release().

@@ -58,7 +58,8 @@ final class RingLoop implements Runnable {
     private final Timers timers;
     private final int recvSize, ringBuffers, ringBufferSize;
     private final int listenFd;
-    private final boolean wantFixedFiles;
+    private final boolean wantFixedFiles, incrementalBuffers;
+    private final Runnable turnHook;
     private final Consumer<Throwable> onFatal;
 
     // --- loop-thread state, made in run() -----------------------------------------------------
@@ -83,7 +84,7 @@ final class RingLoop implements Runnable {
 
     RingLoop(String name, IoUringEchoServer.Mode mode, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters,
              Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles,
-             Consumer<Throwable> onFatal) {
+             boolean incrementalBuffers, Runnable turnHook, Consumer<Throwable> onFatal) {
         this.onFatal = onFatal;
         this.name = name;
         this.multishot = mode == IoUringEchoServer.Mode.MULTISHOT;
@@ -97,6 +98,8 @@ final class RingLoop implements Runnable {
         this.ringBufferSize = ringBufferSize;
         this.listenFd = listenFd;
         this.wantFixedFiles = fixedFiles && multishot;
+        this.incrementalBuffers = incrementalBuffers;
+        this.turnHook = turnHook;
     }
 
     /** Everything of ours in flight: the loop may only end, and free memory, at 0. */
@@ -112,7 +115,7 @@ final class RingLoop implements Runnable {
         try {
             wakeBuffer = arena.allocate(JAVA_LONG);
             acceptor = new Acceptor(name, ring, listenFd, multishot, arena);
-            if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, true, arena);
+            if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, incrementalBuffers, arena);
             if (wantFixedFiles) acceptor.registerFileTable();
             boolean direct = acceptor.direct();
             SubmissionQueue sq = ring.sq();
@@ -133,6 +136,7 @@ final class RingLoop implements Runnable {
             armWake();
             acceptor.start(connections);
             while (!(stopping && inflight() == 0)) {
+                turnHook.run();
                 if (stopRequested && !stopping) beginStop();
                 long drain = shutdownRequested;
                 if (drain >= 0 && !shuttingDown && !stopping) beginShutdown(drain);
