@@ -42,10 +42,25 @@ public final class Timers {
      * and back restarts nothing); only bytes the kernel took restart the send clock.
      */
     public void retime(NativeConnection c, long now) {
-        Deadlines want = c.isLingering() ? drain : c.hasPendingOutput() ? send : idle;
+        Deadlines want = clockFor(c);
         boolean activity = c.takeActivity();
         boolean progress = c.takeProgress();
         if (c.timer.list() != want || (want == idle && activity) || (want == send && progress)) want.restart(c.timer, now);
+    }
+
+    /**
+     * False when {@link #retime} would change nothing: no clock runs for {@code c}, and the one
+     * that would is switched off (say {@code --idle-timeout 0}, with nothing left to send).
+     * Safe to ask without the lock that day 5's shared mode puts around its timers: only the
+     * thread that owns {@code c} ever puts its timer into a list, so "in no list" cannot change
+     * under its feet, and any other answer sends the caller to the lock.
+     */
+    public boolean mayRetime(NativeConnection c) {
+        return c.timer.list() != null || clockFor(c).enabled();
+    }
+
+    private Deadlines clockFor(NativeConnection c) {
+        return c.isLingering() ? drain : c.hasPendingOutput() ? send : idle;
     }
 
     /** Hands every connection whose clock ran out by {@code now} to {@code then}. */

@@ -152,8 +152,10 @@ final class SharedConnections {
         }
         c.takeResumed();          // no owed turn: re-arming with EPOLLIN reports bytes already waiting
         if (t.buffers.largestOutbox > largestOutbox) largestOutbox = t.buffers.largestOutbox;
-        synchronized (timers) {
-            timers.retime(c, clock.getAsLong());   // the clock read under the lock keeps each list in order
+        if (timers.mayRetime(c)) {                 // else no clock runs or would: no lock to take
+            synchronized (timers) {
+                timers.retime(c, clock.getAsLong());   // the clock read under the lock keeps each list in order
+            }
         }
         // While paused, EPOLLIN stays out of the mask: MOD would report the unread data at
         // once, and we would spin re-arming a connection we refuse to read.
