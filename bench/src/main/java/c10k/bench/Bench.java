@@ -94,7 +94,7 @@ public final class Bench {
         progress("bench starting: " + (o.quick ? "--quick (a smoke run, not comparable with the full one)" : "full run"));
         Path out = o.outDir();
         Files.createDirectories(out);
-        String loadAtStart = loadAverage();
+        Quiet atStart = Quiet.sample();
 
         Path floorBinary = null;
         String floorNote = null;
@@ -184,7 +184,7 @@ public final class Bench {
 
         long wall = Math.round((System.nanoTime() - T0) / 1e9);
         Report report = new Report(o, variants, samples, memory, sockets, commands, startFailures, http, httpNote, floorNote,
-                loadAtStart, loadAverage(), wall);
+                atStart, Quiet.sample(), wall);
         System.out.println();
         System.out.println(report.table());
         Files.writeString(out.resolve("report.md"), report.markdown());
@@ -408,6 +408,48 @@ public final class Bench {
     static void progress(String what) {
         System.out.printf(Locale.ROOT, "[%4ds] %s%n", Math.round((System.nanoTime() - T0) / 1e9), what);
         System.out.flush();
+    }
+
+    /**
+     * How quiet the machine is while the bench itself does nothing: the load average, and the
+     * share of all CPUs busy over a 2 s sample (from /proc/stat). Taken before the first run and
+     * after the last, when no server or load generator of ours runs, so what it sees is other
+     * people's work. The load average alone cannot tell: at the end it still counts the bench's
+     * own last minute.
+     */
+    record Quiet(String loadAverage, double cpuBusy) {
+        /** Busy enough that the figures are noise: more than a fifth of the CPUs in use by others. */
+        boolean busy() {
+            return cpuBusy > 0.2;
+        }
+
+        static Quiet sample() {
+            try {
+                long[] a = cpuTimes();
+                Thread.sleep(2_000);
+                long[] b = cpuTimes();
+                double total = b[0] - a[0], idle = b[1] - a[1];
+                return new Quiet(Bench.loadAverage(), total <= 0 ? -1 : 1 - idle / total);
+            } catch (IOException | RuntimeException e) {
+                return new Quiet(Bench.loadAverage(), -1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new Quiet(Bench.loadAverage(), -1);
+            }
+        }
+
+        /** /proc/stat's first line: total jiffies, and idle + iowait jiffies, of all CPUs. */
+        private static long[] cpuTimes() throws IOException {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i < f.length && i <= 8; i++) total += Long.parseLong(f[i]);   // user … steal
+            return new long[] {total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
+        }
+
+        String describe() {
+            return cpuBusy < 0 ? "load average " + loadAverage
+                    : String.format(Locale.ROOT, "%.0f%% of the CPUs busy (load average %s)", 100 * cpuBusy, loadAverage);
+        }
     }
 
     static String loadAverage() {

@@ -39,7 +39,8 @@ final class Report {
     private final Map<String, List<String>> commands;
     private final Map<String, String> startFailures;
     private final HttpBench.Results http;
-    private final String httpNote, floorNote, loadStart, loadEnd;
+    private final String httpNote, floorNote;
+    private final Bench.Quiet quietStart, quietEnd;
     private final long wallSeconds;
     private final String machine = Bench.machine();
     private final Map<String, Cell> cells = new LinkedHashMap<>();
@@ -48,7 +49,7 @@ final class Report {
 
     Report(Bench.Options o, List<Bench.Variant> variants, List<Bench.Sample> samples, List<Bench.Memory> memoryRuns,
            Map<String, String> sockets, Map<String, List<String>> commands, Map<String, String> startFailures,
-           HttpBench.Results http, String httpNote, String floorNote, String loadStart, String loadEnd, long wallSeconds) {
+           HttpBench.Results http, String httpNote, String floorNote, Bench.Quiet quietStart, Bench.Quiet quietEnd, long wallSeconds) {
         this.o = o;
         this.variants = variants;
         this.samples = samples;
@@ -59,8 +60,8 @@ final class Report {
         this.http = http;
         this.httpNote = httpNote;
         this.floorNote = floorNote;
-        this.loadStart = loadStart;
-        this.loadEnd = loadEnd;
+        this.quietStart = quietStart;
+        this.quietEnd = quietEnd;
         this.wallSeconds = wallSeconds;
         this.maxIdle = o.idle.stream().mapToInt(Integer::intValue).max().orElse(0);
         for (Bench.Sample s : samples) cells.putIfAbsent(key(s.server(), s.scenario(), s.level()), null);
@@ -251,8 +252,9 @@ final class Report {
         }
         md.append("- Machine: ").append(machine).append('\n');
         md.append("- Command: `").append(o.command).append("`, ").append(String.format(Locale.ROOT, "%d min %02d s", wallSeconds / 60, wallSeconds % 60)).append(" wall time\n");
-        md.append("- Load average (1, 5, 15 min) at the start: ").append(loadStart).append(", at the end: ").append(loadEnd);
-        if (busy(loadStart) || busy(loadEnd)) md.append(" — **the machine was busy: read these figures as noise**");
+        md.append("- Other work on the machine, sampled for 2 s with the bench idle, before the first run: ").append(quietStart.describe())
+                .append("; after the last: ").append(quietEnd.describe());
+        if (quietStart.busy() || quietEnd.busy()) md.append(" — **the machine was busy: read these figures as noise**");
         md.append('\n');
         md.append(String.format(Locale.ROOT, "- Load: lines of %d bytes, %d in flight per busy connection; %d round(s), each run %.1f s measured after %.1f s warm-up; "
                         + "servers one at a time, in an order that rotates each round; the median of the clean rounds, spread min–max.%n",
@@ -278,14 +280,6 @@ final class Report {
             for (String note : notes) md.append("- ").append(note).append('\n');
         }
         return md.toString();
-    }
-
-    private static boolean busy(String load) {
-        try {
-            return Double.parseDouble(load.split(" ")[0]) > 0.5;
-        } catch (RuntimeException e) {
-            return false;
-        }
     }
 
     /** The goals of issues 12, 15, 18 and 19, read off this run: what bench/README.md's goals table is filled from. */
@@ -556,7 +550,8 @@ final class Report {
         j.append("  \"machine\": ").append(q(machine)).append(",\n");
         j.append("  \"command\": ").append(q(o.command)).append(",\n");
         j.append("  \"quick\": ").append(o.quick).append(",\n");
-        j.append("  \"load_average\": {\"start\": ").append(q(loadStart)).append(", \"end\": ").append(q(loadEnd)).append("},\n");
+        j.append("  \"load_average\": {\"start\": ").append(q(quietStart.loadAverage())).append(", \"end\": ").append(q(quietEnd.loadAverage())).append("},\n");
+        j.append(String.format(Locale.ROOT, "  \"cpu_busy_before_and_after\": {\"start\": %.3f, \"end\": %.3f},%n", quietStart.cpuBusy(), quietEnd.cpuBusy()));
         j.append("  \"wall_seconds\": ").append(wallSeconds).append(",\n");
         j.append("  \"runs\": [\n");
         j.append(String.join(",\n", samples.stream().map(s -> String.format(Locale.ROOT,
