@@ -37,9 +37,6 @@ public final class IoUring implements AutoCloseable {
     private final MemorySegment waitArg = arena.allocate(GETEVENTS_ARG);
     private final MemorySegment waitTimeout = arena.allocate(TIMESPEC);
     private long enters;
-    /** Made disabled (IORING_SETUP_R_DISABLED): {@link #enable} on the thread that will use it. */
-    private boolean disabled;
-    private boolean oneThread;
     private volatile boolean closed;
 
     private IoUring(int fd, MemorySegment params) throws SyscallException {
@@ -85,34 +82,13 @@ public final class IoUring implements AutoCloseable {
      *     with the reason in words
      */
     public static IoUring open(int entries, int cqEntries) throws UnavailableException, SyscallException {
-        return open(entries, cqEntries, false);
-    }
-
-    /**
-     * With {@code oneThread}, the ring is for one thread only, the one that calls
-     * {@link #enable} (IORING_SETUP_SINGLE_ISSUER, 6.0), and the kernel runs the work that
-     * completes our requests only when that thread enters it to wait (DEFER_TASKRUN, 6.1):
-     * in one batch, with no cross-CPU bookkeeping for a ring no other thread touches.
-     * On an older kernel the ring is an ordinary one.
-     */
-    public static IoUring open(int entries, int cqEntries, boolean oneThread) throws UnavailableException, SyscallException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(PARAMS);
-            int fd = -c10k.day03.Errno.EINVAL;
-            if (oneThread) {
-                params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_R_DISABLED
-                        | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
-                params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
-                fd = IoUringSyscalls.setup(entries, params);
-            }
-            if (fd == -c10k.day03.Errno.EINVAL) {
-                // COOP_TASKRUN (5.19): completions are posted when we next enter the kernel, instead
-                // of the kernel interrupting our thread to post them. We enter once per turn anyway.
-                params.fill((byte) 0);
-                params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN);
-                params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
-                fd = IoUringSyscalls.setup(entries, params);
-            }
+            // COOP_TASKRUN (5.19): completions are posted when we next enter the kernel, instead
+            // of the kernel interrupting our thread to post them. We enter once per turn anyway.
+            params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN);
+            params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
+            int fd = IoUringSyscalls.setup(entries, params);
             if (fd == -c10k.day03.Errno.EINVAL) {   // a kernel before 5.19
                 params.fill((byte) 0);
                 params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP);
@@ -127,9 +103,7 @@ public final class IoUring implements AutoCloseable {
                         + " or IORING_FEAT_NODROP, Linux 5.11); multishot receive needs Linux 6.0");
             }
             try {
-                IoUring ring = new IoUring(fd, params);
-                ring.disabled = ring.oneThread = (params.get(JAVA_INT, P_FLAGS) & IORING_SETUP_R_DISABLED) != 0;
-                return ring;
+                return new IoUring(fd, params);
             } catch (SyscallException e) {
                 Sockets.close(fd);
                 throw e;
@@ -191,11 +165,6 @@ public final class IoUring implements AutoCloseable {
                 return null;
             }
         }
-    }
-
-    /** Opened for one thread, with deferred task work (see {@link #open(int, int, boolean)}). */
-    public boolean oneThread() {
-        return oneThread;
     }
 
     public int fd() {
@@ -263,18 +232,6 @@ public final class IoUring implements AutoCloseable {
         int toSubmit = sq.publish();
         enters++;
         return IoUringSyscalls.enter(fd, toSubmit, minComplete, flags, arg, argSize);
-    }
-
-    /**
-     * A ring opened for one thread starts disabled: this makes the calling thread its only
-     * submitter (IORING_REGISTER_ENABLE_RINGS). Call it first, on the thread that runs the
-     * ring; on an ordinary ring it does nothing.
-     */
-    public void enable() throws SyscallException {
-        if (!disabled) return;
-        int r = register(IORING_REGISTER_ENABLE_RINGS, MemorySegment.NULL, 0);
-        if (r < 0) throw new SyscallException("io_uring_register(IORING_REGISTER_ENABLE_RINGS)", -r);
-        disabled = false;
     }
 
     /** io_uring_register(2); returns the result or -errno. */

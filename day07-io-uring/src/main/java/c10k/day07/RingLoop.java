@@ -113,7 +113,6 @@ final class RingLoop implements Runnable {
     public void run() {
         arena = Arena.ofConfined();
         try {
-            ring.enable();   // this thread is the ring's one submitter from now on
             wakeBuffer = arena.allocate(JAVA_LONG);
             acceptor = new Acceptor(name, ring, listenFd, multishot, arena);
             if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, incrementalBuffers, arena);
@@ -129,8 +128,7 @@ final class RingLoop implements Runnable {
             preload();
             // Said now, while we have fds: the first log record loads classes and opens files
             // (time zone data), which would fail once we are out of descriptors.
-            log(Level.INFO, name + ": ring fd " + ring.fd() + (ring.oneThread() ? " (one thread, deferred task work)" : "")
-                    + ", " + ring.submissionEntries() + " SQEs, "
+            log(Level.INFO, name + ": ring fd " + ring.fd() + ", " + ring.submissionEntries() + " SQEs, "
                     + ring.completionEntries() + " CQEs, " + (multishot ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
                     + (buffers.incremental() ? ", consumed incrementally" : "")
                     : recvSize + "-byte receive buffer per connection")
