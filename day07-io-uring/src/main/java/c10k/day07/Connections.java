@@ -186,6 +186,7 @@ final class Connections implements Timers.Expiry {
             UringConnection c = table[i];
             if (c != null) {
                 if (!direct) Sockets.close(c.fd);
+                if (!c.sendArmed) sender.release(c);   // in flight, the kernel may still read it: never freed
                 table[i] = null;
                 counters.closed();
             }

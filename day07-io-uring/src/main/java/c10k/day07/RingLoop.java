@@ -120,7 +120,7 @@ final class RingLoop implements Runnable {
             boolean direct = acceptor.direct();
             SubmissionQueue sq = ring.sq();
             connections = new Connections(sq, counters, timers, direct, acceptor);
-            sender = new Sender(sq, counters, timers, connections, direct, arena);
+            sender = new Sender(sq, counters, timers, connections, direct);
             receiver = new Receiver(sq, counters, timers, connections, sender, direct, buffers, recvSize, arena);
             sender.wire(receiver);
             connections.wire(receiver, sender);
@@ -293,6 +293,7 @@ final class RingLoop implements Runnable {
         if (connections != null) connections.releaseAll();
         Sockets.close(listenFd);
         if (inflight() == 0) {
+            if (sender != null) sender.freeAll();
             if (buffers != null) buffers.close();
             arena.close();
         } else {

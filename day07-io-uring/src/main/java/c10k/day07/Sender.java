@@ -27,23 +27,32 @@ final class Sender {
      * 320 MiB, touched a few hundred bytes per buffer, where pages make it 40 MiB.
      */
     static final int SMALL_CHUNK = 4 * 1024, SEND_CHUNK = 32 * 1024;
+    /**
+     * Free buffers kept for the next sends. A burst (10,000 clients that speak at once) needs
+     * a buffer per connection for one turn; keeping them all would hold that burst's memory
+     * for good, and charge it to every idle connection after. So each buffer has an arena of
+     * its own, and those beyond these counts are freed when their send completes.
+     */
+    static final int KEEP_SMALL = 256, KEEP_BIG = 16;
+
+    /** An off-heap send buffer and the arena that frees it. */
+    record Buffer(Arena arena, MemorySegment segment) {
+    }
 
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
     private final Timers timers;
     private final Connections connections;
     private final boolean direct;
-    private final Arena arena;
-    private final ArrayDeque<MemorySegment> smallPool = new ArrayDeque<>(), bigPool = new ArrayDeque<>();
+    private final ArrayDeque<Buffer> smallPool = new ArrayDeque<>(), bigPool = new ArrayDeque<>();
     private Receiver receiver;
 
-    Sender(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, boolean direct, Arena arena) {
+    Sender(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, boolean direct) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;
         this.connections = connections;
         this.direct = direct;
-        this.arena = arena;
     }
 
     void wire(Receiver receiver) {
@@ -59,15 +68,15 @@ final class Sender {
                 return;
             }
             int size = c.outbox.size() > SMALL_CHUNK ? SEND_CHUNK : SMALL_CHUNK;
-            if (c.sendBuffer != null && c.sendBuffer.byteSize() != size) release(c);
+            if (c.sendBuffer != null && c.sendBuffer.segment().byteSize() != size) release(c);
             if (c.sendBuffer == null) c.sendBuffer = take(size);
             int n = Math.min(c.outbox.size(), size);
-            MemorySegment.copy(c.outbox.array(), c.outbox.start(), c.sendBuffer, JAVA_BYTE, 0, n);
+            MemorySegment.copy(c.outbox.array(), c.outbox.start(), c.sendBuffer.segment(), JAVA_BYTE, 0, n);
             c.outbox.consumed(n);
             c.sendStart = 0;
             c.sendEnd = n;
         }
-        sq.send(c.fd, direct, c.sendBuffer.address() + c.sendStart, c.sendEnd - c.sendStart, ud(SEND, c.slot));
+        sq.send(c.fd, direct, c.sendBuffer.segment().address() + c.sendStart, c.sendEnd - c.sendStart, ud(SEND, c.slot));
         c.sendArmed = true;
         connections.submitted(c);
         // The send clock runs while output waits; each completion that moves bytes restarts it.
@@ -125,13 +134,27 @@ final class Sender {
 
     /** The connection is freed: its send buffer, if it still has one, goes back to the pool. */
     void release(UringConnection c) {
-        if (c.sendBuffer == null) return;
-        (c.sendBuffer.byteSize() == SEND_CHUNK ? bigPool : smallPool).push(c.sendBuffer);
+        Buffer b = c.sendBuffer;
+        if (b == null) return;
         c.sendBuffer = null;
+        boolean big = b.segment().byteSize() == SEND_CHUNK;
+        ArrayDeque<Buffer> pool = big ? bigPool : smallPool;
+        if (pool.size() < (big ? KEEP_BIG : KEEP_SMALL)) pool.push(b);
+        else b.arena().close();
     }
 
-    private MemorySegment take(int size) {
-        MemorySegment b = (size == SEND_CHUNK ? bigPool : smallPool).poll();
-        return b != null ? b : arena.allocate(size, size == SEND_CHUNK ? 64 : SMALL_CHUNK);
+    private Buffer take(int size) {
+        Buffer b = (size == SEND_CHUNK ? bigPool : smallPool).poll();
+        if (b != null) return b;
+        Arena arena = Arena.ofConfined();   // the loop thread's, like every buffer of this ring
+        return new Buffer(arena, arena.allocate(size, 64));
+    }
+
+    /** The loop has ended and nothing is in flight: every buffer is freed. */
+    void freeAll() {
+        for (Buffer b : smallPool) b.arena().close();
+        for (Buffer b : bigPool) b.arena().close();
+        smallPool.clear();
+        bigPool.clear();
     }
 }

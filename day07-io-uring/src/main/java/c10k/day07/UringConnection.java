@@ -3,7 +3,6 @@ package c10k.day07;
 import c10k.day01.LineFramer;
 import c10k.day03.Deadlines;
 import c10k.day03.Outbox;
-import java.lang.foreign.MemorySegment;
 
 /**
  * One client of a {@link RingLoop}: the same protocol state as every day (a framer, an
@@ -36,7 +35,7 @@ final class UringConnection {
     /** basic mode: this connection's own receive buffer, pinned while a recv is in flight. */
     Receiver.Chunk recvBuffer;
     /** Bytes being sent: [sendStart, sendEnd) of sendBuffer, off-heap (the kernel reads it later). */
-    MemorySegment sendBuffer;
+    Sender.Buffer sendBuffer;
     int sendStart, sendEnd;
     /** Requests submitted whose last completion has not arrived: recv, send, cancel. */
     int inflight;
