@@ -94,7 +94,8 @@ public final class Bench {
         progress("bench starting: " + (o.quick ? "--quick (a smoke run, not comparable with the full one)" : "full run"));
         Path out = o.outDir();
         Files.createDirectories(out);
-        Quiet atStart = Quiet.sample();
+        Quiet.Mark begin = Quiet.mark();
+        Quiet atStart = Quiet.sample(null);
 
         Path floorBinary = null;
         String floorNote = null;
@@ -184,7 +185,7 @@ public final class Bench {
 
         long wall = Math.round((System.nanoTime() - T0) / 1e9);
         Report report = new Report(o, variants, samples, memory, sockets, commands, startFailures, http, httpNote, floorNote,
-                atStart, Quiet.sample(), wall);
+                atStart, Quiet.sample(begin), wall);
         System.out.println();
         System.out.println(report.table());
         Files.writeString(out.resolve("report.md"), report.markdown());
@@ -417,19 +418,53 @@ public final class Bench {
      * people's work. The load average alone cannot tell: at the end it still counts the bench's
      * own last minute.
      */
-    record Quiet(String loadAverage, double cpuBusy) {
-        /** Busy enough that the figures are noise: more than a fifth of the CPUs in use by others. */
-        boolean busy() {
-            return cpuBusy > 0.2;
+    record Quiet(String loadAverage, double cpuBusy, double othersDuringRun) {
+        Quiet(String loadAverage, double cpuBusy) {
+            this(loadAverage, cpuBusy, -1);
         }
 
-        static Quiet sample() {
+        /**
+         * Busy enough that the figures are noise: more than a fifth of the CPUs in use by others
+         * while the bench was idle, or more than a tenth on average during the whole run.
+         */
+        boolean busy() {
+            return cpuBusy > 0.2 || othersDuringRun > 0.1;
+        }
+
+        /** CPU time so far: the machine's, busy and in all, and the bench's own with its reaped children (servers, load generators, wrk). */
+        record Mark(long total, long idle, long ours) { }
+
+        static Mark mark() {
+            try {
+                long[] t = cpuTimes();
+                // /proc/self/stat after the command's ")": utime, stime, cutime, cstime are fields 14 to 17.
+                String stat = Files.readString(Path.of("/proc/self/stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+                long ours = Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+                return new Mark(t[0], t[1], ours);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /**
+         * A 2 s sample with the bench idle; with {@code since}, also the share of all CPUs that
+         * other processes used since then: busy time minus the bench's own and its children's.
+         * That is what catches a build that ran in the middle of the run and not at its ends.
+         */
+        static Quiet sample(Mark since) {
             try {
                 long[] a = cpuTimes();
                 Thread.sleep(2_000);
                 long[] b = cpuTimes();
                 double total = b[0] - a[0], idle = b[1] - a[1];
-                return new Quiet(Bench.loadAverage(), total <= 0 ? -1 : 1 - idle / total);
+                double others = -1;
+                Mark end = since == null ? null : mark();
+                if (end != null && end.total() > since.total()) {
+                    double busy = (end.total() - since.total()) - (end.idle() - since.idle());
+                    others = Math.max(0, (busy - (end.ours() - since.ours())) / (end.total() - since.total()));
+                }
+                return new Quiet(Bench.loadAverage(), total <= 0 ? -1 : 1 - idle / total, others);
             } catch (IOException | RuntimeException e) {
                 return new Quiet(Bench.loadAverage(), -1);
             } catch (InterruptedException e) {
@@ -447,8 +482,13 @@ public final class Bench {
         }
 
         String describe() {
-            return cpuBusy < 0 ? "load average " + loadAverage
+            String s = cpuBusy < 0 ? "load average " + loadAverage
                     : String.format(Locale.ROOT, "%.0f%% of the CPUs busy (load average %s)", 100 * cpuBusy, loadAverage);
+            if (othersDuringRun >= 0) {
+                s += String.format(Locale.ROOT, "; during the whole run, other processes than the bench and its children used %.0f%% of the CPUs",
+                        100 * othersDuringRun);
+            }
+            return s;
         }
     }
 

@@ -551,7 +551,7 @@ final class Report {
         j.append("  \"command\": ").append(q(o.command)).append(",\n");
         j.append("  \"quick\": ").append(o.quick).append(",\n");
         j.append("  \"load_average\": {\"start\": ").append(q(quietStart.loadAverage())).append(", \"end\": ").append(q(quietEnd.loadAverage())).append("},\n");
-        j.append(String.format(Locale.ROOT, "  \"cpu_busy_before_and_after\": {\"start\": %.3f, \"end\": %.3f},%n", quietStart.cpuBusy(), quietEnd.cpuBusy()));
+        j.append(String.format(Locale.ROOT, "  \"cpu_busy_before_and_after\": {\"start\": %.3f, \"end\": %.3f, \"others_during_run\": %.3f},%n", quietStart.cpuBusy(), quietEnd.cpuBusy(), quietEnd.othersDuringRun()));
         j.append("  \"wall_seconds\": ").append(wallSeconds).append(",\n");
         j.append("  \"runs\": [\n");
         j.append(String.join(",\n", samples.stream().map(s -> String.format(Locale.ROOT,

@@ -92,4 +92,14 @@ class ReportTest {
                 Map.of(), Map.of(), Map.of(), null, null, null, new Bench.Quiet("0.9 0.5 0.4", 0.03), new Bench.Quiet("1.9 1.5 1.2", 0.05), 60);
         assertThat(r.markdown()).doesNotContain("the machine was busy").contains("3% of the CPUs busy (load average 0.9 0.5 0.4)");
     }
+
+    /** A build in the middle of the run, quiet at both ends, still makes the figures noise. */
+    @Test
+    void otherWorkDuringTheRunMakesItNoiseEvenIfBothEndsWereQuiet() {
+        Report r = new Report(OPTIONS, List.of(variant(Bench.FLOOR)), List.of(ok(Bench.FLOOR, "busy", 100, 0, 1)), List.of(),
+                Map.of(), Map.of(), Map.of(), null, null, null, new Bench.Quiet("0.2 0.2 0.2", 0.01),
+                new Bench.Quiet("0.9 0.9 0.9", 0.01, 0.25), 60);
+        assertThat(r.markdown()).contains("other processes than the bench and its children used 25% of the CPUs")
+                .contains("the machine was busy");
+    }
 }
