@@ -17,12 +17,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Day 5, {@code --mode reactor}: day 4's loop does all the I/O, a fixed pool does the work.
  *
  * <pre>
- *   loop thread:  epoll_wait ─► recv one read ─► batch ──► work queue (bounded) ──► N workers:
- *                     ▲                                                            frame the read,
- *                     │                                                            handler per line,
- *   eventfd ◄─── completions (the same batch, now holding the answers) ◄────────── answers into the batch
+ *   loop thread:  epoll_wait ─► recv one read ─► batch ──► work queue (bounded, published ──► N workers:
+ *                     ▲                                       once per pass)              frame the read,
+ *                     │                                                                   handler per line,
+ *   eventfd ◄─── done stack (the same batch, now holding the answers) ◄──────────────────── answers into the batch
+ *   (written only if the loop is about to block)
  *                     │
- *                     └─► send first, EPOLLOUT only after EAGAIN; then read that connection again
+ *                     └─► send first, EPOLLOUT only after EAGAIN; read that connection again
+ *                         only if the read filled the buffer or an edge came meanwhile
  * </pre>
  *
  * <p>What this class adds to day 4's {@link EventLoop} is one idea: a read becomes a task for
