@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.EchoServer;
 import c10k.day01.Protocol;
-import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.exercises.BlockingHarness;
 import c10k.exercises.ExerciseRun;
 import c10k.exercises.Expect;
 import c10k.exercises.Hints;
 import c10k.exercises.LearnerFailure;
+import c10k.exercises.ServerExerciseBase;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.junit.jupiter.api.DisplayName;
@@ -23,11 +23,17 @@ import org.junit.jupiter.api.Timeout;
 @DisplayName("2. EchoLoop: read, frame, echo exactly the bytes read")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)
-class EchoLoopTest extends ServerTestBase {
+class EchoLoopTest extends ServerExerciseBase {
 
     @Override
     protected EchoServer newServer() {
         return new BlockingHarness(EchoLoop::serve);
+    }
+
+    @Override
+    protected String whatToClose() {
+        return "The harness closes the client's socket when serve returns: did your code open a socket or a stream"
+                + " of its own, and leave it open?";
     }
 
     private LearnerFailure failure() {

@@ -3,12 +3,12 @@ package c10k.exercises.day02;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.EchoServer;
-import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.exercises.ExerciseRun;
 import c10k.exercises.Expect;
 import c10k.exercises.Hints;
 import c10k.exercises.LearnerFailure;
+import c10k.exercises.ServerExerciseBase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 @DisplayName("1. BoundedServer: a fixed pool, a bounded queue, and the starvation it brings")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)
-class BoundedServerTest extends ServerTestBase {
+class BoundedServerTest extends ServerExerciseBase {
 
     static final int WORKERS = 2;
     static final int QUEUE = 1;
@@ -34,10 +34,18 @@ class BoundedServerTest extends ServerTestBase {
         return new BoundedServer(WORKERS, QUEUE);
     }
 
+    @Override
+    protected String whatToClose() {
+        return "Did dispatch close the client the pool refused, after 'ERR server busy' and shutdownOutput()?"
+                + " shutdownOutput() sends the FIN but keeps the fd, and a refused client is forgotten (removed"
+                + " from clients), so close() will not close it for you";
+    }
+
     private BoundedServer pool() {
         return (BoundedServer) server;
     }
 
+    /** Before the server is closed and the fds counted (a subclass's @AfterEach runs before its superclass's). */
     @org.junit.jupiter.api.AfterEach
     void closeIdleClients() throws Exception {
         for (TestClient c : idle) c.close();

@@ -3,13 +3,13 @@ package c10k.exercises.day02;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.EchoServer;
-import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.exercises.BlockingHarness;
 import c10k.exercises.ExerciseRun;
 import c10k.exercises.Expect;
 import c10k.exercises.Hints;
 import c10k.exercises.LearnerFailure;
+import c10k.exercises.ServerExerciseBase;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 @DisplayName("2. IdleTimeout: free a blocked worker from a silent client")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)
-class IdleTimeoutTest extends ServerTestBase {
+class IdleTimeoutTest extends ServerExerciseBase {
 
     /** Short, so the test is quick; far longer than a loopback round trip. */
     static final int IDLE_MS = 300;
@@ -29,6 +29,12 @@ class IdleTimeoutTest extends ServerTestBase {
     protected EchoServer newServer() {
         // One worker, like a pool of one: a silent client holds it until the timeout frees it.
         return new BlockingHarness(client -> IdleTimeout.serve(client, IDLE_MS));
+    }
+
+    @Override
+    protected String whatToClose() {
+        return "The harness closes the client's socket when serve returns, after a timeout too: did your code open"
+                + " a socket or a stream of its own, and leave it open?";
     }
 
     private LearnerFailure failure() {
