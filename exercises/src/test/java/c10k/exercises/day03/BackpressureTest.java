@@ -6,6 +6,7 @@ import c10k.day01.Protocol;
 import c10k.day01.TestClient;
 import c10k.day03.Outbox;
 import c10k.exercises.Expect;
+import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -16,12 +17,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "Two marks, not one: above which do you stop reading, below which do you start again, and what do you do in between? Re-read day 3's \"Backpressure: the outbox's water marks\".",
         "Remember whether you are paused. Not paused and above HIGH_WATER: pause. Paused and below LOW_WATER: resume. Anything else: stay as you were. Read while not paused."})
 @DisplayName("2. Backpressure: stop reading from a peer that does not read")
 class BackpressureTest {
+
+    /** The flood test opens a selector loop and its clients: every fd is closed when a test ends. */
+    @RegisterExtension
+    final FdLeakCheck fds = new FdLeakCheck("The selector loop is given, and closes every connection it accepted:"
+            + " did your code open a channel or a selector of its own, and leave it open?");
 
     private final Backpressure bp = new Backpressure();
 

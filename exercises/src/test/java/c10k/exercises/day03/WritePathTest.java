@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.TestClient;
 import c10k.exercises.Expect;
+import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,12 +21,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "A non-blocking write takes what fits and returns. What happens to the rest, and who sends it later? Why must OP_WRITE not stay armed? Re-read day 3's \"Send first; ask for writability only while bytes wait\".",
         "send: if nothing waits, write now; whatever remains goes in the outbox, behind anything already there. onWritable: write from the outbox and tell it how much went. Interest: OP_READ if reading, OP_WRITE exactly while the outbox is not empty."})
 @DisplayName("1. WritePath: send first, OP_WRITE only while bytes wait")
 class WritePathTest {
+
+    /** Each test opens a connection and a selector (or a selector loop): every fd is closed when it ends. */
+    @RegisterExtension
+    final FdLeakCheck fds = new FdLeakCheck("WritePath writes to the channel it is given, and the test (or the loop)"
+            + " closes that channel: did your code open a channel or a selector of its own, and leave it open?");
 
     /** Far more than the kernel's buffers between the two ends can hold. */
     static final int BIG = 16 * 1024 * 1024;

@@ -9,6 +9,7 @@ import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
 import c10k.day04.Epoll;
 import c10k.exercises.Expect;
+import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import c10k.exercises.day04.EdgeTriggeredAccept.Result;
 import java.util.ArrayList;
@@ -17,12 +18,18 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here? Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
         "Accept in a loop, at most maxAccepts times: each fd goes to onAccepted; WOULD_BLOCK means the queue is empty (drained). Running out of the budget is owed."})
 @DisplayName("2. EdgeTriggeredAccept: the ET listener accepts until EAGAIN")
 class EdgeTriggeredAcceptTest {
+
+    /** The real-socket test opens a listener, an epoll instance and ten connections: every fd is closed when it ends. */
+    @RegisterExtension
+    final FdLeakCheck fds = new FdLeakCheck("Every fd accept returns is a connection that only the caller can close,"
+            + " once onAccepted has it: did your loop accept one and not hand it over (one past the budget, say)?");
 
     private final List<Integer> accepted = new ArrayList<>();
 

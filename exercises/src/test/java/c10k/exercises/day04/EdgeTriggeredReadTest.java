@@ -7,6 +7,7 @@ import c10k.day03.Errno;
 import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
 import c10k.day04.Epoll;
+import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import c10k.exercises.day04.EdgeTriggeredRead.Result;
 import java.io.ByteArrayOutputStream;
@@ -17,12 +18,18 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "Edge-triggered epoll reports arrivals, not waiting data: when may a read turn stop without losing bytes, and what tells you the socket is empty? What if it never is? Re-read day 4's \"What edge-triggered mode demands\" and \"A budget per turn, and the owed list\".",
         "Read in a loop, at most maxReads times. Each answer decides: bytes (hand over exactly those and read again), 0 (end of stream), WOULD_BLOCK (drained). Running out of reads is its own answer: owed."})
 @DisplayName("1. EdgeTriggeredRead: read until EAGAIN, within a budget")
 class EdgeTriggeredReadTest {
+
+    /** The real-socket test opens a connection and an epoll instance: every fd is closed when it ends. */
+    @RegisterExtension
+    final FdLeakCheck fds = new FdLeakCheck("drain reads through the recv it is given, and the test closes the"
+            + " socket and the epoll instance: did your code open a descriptor of its own, and leave it open?");
 
     static final int EOF = 0;
     static final int EAGAIN = Sockets.WOULD_BLOCK;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day03.Sockets;
 import c10k.day04.Epoll;
+import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -16,12 +17,18 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "When may bytes go to the kernel at once, and when must they queue? In edge-triggered mode, what happens if you stop sending before the kernel says EAGAIN? Re-read day 4's \"update: EPOLLOUT only while something waits\".",
         "One helper that sends until everything is sent or the kernel says WOULD_BLOCK, and returns how much went. send: use it only if nothing waits, queue the rest. onWritable: use it on the outbox and tell the outbox how much went. events(): the base events, plus EPOLLOUT while the outbox is not empty."})
 @DisplayName("3. EpollWritePath: send first, EPOLLOUT only after EAGAIN")
 class EpollWritePathTest {
+
+    /** The real-socket test opens a connection and an epoll instance: every fd is closed when it ends. */
+    @RegisterExtension
+    final FdLeakCheck fds = new FdLeakCheck("EpollWritePath sends through the send it is given, and the test closes"
+            + " the socket and the epoll instance: did your code open a descriptor of its own, and leave it open?");
 
     static final int BASE = Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET;
 

@@ -3,6 +3,7 @@ package c10k.exercises.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -23,12 +24,18 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "Which sequence numbers are in flight, and which one must leave next? What must happen to a slot once its response has left, for the ring to be reused a lap later? Re-read day 5's \"Reactor: order, when workers finish out of order\".",
         "complete: refuse a seq outside [nextToSend, nextSeq), refuse a slot already filled, else store the response at seq modulo the capacity. release: while the response for nextToSend is there, take it out of its slot, move nextToSend on, hand it over; stop at the first one missing."})
 @DisplayName("1. ResponseOrder: responses leave in request order, whichever worker finishes first")
 class ResponseOrderTest {
+
+    /** The real-socket test opens a listener and a connection: every fd is closed when it ends. */
+    @RegisterExtension
+    final FdLeakCheck fds = new FdLeakCheck("ResponseOrder holds responses, not sockets, and the test closes its"
+            + " own: did your code open a descriptor, and leave it open?");
 
     private final List<String> sent = new ArrayList<>();
 
