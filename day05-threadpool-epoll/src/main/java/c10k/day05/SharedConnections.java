@@ -110,7 +110,13 @@ final class SharedConnections {
     /** The owner acts on the news: day 4's handle, word for word where it can be. False once closed. */
     private boolean handle(SharedConnection c, int news, Lent t) {
         try {
-            if ((news & (TIMED_OUT | TIMED_OUT_HARD)) != 0) {
+            // A timeout is void if the clock was restarted after it fired: the thread that fired
+            // it took the timer off its list, and only the owner puts it back, in update(). That
+            // happens when a line came in as the clock ran out: its answer went out, another
+            // thread fired the old deadline, and then this owner restarted the clock. (Any event
+            // of ours in that same instant restarts it too: the price of one clock per
+            // connection shared by threads, a few microseconds of slack on a deadline of seconds.)
+            if ((news & (TIMED_OUT | TIMED_OUT_HARD)) != 0 && c.timer.list() == null) {
                 t.buffers.counters.timedOut();
                 if ((news & TIMED_OUT_HARD) != 0) c.markBroken();   // send or drain: the peer is not reading
                 else c.stopReading();                                // idle: close gently (FIN, drain)
