@@ -17,8 +17,13 @@ package c10k.day03;
  */
 public final class Deadlines {
 
-    /** A connection's one timer: in one list at a time, or in none. */
-    public static final class Timer {
+    /**
+     * A connection's one timer: in one list at a time, or in none. A connection either holds
+     * one ({@code new Timer(this)}) or, where every byte per connection counts (day 7), is one:
+     * it extends this class and so carries the links itself, the way a Linux {@code struct}
+     * embeds its {@code list_head}, saving an object header and a reference.
+     */
+    public static class Timer {
         final Object owner;
         Deadlines list;
         Timer prev, next;
@@ -28,17 +33,22 @@ public final class Deadlines {
             this.owner = owner;
         }
 
+        /** For a subclass: the timer is its own owner. */
+        protected Timer() {
+            this.owner = this;
+        }
+
         /** The list this timer is in, or null: which clock is running for its connection. */
-        public Deadlines list() {
+        public final Deadlines list() {
             return list;
         }
 
-        public long deadline() {
+        public final long deadline() {
             return deadline;
         }
 
         /** Leaves whatever list it is in. */
-        public void cancel() {
+        public final void cancel() {
             if (list != null) list.unlink(this);
         }
     }

@@ -120,7 +120,7 @@ final class Connections implements Timers.Expiry {
     void abort(UringConnection c) {
         if (c.closing) return;
         c.closing = true;
-        c.timer.cancel();
+        c.stopClock();
         receiver.clearPause(c);
         if (c.recvArmed || c.sendArmed) {
             sq.cancelFd(c.fd, direct, ud(CANCEL, c.slot));
@@ -174,7 +174,7 @@ final class Connections implements Timers.Expiry {
             UringConnection c = table[i];
             if (c != null && !c.closing) {
                 c.closing = true;
-                c.timer.cancel();
+                c.stopClock();
                 finishIfDone(c);
             }
         }

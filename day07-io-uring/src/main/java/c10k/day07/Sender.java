@@ -35,8 +35,20 @@ final class Sender {
      */
     static final int KEEP_SMALL = 256, KEEP_BIG = 16;
 
-    /** An off-heap send buffer and the arena that frees it. */
-    record Buffer(Arena arena, MemorySegment segment) {
+    /**
+     * An off-heap send buffer, the arena that frees it, and the bytes in it not yet sent:
+     * [start, end). The range lives here and not in the connection, which only has a buffer
+     * while it sends: an idle connection does not carry two ints for nothing.
+     */
+    static final class Buffer {
+        final Arena arena;
+        final MemorySegment segment;
+        int start, end;
+
+        Buffer(Arena arena, MemorySegment segment) {
+            this.arena = arena;
+            this.segment = segment;
+        }
     }
 
     private final SubmissionQueue sq;
@@ -62,21 +74,23 @@ final class Sender {
     /** Sends what is queued, unless a send is in flight (its completion sends the rest). */
     void flush(UringConnection c) {
         if (c.sendArmed || c.closing) return;
-        if (c.sendStart == c.sendEnd) {
+        Buffer b = c.sendBuffer;
+        if (b == null || b.start == b.end) {
             if (c.outbox == null || c.outbox.isEmpty()) {
                 flushed(c);
                 return;
             }
             int size = c.outbox.size() > SMALL_CHUNK ? SEND_CHUNK : SMALL_CHUNK;
-            if (c.sendBuffer != null && c.sendBuffer.segment().byteSize() != size) release(c);
+            if (b != null && b.segment.byteSize() != size) release(c);
             if (c.sendBuffer == null) c.sendBuffer = take(size);
+            b = c.sendBuffer;
             int n = Math.min(c.outbox.size(), size);
-            MemorySegment.copy(c.outbox.array(), c.outbox.start(), c.sendBuffer.segment(), JAVA_BYTE, 0, n);
+            MemorySegment.copy(c.outbox.array(), c.outbox.start(), b.segment, JAVA_BYTE, 0, n);
             c.outbox.consumed(n);
-            c.sendStart = 0;
-            c.sendEnd = n;
+            b.start = 0;
+            b.end = n;
         }
-        sq.send(c.fd, direct, c.sendBuffer.segment().address() + c.sendStart, c.sendEnd - c.sendStart, ud(SEND, c.slot));
+        sq.send(c.fd, direct, b.segment.address() + b.start, b.end - b.start, ud(SEND, c.slot));
         c.sendArmed = true;
         connections.submitted(c);
         // The send clock runs while output waits; each completion that moves bytes restarts it.
@@ -100,7 +114,7 @@ final class Sender {
         counters.bytesOut(res);
         // A partial send (the socket buffer filled) leaves the rest in place: the next
         // request starts where this one stopped.
-        c.sendStart += res;
+        c.sendBuffer.start += res;
         if (res > 0 && !c.lingering) timers.restart(timers.sending, c);
         flush(c);
         if (!c.closing) receiver.checkPressure(c);
@@ -109,7 +123,6 @@ final class Sender {
     /** Everything sent. What happens next depends on how the connection is ending, if it is. */
     private void flushed(UringConnection c) {
         release(c);                        // an idle connection keeps no send buffer
-        c.sendStart = c.sendEnd = 0;
         c.outbox = null;                   // nor an outbox (its array went when it drained)
         if (c.inputEnded) {
             connections.close(c);        // half-close: every complete line answered
@@ -137,10 +150,11 @@ final class Sender {
         Buffer b = c.sendBuffer;
         if (b == null) return;
         c.sendBuffer = null;
-        boolean big = b.segment().byteSize() == SEND_CHUNK;
+        b.start = b.end = 0;
+        boolean big = b.segment.byteSize() == SEND_CHUNK;
         ArrayDeque<Buffer> pool = big ? bigPool : smallPool;
         if (pool.size() < (big ? KEEP_BIG : KEEP_SMALL)) pool.push(b);
-        else b.arena().close();
+        else b.arena.close();
     }
 
     private Buffer take(int size) {
@@ -152,8 +166,8 @@ final class Sender {
 
     /** The loop has ended and nothing is in flight: every buffer is freed. */
     void freeAll() {
-        for (Buffer b : smallPool) b.arena().close();
-        for (Buffer b : bigPool) b.arena().close();
+        for (Buffer b : smallPool) b.arena.close();
+        for (Buffer b : bigPool) b.arena.close();
         smallPool.clear();
         bigPool.clear();
     }

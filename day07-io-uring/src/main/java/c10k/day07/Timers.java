@@ -7,7 +7,7 @@ import java.util.function.LongSupplier;
 /**
  * A ring's clocks: the idle, send and drain timeouts of every day (day 3's
  * {@link Deadlines}, one list per fixed duration), and the shutdown's drain. Each connection
- * is on at most one list at a time, by its one timer. The loop reads the time once per turn
+ * is on at most one list at a time: it is its own timer. The loop reads the time once per turn
  * and waits no longer than the nearest deadline: no fixed tick.
  */
 final class Timers {
@@ -43,7 +43,7 @@ final class Timers {
 
     /** (Re)starts {@code c}'s clock on {@code list}, taking it off any other list. */
     void restart(Deadlines list, UringConnection c) {
-        list.restart(c.timer, now);
+        list.restart(c, now);   // the connection is its own timer
     }
 
     void beginShutdownDrain(long drainNanos) {
