@@ -37,10 +37,13 @@ public final class IoUring implements AutoCloseable {
     private final MemorySegment waitArg = arena.allocate(GETEVENTS_ARG);
     private final MemorySegment waitTimeout = arena.allocate(TIMESPEC);
     private long enters;
+    /** Set up with IORING_SETUP_R_DISABLED: no request is taken until the owner {@link #enable}s it. */
+    private final boolean disabled;
     private volatile boolean closed;
 
     private IoUring(int fd, MemorySegment params) throws SyscallException {
         this.fd = fd;
+        this.disabled = (params.get(JAVA_INT, P_FLAGS) & IORING_SETUP_R_DISABLED) != 0;
         this.features = params.get(JAVA_INT, P_FEATURES);
         int sqCount = params.get(JAVA_INT, P_SQ_ENTRIES);
         int cqCount = params.get(JAVA_INT, P_CQ_ENTRIES);
@@ -82,16 +85,36 @@ public final class IoUring implements AutoCloseable {
      *     with the reason in words
      */
     public static IoUring open(int entries, int cqEntries) throws UnavailableException, SyscallException {
+        return open(entries, cqEntries, false);
+    }
+
+    /**
+     * {@link #open(int, int)}, and with {@code ownedByOneThread} the setup a server's loop
+     * wants: one thread, not this one, will be the only one to submit and reap, so the kernel
+     * may run the work of completions when that thread asks for them instead of whenever it
+     * likes. Three flags together (Linux 6.1): {@code IORING_SETUP_SINGLE_ISSUER} (a promise:
+     * one task submits), {@code IORING_SETUP_DEFER_TASKRUN} (completion work waits for our
+     * next {@code io_uring_enter} with {@code GETEVENTS}: no interrupting the loop thread in
+     * the middle of its turn, and a turn's completions posted in one batch), and
+     * {@code IORING_SETUP_R_DISABLED} (the ring takes nothing until {@link #enable}: the
+     * submitting task is the one that enables it, which is how a ring made on one thread is
+     * given to another). Older kernels get {@code IORING_SETUP_COOP_TASKRUN} (5.19), then
+     * nothing.
+     */
+    public static IoUring open(int entries, int cqEntries, boolean ownedByOneThread) throws UnavailableException, SyscallException {
+        int base = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+        int[] tries = ownedByOneThread
+                ? new int[] {base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+                             base | IORING_SETUP_COOP_TASKRUN, base}
+                // COOP_TASKRUN (5.19): completions are posted when we next enter the kernel,
+                // instead of the kernel interrupting our thread to post them.
+                : new int[] {base | IORING_SETUP_COOP_TASKRUN, base};
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(PARAMS);
-            // COOP_TASKRUN (5.19): completions are posted when we next enter the kernel, instead
-            // of the kernel interrupting our thread to post them. We enter once per turn anyway.
-            params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN);
-            params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
-            int fd = IoUringSyscalls.setup(entries, params);
-            if (fd == -c10k.day03.Errno.EINVAL) {   // a kernel before 5.19
+            int fd = -c10k.day03.Errno.EINVAL;
+            for (int k = 0; k < tries.length && fd == -c10k.day03.Errno.EINVAL; k++) {   // EINVAL: a flag this kernel lacks
                 params.fill((byte) 0);
-                params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP);
+                params.set(JAVA_INT, P_FLAGS, tries[k]);
                 params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
                 fd = IoUringSyscalls.setup(entries, params);
             }
@@ -232,6 +255,21 @@ public final class IoUring implements AutoCloseable {
         int toSubmit = sq.publish();
         enters++;
         return IoUringSyscalls.enter(fd, toSubmit, minComplete, flags, arg, argSize);
+    }
+
+    /**
+     * On the thread that will own the ring, before its first request: IORING_REGISTER_ENABLE_RINGS,
+     * if the ring was set up disabled (single issuer); nothing otherwise.
+     */
+    public void enable() throws SyscallException {
+        if (!disabled) return;
+        int r = register(IORING_REGISTER_ENABLE_RINGS, MemorySegment.NULL, 0);
+        if (r < 0) throw new SyscallException("io_uring_register(IORING_REGISTER_ENABLE_RINGS)", -r);
+    }
+
+    /** Whether only the thread that enabled the ring may submit to it (IORING_SETUP_SINGLE_ISSUER). */
+    public boolean singleIssuer() {
+        return disabled;
     }
 
     /** io_uring_register(2); returns the result or -errno. */

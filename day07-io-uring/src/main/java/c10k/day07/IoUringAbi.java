@@ -203,7 +203,10 @@ public final class IoUringAbi {
     public static final int IORING_SETUP_SQPOLL = 1 << 1;
     public static final int IORING_SETUP_CQSIZE = 1 << 3;
     public static final int IORING_SETUP_CLAMP = 1 << 4;
+    public static final int IORING_SETUP_R_DISABLED = 1 << 6;
     public static final int IORING_SETUP_COOP_TASKRUN = 1 << 8;
+    public static final int IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+    public static final int IORING_SETUP_DEFER_TASKRUN = 1 << 13;
     public static final int IORING_FEAT_SINGLE_MMAP = 1 << 0;
     public static final int IORING_FEAT_NODROP = 1 << 1;
     public static final int IORING_FEAT_FAST_POLL = 1 << 5;
@@ -221,6 +224,7 @@ public final class IoUringAbi {
     // --- io_uring_register(2) opcodes -----------------------------------------------------------
     public static final int IORING_REGISTER_PBUF_RING = 22;
     public static final int IORING_UNREGISTER_PBUF_RING = 23;
+    public static final int IORING_REGISTER_ENABLE_RINGS = 12;
     public static final int IORING_REGISTER_FILES2 = 13;
     public static final int IORING_RSRC_REGISTER_SPARSE = 1 << 0;
     /** sqe.file_index of ACCEPT: put the new socket in a free slot of the ring's file table. */
@@ -270,6 +274,8 @@ public final class IoUringAbi {
     public static final int ENOENT = 2;
     public static final int ENOSYS = 38;
     public static final int ETIME = 62;
+    /** io_uring_enter on a ring set up with IORING_SETUP_R_DISABLED that nobody has enabled yet. */
+    public static final int EBADFD = 77;
     public static final int ENOBUFS = 105;
     public static final int EALREADY = 114;
     public static final int ECANCELED = 125;

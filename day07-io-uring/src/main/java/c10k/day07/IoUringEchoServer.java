@@ -151,7 +151,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
         try {
             for (int i = 0; i < threads; i++) {
                 // Each ring first: if io_uring is not allowed here, say so before binding anything.
-                IoUring ring = IoUring.open(SQ_ENTRIES, CQ_ENTRIES);
+                IoUring ring = IoUring.open(SQ_ENTRIES, CQ_ENTRIES, true);   // its loop thread enables it
                 rings.add(ring);
                 EventFd wake = new EventFd();
                 wakes.add(wake);

@@ -113,6 +113,7 @@ final class RingLoop implements Runnable {
     public void run() {
         arena = Arena.ofConfined();
         try {
+            ring.enable();   // this thread is the ring's one submitter from now on
             wakeBuffer = arena.allocate(JAVA_LONG);
             acceptor = new Acceptor(name, ring, listenFd, multishot, arena);
             if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, incrementalBuffers, arena);
@@ -129,7 +130,8 @@ final class RingLoop implements Runnable {
             // Said now, while we have fds: the first log record loads classes and opens files
             // (time zone data), which would fail once we are out of descriptors.
             log(Level.INFO, name + ": ring fd " + ring.fd() + ", " + ring.submissionEntries() + " SQEs, "
-                    + ring.completionEntries() + " CQEs, " + (multishot ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
+                    + ring.completionEntries() + " CQEs" + (ring.singleIssuer() ? " (single issuer, task work deferred to our enter)" : "")
+                    + ", " + (multishot ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
                     + (buffers.incremental() ? ", consumed incrementally" : "")
                     : recvSize + "-byte receive buffer per connection")
                     + (direct ? ", connections as direct descriptors (a table of " + acceptor.fixedFiles() + ")" : ""));

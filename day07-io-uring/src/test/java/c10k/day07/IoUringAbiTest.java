@@ -70,6 +70,11 @@ class IoUringAbiTest {
         expected.put("sizeof(struct io_uring_buf_reg)", BUF_REG.byteSize());
         expected.put("sizeof(struct io_uring_rsrc_register)", RSRC_REGISTER.byteSize());
         expected.put("IORING_REGISTER_FILES2", (long) IORING_REGISTER_FILES2);
+        expected.put("IORING_REGISTER_ENABLE_RINGS", (long) IORING_REGISTER_ENABLE_RINGS);
+        expected.put("IORING_SETUP_R_DISABLED", (long) IORING_SETUP_R_DISABLED);
+        expected.put("IORING_SETUP_COOP_TASKRUN", (long) IORING_SETUP_COOP_TASKRUN);
+        expected.put("IORING_SETUP_SINGLE_ISSUER", (long) IORING_SETUP_SINGLE_ISSUER);
+        expected.put("IORING_SETUP_DEFER_TASKRUN", (long) IORING_SETUP_DEFER_TASKRUN);
         expected.put("IORING_OP_SHUTDOWN", (long) IORING_OP_SHUTDOWN);
         expected.put("IORING_OP_CLOSE", (long) IORING_OP_CLOSE);
         expected.put("IORING_ASYNC_CANCEL_FD_FIXED", (long) IORING_ASYNC_CANCEL_FD_FIXED);
@@ -146,6 +151,40 @@ class IoUringAbiTest {
         try (IoUring ring = IoUring.open(8, 32)) {
             // Nothing in flight: the wait ends with -ETIME when the timeout passes.
             assertThat(ring.submitAndWait(1, 1_000_000L)).isEqualTo(-ETIME);
+        }
+    }
+
+    /**
+     * The server's rings are set up for one thread (IORING_SETUP_SINGLE_ISSUER with
+     * DEFER_TASKRUN, made disabled so that the loop thread, not the one that opened them, is
+     * the owner). The kernel holds us to it: nothing is taken before the owner enables the
+     * ring, and afterwards nothing from any other thread. That is what lets it defer the
+     * completion work to the owner's own io_uring_enter.
+     */
+    @Test
+    void aRingForOneThreadTakesRequestsOnlyFromTheThreadThatEnabledIt() throws Exception {
+        IoUringAvailable.assume();
+        try (IoUring ring = IoUring.open(8, 32, true)) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(ring.singleIssuer(), "this kernel has no IORING_SETUP_SINGLE_ISSUER (Linux 6.1)");
+            ring.sq().nop(1);
+            assertThat(ring.submitAndWait(1, Long.MAX_VALUE)).as("not enabled yet: EBADFD").isEqualTo(-EBADFD);
+
+            int[] fromOwner = new int[1];
+            Thread owner = Thread.ofPlatform().start(() -> {
+                try {
+                    ring.enable();
+                    fromOwner[0] = ring.submitAndWait(1, Long.MAX_VALUE);   // the NOP queued above
+                } catch (Exception e) {
+                    fromOwner[0] = Integer.MIN_VALUE;
+                }
+            });
+            owner.join();
+            assertThat(fromOwner[0]).as("the thread that enabled the ring submits").isEqualTo(1);
+            assertThat(ring.cq().ready()).isEqualTo(1);
+            ring.cq().consumed(1);
+
+            ring.sq().nop(2);
+            assertThat(ring.submitAndWait(1, Long.MAX_VALUE)).as("any other thread: EEXIST").isEqualTo(-c10k.day03.Errno.EEXIST);
         }
     }
 
