@@ -89,7 +89,7 @@ public final class IoUringAbi {
      *     __u64 user_data;       handed back untouched in the completion
      *     __u16 buf_group;       (union: buf_index) the provided-buffer group to pick from
      *     __u16 personality;
-     *     __s32 file_index;      (union: splice_fd_in, addr_len)
+     *     __s32 file_index;      (union: splice_fd_in, addr_len, optlen: a multishot recv's byte limit)
      *     __u64 addr3, __pad2[1];
      */
     public static final StructLayout SQE = MemoryLayout.structLayout(
@@ -177,6 +177,8 @@ public final class IoUringAbi {
     static final long SQE_USER_DATA = off(SQE, "user_data");
     static final long SQE_BUF_GROUP = off(SQE, "buf_group");
     static final long SQE_FILE_INDEX = off(SQE, "file_index");
+    /** sqe.optlen, the same four bytes as file_index: for a multishot recv (6.17), the bytes after which it ends. */
+    static final long SQE_OPTLEN = SQE_FILE_INDEX;
 
     static final long CQE_USER_DATA = off(CQE, "user_data");
     static final long CQE_RES = off(CQE, "res");

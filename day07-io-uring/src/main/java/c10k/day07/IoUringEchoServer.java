@@ -222,6 +222,17 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     }
 
     /** Multishot receives that ended because the buffer ring was empty. */
+    /**
+     * multishot: the bytes one recv may bring in before it must be armed again (the bound on
+     * what a peer that does not read makes a connection hold, past the high-water mark); 0 in
+     * basic mode, or where the kernel takes no budget.
+     */
+    public int recvBudget() {
+        int n = 0;
+        for (RingLoop l : loops) n = Math.max(n, l.figures().recvBudget);
+        return n;
+    }
+
     public long enobufs() {
         long n = 0;
         for (RingLoop l : loops) n += l.figures().enobufs;
@@ -289,7 +300,8 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
         if (started) {
             LOG.log(System.Logger.Level.INFO, this + ": " + enters + " io_uring_enter calls, " + completions
                     + " completions, " + pauses + " accept pauses (out of fds), " + enobufs() + " ENOBUFS, "
-                    + overflows + " completions dropped (CQ overflow)");
+                    + overflows + " completions dropped (CQ overflow), largest unsent output of one connection "
+                    + largestUnsent() + " bytes");
         }
     }
 

@@ -19,4 +19,6 @@ final class LoopFigures {
     volatile long acceptPauses;
     /** Multishot receives that ended because the buffer ring was empty. */
     volatile long enobufs;
+    /** The byte budget each multishot recv is armed with; 0 in basic mode or on a kernel without one. */
+    volatile int recvBudget;
 }

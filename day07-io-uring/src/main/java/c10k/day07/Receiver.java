@@ -19,11 +19,21 @@ import java.util.ArrayDeque;
  * <ul>
  * <li>basic: one recv at a time into the connection's own buffer, re-armed after each
  *     completion. An idle connection pins that buffer (day 3's lesson, on purpose).</li>
- * <li>multishot: one recv for the connection's whole life, which takes a buffer from the
- *     shared {@link BufferRing} only when data arrives. When the ring runs dry the recv ends
- *     with ENOBUFS; the connection waits in {@link #starved} for the end of the batch, when
- *     the buffers the batch used are back, and is re-armed then.</li>
+ * <li>multishot: one recv that stays armed, which takes a buffer from the shared
+ *     {@link BufferRing} only when data arrives. When the ring runs dry the recv ends with
+ *     ENOBUFS; the connection waits in {@link #starved} for the end of the batch, when the
+ *     buffers the batch used are back, and is re-armed then.</li>
  * </ul>
+ *
+ * <p>Backpressure is where multishot needs care. Readiness lets a loop stop reading at
+ * once: it just does not call recv. A multishot recv keeps receiving on its own, as fast as
+ * the peer sends and buffers come back, until a cancel we submit reaches the kernel; one
+ * turn can bring in megabytes for one connection, all of which become answers in its
+ * outbox. Twenty peers that flood empty lines and never read are enough to exhaust a 64 MiB
+ * heap that way. So each recv is armed with a budget ({@link #RECV_BUDGET} bytes, {@code sqe.optlen},
+ * Linux 6.17): having brought in that much, it ends, and the next one is armed only if the
+ * connection is not paused. What a peer that never reads can make us hold is then the
+ * high-water mark, one budget and one buffer, whatever the size of the ring.
  */
 final class Receiver implements LineFramer.LineSink {
 
@@ -50,6 +60,13 @@ final class Receiver implements LineFramer.LineSink {
     private int newLines;
     private long enobufs;
     private int largestUnsent;
+    /**
+     * Bytes one multishot recv may bring in before it ends and must be armed again: the
+     * high-water mark, so that a connection is re-armed about once per 64 KiB it sends.
+     */
+    static final int RECV_BUDGET = Outbox.HIGH_WATER;
+    /** This kernel takes a budget on a multishot recv; false once it refused one (before 6.17). */
+    private boolean budgeted = true;
 
     /** basic mode: a connection's receive buffer, kept for the next connection when it closes. */
     record Chunk(MemorySegment segment, ByteBuffer view) {
@@ -93,8 +110,13 @@ final class Receiver implements LineFramer.LineSink {
         c.recvBuffer = null;
     }
 
+    /** The budget each multishot recv is armed with, or 0 if this kernel cannot take one. */
+    int recvBudget() {
+        return buffers != null && budgeted ? RECV_BUDGET : 0;
+    }
+
     void arm(UringConnection c) {
-        if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), ud(RECV, c.slot));
+        if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), recvBudget(), ud(RECV, c.slot));
         else sq.recv(c.fd, c.recvBuffer.segment().address(), recvSize, ud(RECV, c.slot));
         c.recvArmed = true;
         connections.submitted(c);
@@ -127,6 +149,12 @@ final class Receiver implements LineFramer.LineSink {
                 c.starved = true;
                 starved.add(c);
             }
+        } else if (res == -c10k.day03.Errno.EINVAL && buffers != null && budgeted) {
+            // A kernel before 6.17 does not know sqe.optlen on a recv. Arm without a budget
+            // from now on (re-armed below): backpressure still works, with the cancel alone.
+            budgeted = false;
+            RingLoop.LOG.log(System.Logger.Level.WARNING, "this kernel takes no byte budget on a multishot recv (Linux 6.17):"
+                    + " a peer that does not read may make a connection hold up to the whole buffer ring");
         } else if (res != -ECANCELED) {
             connections.abort(c);        // ECONNRESET and friends: nothing can be delivered
         }

@@ -315,6 +315,7 @@ final class RingLoop implements Runnable {
             figures.acceptPauses = acceptor.pauses();
             figures.enobufs = receiver.enobufs();
             figures.largestUnsent = receiver.largestUnsent();
+            figures.recvBudget = receiver.recvBudget();
         }
     }
 

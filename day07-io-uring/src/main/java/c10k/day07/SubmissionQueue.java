@@ -130,10 +130,20 @@ public final class SubmissionQueue {
 
     /** {@code fixed}: {@code fd} is an index in the registered file table. */
     public void recvMultishot(int fd, boolean fixed, short bufferGroup, long userData) {
+        recvMultishot(fd, fixed, bufferGroup, 0, userData);
+    }
+
+    /**
+     * {@code limit} > 0 (6.17, sqe.optlen): the recv ends, its last completion without
+     * IORING_CQE_F_MORE, once it has brought in that many bytes (it may pass the limit by at
+     * most one buffer). A kernel without the feature fails the request with -EINVAL.
+     */
+    public void recvMultishot(int fd, boolean fixed, short bufferGroup, int limit, long userData) {
         long at = sqe(IORING_OP_RECV, fd, userData);
         sqes.set(JAVA_BYTE, at + SQE_FLAGS, (byte) (IOSQE_BUFFER_SELECT | (fixed ? IOSQE_FIXED_FILE : 0)));
         sqes.set(JAVA_SHORT, at + SQE_IOPRIO, IORING_RECV_MULTISHOT);
         sqes.set(JAVA_SHORT, at + SQE_BUF_GROUP, bufferGroup);
+        if (limit > 0) sqes.set(JAVA_INT, at + SQE_OPTLEN, limit);
     }
 
     /** IORING_OP_SEND with MSG_NOSIGNAL (a gone peer gives -EPIPE, never SIGPIPE). */
