@@ -42,7 +42,7 @@ final class Report {
     private final String httpNote, floorNote;
     private final Bench.Quiet quietStart, quietEnd;
     private final long wallSeconds;
-    private final String machine = Bench.machine();
+    private String machine = Bench.machine();
     private final Map<String, Cell> cells = new LinkedHashMap<>();
     private final Map<String, Mem> memory = new LinkedHashMap<>();
     private final int maxIdle;
@@ -123,7 +123,7 @@ final class Report {
     }
 
     /** lines/s as shown, with the FAILED and partial-service markers. */
-    private static String shown(Cell c) {
+    static String shown(Cell c) {
         if (c == null) return "";
         StringBuilder s = new StringBuilder();
         if (!c.usable()) {
@@ -173,6 +173,145 @@ final class Report {
 
     private static String n(int count) {
         return String.format(Locale.ROOT, "%,d", count);
+    }
+
+    // ---- figures for the claims and the chapters (NaN when this run has no clean figure)
+
+    /** The command as run, without {@code --out DIR}: where a report was written is no part of how it was measured. */
+    String commandShown() {
+        return o.command.replaceAll(" --out \\S+", "");
+    }
+
+    String machine() {
+        return machine;
+    }
+
+    Bench.Options options() {
+        return o;
+    }
+
+    List<Bench.Variant> variants() {
+        return variants;
+    }
+
+    Bench.Variant variantOf(String name) {
+        return variant(name);
+    }
+
+    int maxIdle() {
+        return maxIdle;
+    }
+
+    long wallSeconds() {
+        return wallSeconds;
+    }
+
+    Bench.Quiet quietEnd() {
+        return quietEnd;
+    }
+
+    /** The cell of one server, scenario ("idle" or "busy") and level, or null when the run has none. */
+    Cell cellOf(String server, String scenario, int level) {
+        return cell(server, scenario, level);
+    }
+
+    double lps(String server, String scenario, int level) {
+        Cell c = cell(server, scenario, level);
+        return c == null || !c.usable() ? Double.NaN : c.median();
+    }
+
+    double ratioOf(String mine, String other, String scenario, int level) {
+        return ratioValue(cell(mine, scenario, level), cell(other, scenario, level));
+    }
+
+    double keptOf(String server) {
+        return kept(server);
+    }
+
+    /** Bytes per idle connection (total), or NaN. nginx's figure comes from the HTTP rows. */
+    double bytesOf(String server) {
+        if (server.equals("nginx")) return http != null && http.nginxBytesPerIdle() >= 0 ? http.nginxBytesPerIdle() : Double.NaN;
+        Mem m = memory.get(server);
+        return m == null || m.ok() == 0 ? Double.NaN : m.total();
+    }
+
+    Mem memOf(String server) {
+        return memory.get(server);
+    }
+
+    static String thousands(double linesPerSec) {
+        return k(linesPerSec);
+    }
+
+    static String times(double ratio) {
+        return fmt(ratio);
+    }
+
+    static String count(int n) {
+        return n(n);
+    }
+
+    /**
+     * The report of a committed run, rebuilt from its results.json alone, with no server started:
+     * what {@code ./jbang pages} writes bench/results/report.md and the chapters' figures from.
+     */
+    static Report fromJson(String text) {
+        Map<String, Object> j = Json.object(Json.parse(text));
+        String command = (String) j.get("command");
+        String args = command.startsWith("./jbang bench") ? command.substring("./jbang bench".length()).trim() : "";
+        Bench.Options o = Bench.Options.parse(args.isEmpty() ? new String[0] : args.split(" "));
+        Map<String, Object> servers = Json.object(j.get("servers"));
+        List<Bench.Variant> variants = Bench.variants(o.threads, o.quick).stream().filter(v -> servers.containsKey(v.name())).toList();
+        List<Bench.Sample> samples = new ArrayList<>();
+        for (Object r : Json.array(j.get("runs"))) {
+            Map<String, Object> m = Json.object(r);
+            samples.add(new Bench.Sample((String) m.get("server"), m.get("scenario").equals("busy_beside_idle") ? "idle" : "busy",
+                    (int) Json.number(m.get("level")), (int) Json.number(m.get("round")) - 1, Json.number(m.get("lines_per_sec")),
+                    Json.number(m.get("p50_us")), Json.number(m.get("p99_us")), (long) Json.number(m.get("errors")),
+                    (int) Json.number(m.get("served")), (int) Json.number(m.get("connections")), (String) m.get("failed")));
+        }
+        Map<String, String> sockets = new LinkedHashMap<>();
+        Map<String, List<String>> commands = new LinkedHashMap<>();
+        servers.forEach((name, v) -> {
+            Map<String, Object> m = Json.object(v);
+            String cmd = (String) m.get("command");
+            if (cmd != null && !cmd.isEmpty()) commands.put(name, List.of(cmd.split(" ")));
+            sockets.put(name, (String) m.get("accepted_socket"));
+        });
+        Map<String, String> startFailures = new LinkedHashMap<>();
+        if (j.get("start_failures") != null) Json.object(j.get("start_failures")).forEach((k, v) -> startFailures.put(k, (String) v));
+        Map<String, Object> bytes = Json.object(j.getOrDefault("bytes_per_idle_connection", Map.of()));
+        List<HttpBench.Result> httpRows = new ArrayList<>();
+        for (Object r : Json.array(j.get("http"))) {
+            Map<String, Object> m = Json.object(r);
+            double median = Json.number(m.get("requests_per_sec"));
+            httpRows.add(new HttpBench.Result((String) m.get("server"), median, m.containsKey("min") ? Json.number(m.get("min")) : median,
+                    m.containsKey("max") ? Json.number(m.get("max")) : median, Json.number(m.get("p50_us")), Json.number(m.get("p99_us")), 0,
+                    (int) Json.number(m.get("failed_rounds"))));
+        }
+        double nginxBytes = bytes.containsKey("nginx") ? Json.number(Json.object(bytes.get("nginx")).get("total")) : -1;
+        HttpBench.Results http = httpRows.isEmpty() && nginxBytes < 0 ? null
+                : new HttpBench.Results(httpRows, nginxBytes, 0, null, (String) j.get("nginx_config"), (String) j.get("nginx_socket"));
+        // Results written before the notes were kept: the only run of that kind had no nginx, and its report said so.
+        String httpNote = j.containsKey("http_note") ? (String) j.get("http_note")
+                : httpRows.isEmpty() ? "HTTP and nginx rows skipped: nginx was not installed on the machine of this run" : null;
+        Map<String, Object> load = Json.object(j.get("load_average"));
+        Map<String, Object> cpu = Json.object(j.get("cpu_busy_before_and_after"));
+        Report r = new Report(o, variants, samples, List.of(), sockets, commands, startFailures, http, httpNote,
+                (String) j.get("floor_note"), new Bench.Quiet((String) load.get("start"), Json.number(cpu.get("start"))),
+                new Bench.Quiet((String) load.get("end"), Json.number(cpu.get("end")), Json.number(cpu.get("others_during_run"))),
+                (long) Json.number(j.get("wall_seconds")));
+        r.machine = (String) j.get("machine");
+        for (Bench.Variant v : variants) {
+            if (bytes.containsKey(v.name())) {
+                Map<String, Object> m = Json.object(bytes.get(v.name()));
+                r.memory.put(v.name(), new Mem(Json.number(m.get("off_heap")), Json.number(m.get("heap")), Json.number(m.get("total")), 1, 1, 1, null));
+            }
+        }
+        if (j.get("memory_failed") != null) {
+            Json.object(j.get("memory_failed")).forEach((k, v) -> r.memory.putIfAbsent(k, new Mem(0, 0, 0, 0, 0, 0, (String) v)));
+        }
+        return r;
     }
 
     // ---- console
@@ -251,7 +390,7 @@ final class Report {
                     .append("(`./jbang bench`) nor with the figures quoted in the chapters.\n\n");
         }
         md.append("- Machine: ").append(machine).append('\n');
-        md.append("- Command: `").append(o.command).append("`, ").append(String.format(Locale.ROOT, "%d min %02d s", wallSeconds / 60, wallSeconds % 60)).append(" wall time\n");
+        md.append("- Command: `").append(commandShown()).append("`, ").append(String.format(Locale.ROOT, "%d min %02d s", wallSeconds / 60, wallSeconds % 60)).append(" wall time\n");
         md.append("- Other work on the machine, sampled for 2 s with the bench idle, before the first run: ").append(quietStart.describe())
                 .append("; after the last: ").append(quietEnd.describe());
         if (quietStart.busy() || quietEnd.busy()) md.append(" — **the machine was busy: read these figures as noise**");
@@ -266,7 +405,7 @@ final class Report {
         md.append("- A run with any error is marked **FAILED** and left out of medians and ratios. `×floor` is the ratio to the C floor ")
                 .append("(`bench/c/echo_floor.c`, one thread, epoll ET) measured in the same run.\n\n");
 
-        goals(md);
+        Claims.section(this, md);
         busyBesideIdle(md);
         allBusy(md);
         comparisons(md);
@@ -280,62 +419,6 @@ final class Report {
             for (String note : notes) md.append("- ").append(note).append('\n');
         }
         return md.toString();
-    }
-
-    /** The goals of issues 12, 15, 18 and 19, read off this run: what bench/README.md's goals table is filled from. */
-    private void goals(StringBuilder md) {
-        List<String[]> rows = new ArrayList<>();
-        List<Integer> ends = o.connections.size() > 1
-                ? List.of(o.connections.get(0), o.connections.get(o.connections.size() - 1)) : o.connections;
-        ratioGoal(rows, "18", "day04-et ≥ 0.95× the C floor", "day04-et", Bench.FLOOR, 0.95, ends);
-        for (Bench.Variant v : variants) {
-            if (v.peer() != null && variant(v.peer()) != null && v.name().matches("day0[3-7].*")) {
-                ratioGoal(rows, "18", v.name() + " (" + v.threads() + ") ≥ 1.0× " + v.peer() + " (" + variant(v.peer()).threads() + ")",
-                        v.name(), v.peer(), 1.0, ends);
-            }
-        }
-        for (Bench.Variant v : in("idle")) {
-            if (!v.name().matches("day0[4-6].*")) continue;   // the book's epoll designs; the others are in the tables
-            double kept = kept(v.name());
-            rows.add(new String[] {"18", v.name() + " keeps ≥ 0.9× with " + n(maxIdle) + " idle", fmt(kept), met(kept, 0.9, true)});
-        }
-        for (Map.Entry<String, Mem> e : memory.entrySet()) {
-            if (!e.getKey().matches("day0[3-7].*") || e.getValue().ok() == 0) continue;
-            double limit = e.getKey().startsWith("day04") || e.getKey().equals("day07-multishot") ? 128 : 256;
-            rows.add(new String[] {e.getKey().startsWith("day07") ? "19" : "18", e.getKey() + " ≤ " + (int) limit + " B per idle connection",
-                    String.format(Locale.ROOT, "%,.0f B", e.getValue().total()), met(e.getValue().total(), limit, false)});
-        }
-        ratioGoal(rows, "12", "day05-reactor ≥ 0.95× netty-epoll-2", "day05-reactor", "netty-epoll-2", 0.95, ends);
-        ratioGoal(rows, "12", "day05-shared ≥ 1.1× netty-epoll-2", "day05-shared", "netty-epoll-2", 1.1, ends);
-        ratioGoal(rows, "15", "day05-loops ≥ 1.15× netty-epoll-2", "day05-loops", "netty-epoll-2", 1.15, ends);
-        ratioGoal(rows, "15", "day05-loops-reuseport ≥ 1.15× netty-epoll-2", "day05-loops-reuseport", "netty-epoll-2", 1.15, ends);
-        ratioGoal(rows, "19", "day07-multishot ≥ 1.0× day04-et", "day07-multishot", "day04-et", 1.0, ends);
-        ratioGoal(rows, "19", "day07-multishot ≥ 1.0× netty-uring-1", "day07-multishot", "netty-uring-1", 1.0, ends);
-        if (rows.isEmpty()) return;
-        md.append("## Goals, as this run measured them\n\nIssues 12, 15, 18 and 19 set these; the bench reports them, tests never assert them. ")
-                .append("Ratios at ").append(String.join(" and ", ends.stream().map(c -> n(c) + " busy connections").toList()))
-                .append(" (every connection busy); \"kept\" from the busy-beside-idle scenario; memory from the slope.")
-                .append(o.quick ? " **A --quick run: not the figures to quote.**" : "").append("\n\n| issue | goal | measured | |\n|---|---|---|---|\n");
-        for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
-        md.append('\n');
-    }
-
-    private void ratioGoal(List<String[]> rows, String issue, String goal, String mine, String other, double target, List<Integer> levels) {
-        if (variant(mine) == null || variant(other) == null) return;
-        List<String> shownRatios = new ArrayList<>();
-        double worst = Double.NaN;
-        for (int c : levels) {
-            double r = ratioValue(cell(mine, "busy", c), cell(other, "busy", c));
-            shownRatios.add(Double.isNaN(r) ? "n/a at " + n(c) : String.format(Locale.ROOT, "%.2f× at %s", r, n(c)));
-            if (!Double.isNaN(r)) worst = Double.isNaN(worst) ? r : Math.min(worst, r);
-        }
-        rows.add(new String[] {issue, goal, String.join(", ", shownRatios), met(worst, target, true)});
-    }
-
-    private static String met(double value, double target, boolean atLeast) {
-        if (Double.isNaN(value)) return "not measured";
-        if (value < 0) return "not measured (a negative slope is noise)";
-        return (atLeast ? value >= target : value <= target) ? "met" : "**not met**";
     }
 
     private void busyBesideIdle(StringBuilder md) {
@@ -577,10 +660,22 @@ final class Report {
         j.append(String.join(", ", mem)).append("},\n  \"http\": [");
         if (http != null) {
             j.append(String.join(", ", http.rows().stream().map(r -> String.format(Locale.ROOT,
-                    "{\"server\": %s, \"requests_per_sec\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"failed_rounds\": %d}",
-                    q(r.server()), r.median(), r.p50us(), r.p99us(), r.failures())).toList()));
+                    "{\"server\": %s, \"requests_per_sec\": %.0f, \"min\": %.0f, \"max\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"failed_rounds\": %d}",
+                    q(r.server()), r.median(), r.min(), r.max(), r.p50us(), r.p99us(), r.failures())).toList()));
         }
-        j.append("],\n  \"servers\": {");
+        j.append("],\n");
+        if (http != null && http.nginxConfig() != null) j.append("  \"nginx_config\": ").append(q(http.nginxConfig())).append(",\n");
+        if (http != null && http.nginxSocket() != null) j.append("  \"nginx_socket\": ").append(q(http.nginxSocket())).append(",\n");
+        if (httpNote != null) j.append("  \"http_note\": ").append(q(httpNote)).append(",\n");
+        if (floorNote != null) j.append("  \"floor_note\": ").append(q(floorNote)).append(",\n");
+        if (!startFailures.isEmpty()) {
+            j.append("  \"start_failures\": {").append(String.join(", ", startFailures.entrySet().stream()
+                    .map(e -> q(e.getKey()) + ": " + q(e.getValue())).toList())).append("},\n");
+        }
+        List<String> memFailed = memory.entrySet().stream().filter(e -> e.getValue().ok() == 0)
+                .map(e -> q(e.getKey()) + ": " + q(e.getValue().failure())).toList();
+        if (!memFailed.isEmpty()) j.append("  \"memory_failed\": {").append(String.join(", ", memFailed)).append("},\n");
+        j.append("  \"servers\": {");
         j.append(String.join(", ", variants.stream().map(v -> String.format(Locale.ROOT, "%s: {\"threads\": %s, \"command\": %s, \"accepted_socket\": %s}",
                 q(v.name()), q(v.threads()), q(commands.containsKey(v.name()) ? String.join(" ", commands.get(v.name())) : ""),
                 q(sockets.getOrDefault(v.name(), "not read")))).toList()));
@@ -589,6 +684,6 @@ final class Report {
     }
 
     private static String q(String s) {
-        return s == null ? "null" : "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ") + "\"";
+        return s == null ? "null" : "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
     }
 }
