@@ -41,7 +41,7 @@ public final class Pages {
     static final String RESULTS = "bench/results/results.json";
     static final String REPORT = "bench/results/report.md";
 
-    private static final Pattern MARKER = Pattern.compile("<!-- bench:(.*?) -->(.*?)<!-- /bench -->", Pattern.DOTALL);
+    private static final Pattern MARKER = Pattern.compile("<!-- bench:([a-z][^>]*?) -->(.*?)<!-- /bench -->", Pattern.DOTALL);
 
     /** One place where a page differs from what the run produces. */
     record Difference(String page, String key, String expected, String found) {
@@ -138,6 +138,7 @@ public final class Pages {
                 yield c.served() + " of " + c.connections();
             }
             case "machine" -> r.machine();
+            case "wall" -> String.format(Locale.ROOT, "%d min %02d s", r.wallSeconds() / 60, r.wallSeconds() % 60);
             default -> throw new IllegalArgumentException("unknown marker <!-- bench:" + key + " -->");
         };
     }
