@@ -7,6 +7,7 @@
 //SOURCES *.java
 //SOURCES ../../../../../../day02-multithread/src/main/java/c10k/day02/*.java
 //SOURCES ../../../../../../day06-fd-reuse/src/main/java/c10k/day06/*.java
+//SOURCES ../../../../../../day07-io-uring/src/main/java/c10k/day07/*.java
 
 package c10k.bench;
 
@@ -57,6 +58,7 @@ public final class Tour {
         } finally {
             System.setErr(err);
         }
+        day7();
         clearProgress();
         System.out.printf(Locale.ROOT, "%nDone in %.0f s. Read the chapters in order: day01-blocking/README.md first.%n",
                 (System.nanoTime() - started) / 1e9);
@@ -68,13 +70,13 @@ public final class Tour {
             List<Socket> clients = new ArrayList<>();
             int answered = 0;
             for (int i = 0; i < 3; i++) {
-                Socket c = connect(s.port);
+                Socket c = TourClients.connect(s.port);
                 clients.add(c);
                 c.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.US_ASCII));
-                if (readLine(c, 500) != null) answered++;
+                if (TourClients.readLine(c, 500) != null) answered++;
             }
             clients.getFirst().close();
-            boolean secondServedAfter = readLine(clients.get(1), 5000) != null;
+            boolean secondServedAfter = TourClients.readLine(clients.get(1), 5000) != null;
             for (Socket c : clients) c.close();
             say("day 1", answered + " of 3 connected clients answered",
                     "the server sits in read() for the first; the others wait in the kernel's queue"
@@ -85,10 +87,10 @@ public final class Tour {
     private static void day2() throws Exception {
         progress("day 2: a pool of 4 workers and 4 idle clients");
         try (ServerProcess s = ServerProcess.start("day02-pool", "c10k.day02.Day02", NO_JVM_OPTIONS, List.of("--mode", "pool", "--threads", "4"))) {
-            List<Socket> idle = holdIdle(s.port, 4);
-            Socket fifth = connect(s.port);
+            List<Socket> idle = TourClients.holdIdle(s.port, 4);
+            Socket fifth = TourClients.connect(s.port);
             fifth.getOutputStream().write("anyone?\n".getBytes(StandardCharsets.US_ASCII));
-            boolean answered = readLine(fifth, 1000) != null;
+            boolean answered = TourClients.readLine(fifth, 1000) != null;
             fifth.close();
             for (Socket c : idle) c.close();
             say("day 2", "pool of 4: the 5th client " + (answered ? "was answered" : "got no answer in 1 s"),
@@ -96,11 +98,11 @@ public final class Tour {
         }
         progress("day 2: virtual threads and 2,000 idle clients");
         try (ServerProcess s = ServerProcess.start("day02-virtual", "c10k.day02.Day02", NO_JVM_OPTIONS, List.of("--mode", "virtual"))) {
-            List<Socket> idle = holdIdle(s.port, 2_000);
-            Socket next = connect(s.port);
+            List<Socket> idle = TourClients.holdIdle(s.port, 2_000);
+            Socket next = TourClients.connect(s.port);
             next.getOutputStream().write("and me?\n".getBytes(StandardCharsets.US_ASCII));
-            boolean answered = readLine(next, 5000) != null;
-            int threads = threads(s);
+            boolean answered = TourClients.readLine(next, 5000) != null;
+            int threads = TourClients.threads(s);
             next.close();
             for (Socket c : idle) c.close();
             say("day 2", "virtual threads: client 2,001 " + (answered ? "answered" : "NOT answered") + ", " + threads + " OS threads",
@@ -112,8 +114,8 @@ public final class Tour {
         for (String mode : List.of("selector", "poll")) {
             progress("day 3: " + mode + " holding 5,000 clients");
             try (ServerProcess s = ServerProcess.start("day03-" + mode, "c10k.day03.Day03", NO_JVM_OPTIONS, List.of("--mode", mode))) {
-                int echoed = holdAndEcho(s.port, 5_000);
-                int threads = threads(s);
+                int echoed = TourClients.holdAndEcho(s.port, 5_000);
+                int threads = TourClients.threads(s);
                 say("day 3", mode + ": " + String.format(Locale.ROOT, "%,d", echoed) + " of 5,000 clients echoed; " + threads + " OS threads in the JVM",
                         "one event-loop thread serves them all, because nothing it calls blocks");
             }
@@ -126,7 +128,7 @@ public final class Tour {
         progress("day 4: edge-triggered epoll holding 10,000 clients");
         long[] wakeups = new long[2];
         try (ServerProcess s = ServerProcess.start("day04-et", "c10k.day04.Day04", NO_JVM_OPTIONS, List.of("--mode", "et"))) {
-            int echoed = holdAndEcho(s.port, 10_000);
+            int echoed = TourClients.holdAndEcho(s.port, 10_000);
             say("day 4", "ET: " + String.format(Locale.ROOT, "%,d", echoed) + " of 10,000 clients echoed on one thread",
                     "epoll_wait returns only the ready fds: the cost follows activity, not connections");
         }
@@ -134,7 +136,7 @@ public final class Tour {
         for (int m = 0; m < 2; m++) {
             progress("day 4: 20 clients sending 2 MiB each, " + modes[m]);
             try (ServerProcess s = ServerProcess.start("day04-" + modes[m], "c10k.day04.Day04", NO_JVM_OPTIONS, List.of("--mode", modes[m]))) {
-                stream(s.port, 20, 2 * 1024 * 1024);
+                TourClients.stream(s.port, 20, 2 * 1024 * 1024);
                 Matcher w = WAKEUPS.matcher(s.stop());
                 wakeups[m] = w.find() ? Long.parseLong(w.group(1)) : -1;
             }
@@ -156,16 +158,16 @@ public final class Tour {
         };
         try (ReactorServer server = new ReactorServer("127.0.0.1", 0, 4, handler)) {
             server.start();
-            try (Socket slow = connect(server.port()); Socket other = connect(server.port())) {
+            try (Socket slow = TourClients.connect(server.port()); Socket other = TourClients.connect(server.port())) {
                 slow.getOutputStream().write("slow request\n".getBytes(StandardCharsets.US_ASCII));
                 slowStarted.await();
                 int answered = 0;
                 for (int i = 0; i < 100; i++) {
                     other.getOutputStream().write(("quick " + i + "\n").getBytes(StandardCharsets.US_ASCII));
-                    if (readLine(other, 5000) != null) answered++;
+                    if (TourClients.readLine(other, 5000) != null) answered++;
                 }
                 finishSlow.countDown();
-                boolean slowAnswered = readLine(slow, 5000) != null;
+                boolean slowAnswered = TourClients.readLine(slow, 5000) != null;
                 say("day 5", answered + " of 100 quick requests answered while a slow one ran" + (slowAnswered ? ", then the slow one" : ""),
                         "the event loop hands requests to a fixed pool, so one slow request holds one worker, not everyone");
             }
@@ -240,6 +242,19 @@ public final class Tour {
         }
     }
 
+    private static void day7() throws Exception {
+        progress("day 7: io_uring multishot holding 10,000 clients");
+        try (ServerProcess s = ServerProcess.start("day07-multishot", "c10k.day07.Day07", NO_JVM_OPTIONS,
+                List.of("--mode", "multishot", "--threads", "1"))) {
+            int echoed = TourClients.holdAndEcho(s.port, 10_000);
+            say("day 7", "io_uring: " + String.format(Locale.ROOT, "%,d", echoed) + " of 10,000 clients echoed by one ring thread",
+                    "completions instead of readiness: the kernel receives into one shared ring of buffers, so an idle client needs none of its own");
+        } catch (IOException e) {
+            say("day 7", "io_uring could not start here: " + e.getMessage(),
+                    "some kernels and container profiles refuse io_uring; day 7's chapter says why and how to check");
+        }
+    }
+
     private static void day6() throws Exception {
         progress("day 6: the fd-reuse race, unpinned then pinned");
         RaceDemo.Outcome unpinned = RaceDemo.play(h -> FdReuseServer.unpinned("127.0.0.1", 0, 2, h));
@@ -254,97 +269,22 @@ public final class Tour {
 
     // ----------------------------------------------------------------------------------------
 
-    /** Connects {@code count} clients, one round trip each, and keeps them open. */
-    private static List<Socket> holdIdle(int port, int count) throws IOException {
-        List<Socket> clients = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) clients.add(connect(port));
-        for (Socket c : clients) c.getOutputStream().write("hi\n".getBytes(StandardCharsets.US_ASCII));
-        for (Socket c : clients) readLine(c, 10_000);
-        return clients;
-    }
-
-    /** Holds {@code count} clients at once, each echoes one line; returns how many did. */
-    private static int holdAndEcho(int port, int count) throws IOException {
-        List<Socket> clients = new ArrayList<>(count);
-        try {
-            for (int i = 0; i < count; i++) clients.add(connect(port));
-            for (int i = 0; i < count; i++) clients.get(i).getOutputStream().write(("client " + i + "\n").getBytes(StandardCharsets.US_ASCII));
-            int ok = 0;
-            for (int i = 0; i < count; i++) if (("client " + i).equals(readLine(clients.get(i), 10_000))) ok++;
-            return ok;
-        } finally {
-            for (Socket c : clients) c.close();
-        }
-    }
-
-    /** {@code clients} connections each send {@code bytes} of lines and read the echo back, concurrently. */
-    private static void stream(int port, int clients, int bytes) throws Exception {
-        byte[] payload = new byte[bytes];
-        for (int i = 0; i < bytes; i++) payload[i] = (byte) ((i % 64) == 63 ? '\n' : 'a' + i % 26);
-        List<Thread> threads = new ArrayList<>();
-        for (int c = 0; c < clients; c++) {
-            threads.add(Thread.ofPlatform().start(() -> {
-                try (Socket s = connect(port)) {
-                    Thread writer = Thread.ofPlatform().start(() -> {
-                        try {
-                            OutputStream out = s.getOutputStream();
-                            out.write(payload);
-                            s.shutdownOutput();
-                        } catch (IOException ignored) {
-                            // reported by the reader's count
-                        }
-                    });
-                    s.getInputStream().readAllBytes();
-                    writer.join();
-                } catch (Exception ignored) {
-                    // the scene reports what the server counted
-                }
-            }));
-        }
-        for (Thread t : threads) t.join();
-    }
-
-    private static Socket connect(int port) throws IOException {
-        Socket s = new Socket();
-        s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
-        s.setTcpNoDelay(true);
-        return s;
-    }
-
-    /** One line (without its newline), or null if none arrives within {@code ms}. */
-    private static String readLine(Socket s, int ms) throws IOException {
-        s.setSoTimeout(ms);
-        StringBuilder line = new StringBuilder();
-        try {
-            int b;
-            while ((b = s.getInputStream().read()) >= 0) {
-                if (b == '\n') return line.toString();
-                line.append((char) b);
-            }
-            return null;
-        } catch (SocketTimeoutException e) {
-            return null;
-        }
-    }
-
-    private static int threads(ServerProcess s) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(s.process.pid()), "status"))) {
-            if (line.startsWith("Threads:")) return Integer.parseInt(line.replaceAll("\\D", ""));
-        }
-        return -1;
-    }
-
     private static void say(String day, String figure, String why) {
         clearProgress();
         System.out.printf("%-6s %s%n       %s.%n", day, figure, why);
     }
 
+    /** Progress lines rewrite themselves with a carriage return: only for a terminal, never into a file or a pipe. */
+    private static final boolean TERMINAL = System.console() != null && System.console().isTerminal();
+
     private static void progress(String what) {
+        if (!TERMINAL) return;
         System.out.printf(Locale.ROOT, "\r[%3.0f s] %-70s", (System.nanoTime() - started) / 1e9, what + " ...");
         System.out.flush();
     }
 
     private static void clearProgress() {
+        if (!TERMINAL) return;
         System.out.print("\r" + " ".repeat(82) + "\r");
     }
 }
