@@ -181,14 +181,13 @@ public final class Pages {
         Bench.Options o = r.options();
         Bench.Quiet q = r.quietEnd();
         String quiet = q.othersDuringRun() >= 0
-                ? String.format(Locale.ROOT, "; other processes used %.0f%% of the CPUs during the run%s", 100 * q.othersDuringRun(),
+                ? String.format(Locale.ROOT, "; other processes used %.0f%% of the CPUs%s", 100 * q.othersDuringRun(),
                         q.busy() ? ", **too busy: read the figures as noise**" : "")
                 : "";
-        return String.format(Locale.ROOT, "Measured on %s, by `%s` (%d min %02d s: %d rounds in a rotating order, %.0f s each after a %.0f s warm-up, "
-                        + "%d-byte lines, %d in flight per busy connection; the load generator shares the machine's cores%s). "
-                        + "Lines per second are the median of the rounds, with the spread (lowest to highest); `×floor` is the ratio to a one-thread "
-                        + "C epoll server in the same run. Every figure, with latencies, is in [bench/results/report.md](%sbench/results/report.md).%s",
-                r.machine(), r.commandShown(), r.wallSeconds() / 60, r.wallSeconds() % 60, o.rounds, o.seconds, o.warmup, o.lineSize, o.pipeline, quiet, up,
+        return String.format(Locale.ROOT, "Measured by `%s` on %s: %d rounds of %.0f s after a %.0f s warm-up, %d-byte lines, %d in flight per busy "
+                        + "connection, the load generator on the same cores%s. Each figure is the median of the rounds, with the spread; `×floor` is the ratio "
+                        + "to a one-thread C epoll server in the same run ([how](%sbench/README.md), [every figure](%sbench/results/report.md)).%s",
+                r.commandShown(), r.machine(), o.rounds, o.seconds, o.warmup, o.lineSize, o.pipeline, quiet, up, up,
                 o.quick ? " **A --quick run: not comparable.**" : "");
     }
 }
