@@ -120,7 +120,7 @@ public final class Pages {
         String up = "../".repeat((int) page.chars().filter(c -> c == '/').count());
         return switch (w.get(0)) {
             case "run" -> block(run(r, up));
-            case "busy" -> block(Tables.busy(r, servers(w), peer(w)));
+            case "busy" -> block(Tables.busy(r, servers(w), peer(w), at(w)));
             case "idle" -> block(Tables.idle(r, servers(w)));
             case "memory" -> block(Tables.memory(r, servers(w)));
             case "claims" -> block(w.size() > 1 ? Claims.forDay(r, Integer.parseInt(w.get(1))) : allClaims(r, up));
@@ -160,14 +160,21 @@ public final class Pages {
         return Integer.parseInt(s.replace(",", ""));
     }
 
+    /** {@code busy A B vs PEER at 100}: the servers, the peer of the ratio column, and the one level to show. */
     private static List<String> servers(List<String> w) {
-        int vs = w.indexOf("vs");
-        return w.subList(1, vs < 0 ? w.size() : vs);
+        int end = w.size();
+        for (String stop : List.of("vs", "at")) if (w.indexOf(stop) > 0) end = Math.min(end, w.indexOf(stop));
+        return w.subList(1, end);
     }
 
     private static String peer(List<String> w) {
         int vs = w.indexOf("vs");
         return vs < 0 ? null : w.get(vs + 1);
+    }
+
+    private static Integer at(List<String> w) {
+        int at = w.indexOf("at");
+        return at < 0 ? null : level(w.get(at + 1));
     }
 
     private static String allClaims(Report r, String up) {
