@@ -37,6 +37,10 @@ final class Claims {
         int low = levels.get(0), high = levels.get(levels.size() - 1);
         String idle = Report.count(r.maxIdle());
 
+        Report.Cell one = r.cellOf("day01", "busy", low);
+        c.add(new Claim(1, "A blocking server on one thread serves one client at a time; the others wait.",
+                one == null ? "the bench does not run day 1 (`./jbang tour` shows it)" : "served " + one.served() + " of " + one.connections() + " clients",
+                one == null ? null : one.served() == 1));
         Report.Cell pool = r.cellOf("day02-pool", "busy", low);
         String poolThreads = r.variantOf("day02-pool") == null ? "?" : r.variantOf("day02-pool").threads();
         c.add(new Claim(2, "A fixed pool of blocking workers serves only as many clients as it has threads; the others wait.",
