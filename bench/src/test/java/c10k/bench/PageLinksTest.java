@@ -96,4 +96,20 @@ class PageLinksTest {
         }
         assertThat(found).isEmpty();
     }
+
+    @Test
+    void eachChapterEndsWithWhatTheReaderLearnedAndThreeToFiveReviewQuestions() throws IOException {
+        for (String day : List.of("day01-blocking", "day02-multithread", "day03-select-poll", "day04-epoll-et", "day05-threadpool-epoll",
+                "day06-fd-reuse")) {
+            String text = Files.readString(ROOT.resolve(day + "/README.md"));
+            List<String> headings = new ArrayList<>();
+            Matcher m = Pattern.compile("^## (.+)$", Pattern.MULTILINE).matcher(text.replaceAll("(?s)```.*?```", ""));
+            while (m.find()) headings.add(m.group(1));
+            assertThat(headings.subList(headings.size() - 2, headings.size())).as(day).containsExactly("What you learned", "Review questions");
+            String review = text.substring(text.lastIndexOf("## Review questions"));
+            long questions = Pattern.compile("<details><summary>").matcher(review).results().count();
+            assertThat(questions).as(day + ": review questions, each with its answer folded").isBetween(3L, 5L);
+            assertThat(Pattern.compile("</details>").matcher(review).results().count()).isEqualTo(questions);
+        }
+    }
 }
