@@ -265,7 +265,12 @@ final class Report {
         List<Bench.Sample> samples = new ArrayList<>();
         for (Object r : Json.array(j.get("runs"))) {
             Map<String, Object> m = Json.object(r);
-            samples.add(new Bench.Sample((String) m.get("server"), m.get("scenario").equals("busy_beside_idle") ? "idle" : "busy",
+            String scenario = switch ((String) m.get("scenario")) {
+                case "busy_beside_idle" -> "idle";
+                case "all_busy" -> "busy";
+                default -> (String) m.get("scenario");   // a scenario this reader does not know keeps its own name
+            };
+            samples.add(new Bench.Sample((String) m.get("server"), scenario,
                     (int) Json.number(m.get("level")), (int) Json.number(m.get("round")) - 1, Json.number(m.get("lines_per_sec")),
                     Json.number(m.get("p50_us")), Json.number(m.get("p99_us")), (long) Json.number(m.get("errors")),
                     (int) Json.number(m.get("served")), (int) Json.number(m.get("connections")), (String) m.get("failed")));
