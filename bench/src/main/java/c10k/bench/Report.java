@@ -310,7 +310,8 @@ final class Report {
         for (Bench.Variant v : variants) {
             if (bytes.containsKey(v.name())) {
                 Map<String, Object> m = Json.object(bytes.get(v.name()));
-                r.memory.put(v.name(), new Mem(Json.number(m.get("off_heap")), Json.number(m.get("heap")), Json.number(m.get("total")), 1, 1, 1, null));
+                r.memory.put(v.name(), new Mem(Json.number(m.get("off_heap")), Json.number(m.get("heap")), Json.number(m.get("total")), 1, 1, 1,
+                        (String) m.get("partial")));
             }
         }
         if (j.get("memory_failed") != null) {
@@ -659,7 +660,8 @@ final class Report {
                 .map(v -> String.format(Locale.ROOT, "%s: %.3f", q(v.name()), kept(v.name()))).toList()));
         j.append("},\n  \"bytes_per_idle_connection\": {");
         List<String> mem = new ArrayList<>(memory.entrySet().stream().filter(e -> e.getValue().ok() > 0).map(e -> String.format(Locale.ROOT,
-                "%s: {\"off_heap\": %.0f, \"heap\": %.0f, \"total\": %.0f}", q(e.getKey()), e.getValue().rss(), e.getValue().heap(), e.getValue().total())).toList());
+                "%s: {\"off_heap\": %.1f, \"heap\": %.1f, \"total\": %.1f%s}", q(e.getKey()), e.getValue().rss(), e.getValue().heap(), e.getValue().total(),
+                e.getValue().failure() == null ? "" : ", \"partial\": " + q(e.getValue().failure()))).toList());
         if (http != null && http.nginxBytesPerIdle() >= 0) mem.add(String.format(Locale.ROOT, "\"nginx\": {\"off_heap\": %.0f, \"heap\": 0, \"total\": %.0f}",
                 http.nginxBytesPerIdle(), http.nginxBytesPerIdle()));
         j.append(String.join(", ", mem)).append("},\n  \"http\": [");
