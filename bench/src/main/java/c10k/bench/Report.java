@@ -261,7 +261,9 @@ final class Report {
         String args = command.startsWith("./jbang bench") ? command.substring("./jbang bench".length()).trim() : "";
         Bench.Options o = Bench.Options.parse(args.isEmpty() ? new String[0] : args.split(" "));
         Map<String, Object> servers = Json.object(j.get("servers"));
-        List<Bench.Variant> variants = Bench.variants(o.threads, o.quick).stream().filter(v -> servers.containsKey(v.name())).toList();
+        List<Bench.Variant> known = Bench.variants(o.threads, o.quick);
+        List<Bench.Variant> variants = servers.keySet().stream()   // the run's own order
+                .map(name -> known.stream().filter(v -> v.name().equals(name)).findFirst().orElse(null)).filter(Objects::nonNull).toList();
         List<Bench.Sample> samples = new ArrayList<>();
         for (Object r : Json.array(j.get("runs"))) {
             Map<String, Object> m = Json.object(r);

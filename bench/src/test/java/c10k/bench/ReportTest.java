@@ -102,4 +102,22 @@ class ReportTest {
         assertThat(r.markdown()).contains("other processes than the bench and its children used 25% of the CPUs")
                 .contains("the machine was busy");
     }
+
+    @Test
+    void aReportRebuiltFromItsResultsIsTheReportTheRunPrinted() {
+        List<Bench.Variant> variants = List.of(variant(Bench.FLOOR), variant("day04-et"), variant("day02-pool"), variant("netty-epoll-1"));
+        List<Bench.Sample> samples = List.of(
+                ok(Bench.FLOOR, "busy", 100, 0, 1_000_000), ok(Bench.FLOOR, "busy", 100, 1, 1_100_000),
+                ok("day04-et", "busy", 100, 0, 900_000), ok("day04-et", "busy", 100, 1, 960_000),
+                ok(Bench.FLOOR, "idle", 0, 0, 1_000_000), ok(Bench.FLOOR, "idle", 10_000, 0, 990_000),
+                ok("day04-et", "idle", 0, 0, 800_000), ok("day04-et", "idle", 10_000, 0, 720_000),
+                new Bench.Sample("day02-pool", "busy", 100, 0, 600_000, 40, 90, 0, 2, 100, null),
+                ok("netty-epoll-1", "busy", 100, 0, 1_000_000));
+        List<Bench.Memory> memory = List.of(new Bench.Memory(Bench.FLOOR, 0, 80, 0, 2000, 2000, null),
+                new Bench.Memory("day04-et", 0, -20.5, 150.25, 2000, 2000, null));
+        Report run = new Report(OPTIONS, variants, samples, memory, Map.of("day04-et", "TCP_NODELAY on"), Map.of("day04-et", List.of("c10k.day04.Day04")),
+                Map.of("netty-epoll-1", "could not start"), null, "HTTP and nginx rows skipped: nginx not installed", null,
+                new Bench.Quiet("0.1 0.1 0.1", 0.02), new Bench.Quiet("0.2 0.2 0.2", 0.03, 0.01), 125);
+        assertThat(Report.fromJson(run.json()).markdown()).isEqualTo(run.markdown());
+    }
 }
