@@ -157,7 +157,7 @@ public final class Pages {
     }
 
     private static int level(String s) {
-        return Integer.parseInt(s.replace(",", ""));
+        return Integer.parseInt(s.replace("_", ""));
     }
 
     /** {@code busy A B vs PEER at 100}: the servers, the peer of the ratio column, and the one level to show. */
@@ -172,9 +172,10 @@ public final class Pages {
         return vs < 0 ? null : w.get(vs + 1);
     }
 
-    private static Integer at(List<String> w) {
+    /** {@code at 100} or {@code at 100,10000}: the levels to show, or null for all of them. */
+    private static List<Integer> at(List<String> w) {
         int at = w.indexOf("at");
-        return at < 0 ? null : level(w.get(at + 1));
+        return at < 0 ? null : java.util.Arrays.stream(w.get(at + 1).split(",")).map(Pages::level).toList();
     }
 
     private static String allClaims(Report r, String up) {

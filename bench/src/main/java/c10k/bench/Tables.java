@@ -26,7 +26,7 @@ final class Tables {
         return r.variantOf(s).threads();
     }
 
-    static String busy(Report r, List<String> servers, String peer, Integer onlyLevel) {
+    static String busy(Report r, List<String> servers, String peer, List<Integer> levels) {
         List<String> rows = present(r, servers);
         if (rows.isEmpty()) return absent(r, servers).strip();
         StringBuilder md = new StringBuilder("| server | threads | connections | lines/s | spread | ×floor |");
@@ -35,7 +35,7 @@ final class Tables {
         for (String s : rows) {
             for (int level : r.options().connections) {
                 Report.Cell c = r.cellOf(s, "busy", level);
-                if (c == null || (onlyLevel != null && level != onlyLevel)) continue;
+                if (c == null || (levels != null && !levels.contains(level))) continue;
                 md.append("| ").append(s).append(" | ").append(threads(r, s)).append(" | ").append(Report.count(level)).append(" | ")
                         .append(Report.shown(c)).append(" | ").append(c.usable() ? Report.thousands(c.min()) + "–" + Report.thousands(c.max()) : "")
                         .append(" | ").append(Report.times(r.ratioOf(s, Bench.FLOOR, "busy", level))).append(" |");
