@@ -9,10 +9,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -71,7 +68,10 @@ class SkeletonsAreRedTest {
             String[] now = e.getValue().split(" ");
             String[] then = recorded.get(e.getKey()).split(" ");
             boolean sameCode = now[0].equals(then[0]);
-            boolean everyTodoLeft = then.length > 1 && Integer.parseInt(now[1]) >= Integer.parseInt(then[1]);
+            // A skeleton with no TODO throw (a given server with a bug to find) is the committed one
+            // only while its code is.
+            boolean everyTodoLeft = then.length > 1 && Integer.parseInt(then[1]) > 0
+                    && Integer.parseInt(now[1]) >= Integer.parseInt(then[1]);
             if (!sameCode && everyTodoLeft) {
                 System.out.println("SkeletonsAreRedTest: " + e.getKey() + " has new code but every TODO of the committed"
                         + " skeleton: still proven red. (Author: its line in skeletons.txt is now: " + e.getKey() + " "
@@ -143,57 +143,9 @@ class SkeletonsAreRedTest {
                 String rel = SKELETONS.relativize(p).toString().replace('\\', '/');
                 if (!rel.matches("day\\d\\d/[^/]+\\.java")) continue;
                 String source = Files.readString(p);
-                map.put(rel, fingerprint(source) + " " + todoThrows(source));
+                map.put(rel, Skeletons.fingerprint(source) + " " + Skeletons.todoThrows(source));
             }
         }
         return map;
-    }
-
-    /** How many {@code throw new UnsupportedOperationException("TODO...")} the code has (comments left out). */
-    static int todoThrows(String source) {
-        String code = codeOnly(source);
-        int n = 0;
-        for (int i = code.indexOf("throw new UnsupportedOperationException(\"TODO"); i >= 0;
-                i = code.indexOf("throw new UnsupportedOperationException(\"TODO", i + 1)) {
-            n++;
-        }
-        return n;
-    }
-
-    /** SHA-256 (first 16 hex digits) of the code alone: comments dropped, whitespace runs made one space. */
-    static String fingerprint(String source) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(codeOnly(source).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest, 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    /** The source without comments, with string and char literals kept as they are. */
-    static String codeOnly(String s) {
-        StringBuilder out = new StringBuilder();
-        int i = 0;
-        int n = s.length();
-        while (i < n) {
-            char c = s.charAt(i);
-            if (c == '/' && i + 1 < n && s.charAt(i + 1) == '/') {
-                while (i < n && s.charAt(i) != '\n') i++;
-                out.append(' ');
-            } else if (c == '/' && i + 1 < n && s.charAt(i + 1) == '*') {
-                int end = s.indexOf("*/", i + 2);
-                i = end < 0 ? n : end + 2;
-                out.append(' ');
-            } else if (c == '"' || c == '\'') {
-                int j = i + 1;
-                while (j < n && s.charAt(j) != c) j += s.charAt(j) == '\\' ? 2 : 1;
-                out.append(s, i, Math.min(n, j + 1));
-                i = j + 1;
-            } else {
-                out.append(Character.isWhitespace(c) ? ' ' : c);
-                i++;
-            }
-        }
-        return out.toString().replaceAll("\\s+", " ").strip();
     }
 }
