@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * <p><b>Why</b>: in a pool of N blocking workers, a worker sits in {@code read()} for as long
  * as its client is connected; N idle clients starve everyone else (exercise 1 showed it). A
  * blocked {@code read()} returns only for data, end of stream, or a timeout: so every pooled
- * blocking server has an idle timeout (Apache's {@code Timeout}, Tomcat's
+ * blocking server has an idle timeout (Apache's Timeout directive, Tomcat's
  * {@code connectionTimeout}). It is a patch, not a cure: the bound is still N clients
  * <em>at once</em>, and until the deadline a silent client still holds its worker. Days 3 and
  * 4 remove the cause.

@@ -27,7 +27,9 @@ import java.util.function.Consumer;
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
- * order, when workers finish out of order"</a>; day 5's {@code Connection.releaseInOrder}.
+ * order, when workers finish out of order"</a>: the "other design" it mentions, the ring, is this
+ * exercise; the day's {@code ReactorServer} keeps one connection's lines on one worker instead,
+ * and says what that costs.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
  *
