@@ -43,6 +43,11 @@ import org.junit.jupiter.api.Test;
  * has updates its line (this test prints the current lines, in the surefire report); a
  * skeleton with no line fails the build, so a new exercise cannot skip the proof.
  *
+ * <p>A find-the-bug exercise has no TODO (its line in skeletons.txt says 0): its skeleton is
+ * a working class with one bug, and the tests its bug does not touch rightly pass on it. For
+ * those, at least one test must fail on the committed skeleton (the symptom), and only the
+ * fingerprint says whether it is still the committed one.
+ *
  * <p>(The same tests must pass against ../solutions: that module runs them for real, and
  * {@code MutantsAreRedTest} there proves they fail on the classic wrong answers too.)
  */
@@ -95,19 +100,32 @@ class SkeletonsAreRedTest {
         assertThat(days).as("exercise test classes found (c10k.exercises.dayNN.*Test)").isNotEmpty();
 
         List<String> green = new ArrayList<>();
+        List<String> bugsNotShown = new ArrayList<>();
         int ran = 0;
         for (List<Exercise> exercises : days.values()) {
             for (Exercise e : exercises) {
                 if (e.skipped()) continue;   // e.g. epoll tests off Linux
                 assertThat(e.outcomes()).as(e.testClass() + " ran no test").isNotEmpty();
+                // A find-the-bug exercise (no TODO: the skeleton is a working class with one bug)
+                // passes the tests its bug does not touch; at least one test must show the symptom.
+                String skeleton = e.day() + "/" + e.exerciseClass() + ".java";
+                String rec = recorded.get(skeleton);
+                boolean bugHunt = rec != null && rec.split(" ").length > 1 && rec.split(" ")[1].equals("0");
+                boolean shown = false;
                 for (Outcome o : e.outcomes()) {
                     ran++;
-                    if (o.status() != org.junit.platform.engine.TestExecutionResult.Status.FAILED) {
+                    boolean failed = o.status() == org.junit.platform.engine.TestExecutionResult.Status.FAILED;
+                    shown |= failed;
+                    if (!failed && !bugHunt) {
                         green.add(e.testClass() + "." + o.method() + " (" + o.status() + ")");
                     }
                 }
+                if (bugHunt && !shown) bugsNotShown.add(e.testClass());
             }
         }
+        assertThat(bugsNotShown)
+                .as("find-the-bug exercises whose given skeleton passes every test: no test shows the symptom")
+                .isEmpty();
         System.out.println(ran + " exercise tests ran against the untouched skeletons, in " + days.keySet());
         assertThat(green)
                 .as("these tests do not fail on the untouched skeleton, so they do not check the exercise"

@@ -66,8 +66,8 @@ public final class BoundedServer implements EchoServer {
      * {@link RejectedExecutionException} when full.
      */
     ThreadPoolExecutor newPool() {
-        // TODO: new ThreadPoolExecutor(core, max, keepAlive, unit, queue, threadFactory): which
-        //  core and max keep it at `workers` threads? Which queue holds at most `queueLimit`?
+        // TODO: a pool of exactly `workers` threads that keeps at most `queueLimit` clients
+        //  waiting, and refuses the next one rather than wait or grow.
         throw new UnsupportedOperationException("TODO: BoundedServer.newPool (day 2, exercise 1)");
     }
 

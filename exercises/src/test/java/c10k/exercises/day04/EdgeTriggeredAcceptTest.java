@@ -21,8 +21,9 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here? Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
-        "Accept in a loop, at most maxAccepts times: each fd goes to onAccepted; WOULD_BLOCK means the queue is empty (drained). Running out of the budget is owed."})
+        "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here?",
+        "Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
+        "The listener is read like a socket: what is its \"empty\", and what is a turn that stopped before it?"})
 @DisplayName("2. EdgeTriggeredAccept: the ET listener accepts until EAGAIN")
 class EdgeTriggeredAcceptTest {
 
@@ -65,8 +66,8 @@ class EdgeTriggeredAcceptTest {
         ScriptedAccept listener = new ScriptedAccept(1000);
         Result result = EdgeTriggeredAccept.acceptAll(listener, 64, accepted::add);
         assertThat(accepted)
-                .as("a burst of 1000 connections, maxAccepts 64: take 64 now so the clients already here get"
-                        + " their turn")
+                .as("a burst of 1000 connections, maxAccepts 64: a turn that does not take exactly 64 either"
+                        + " leaves queued clients with no edge to come, or starves the clients already here")
                 .hasSize(64);
         assertThat(result).as("more may be queued and no edge will say so: OWED").isEqualTo(Result.OWED);
         assertThat(listener.calls)

@@ -66,7 +66,7 @@ class EdgeTriggeredReadTest {
     private Result drain(ScriptedRecv recv, int bufSize, int maxReads, boolean hangUp) throws SyscallException {
         return EdgeTriggeredRead.drain(recv, new byte[bufSize], maxReads, hangUp, (buf, n) -> {
             for (int i = 0; i < n; i++) {
-                if (buf[i] == '#') throw new AssertionError("onChunk got stale bytes: hand over buf[0, n), n from recv");
+                if (buf[i] == '#') throw new AssertionError("onChunk got stale bytes, from past the n bytes recv returned");
             }
             chunks.add(n);
         });

@@ -20,8 +20,9 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "When may bytes go to the kernel at once, and when must they queue? In edge-triggered mode, what happens if you stop sending before the kernel says EAGAIN? Re-read day 4's \"update: EPOLLOUT only while something waits\".",
-        "One helper that sends until everything is sent or the kernel says WOULD_BLOCK, and returns how much went. send: use it only if nothing waits, queue the rest. onWritable: use it on the outbox and tell the outbox how much went. events(): the base events, plus EPOLLOUT while the outbox is not empty."})
+        "When may bytes go to the kernel at once, and when must they queue? In edge-triggered mode, what happens if you stop sending before the kernel says EAGAIN?",
+        "Re-read day 4's \"update: EPOLLOUT only while something waits\" and \"handle: both directions, every time\".",
+        "send and onWritable share one question (how much will the kernel take now?): answer it in one place, and let the outbox hold only what the kernel refused."})
 @DisplayName("3. EpollWritePath: send first, EPOLLOUT only after EAGAIN")
 class EpollWritePathTest {
 

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Which sequence numbers are in flight, and which one must leave next? What must happen to a slot once its response has left, for the ring to be reused a lap later? Re-read day 5's \"Reactor: order, when workers finish out of order\".",
-        "complete: refuse a seq outside [nextToSend, nextSeq), refuse a slot already filled, else store the response at seq modulo the capacity. release: while the response for nextToSend is there, take it out of its slot, move nextToSend on, hand it over; stop at the first one missing."})
+        "Which sequence numbers are in flight, and which one must leave next? What must happen to a slot once its response has left, for the ring to be reused a lap later?",
+        "Re-read day 5's \"Reactor: order, when workers finish out of order\": the ring it calls the other design is this exercise.",
+        "Play the tests' story by hand with capacity 4: reserve 0 to 3, complete 2, then 0, then release; then a second lap. Where does each seq live, and when is its place free again?"})
 @DisplayName("1. ResponseOrder: responses leave in request order, whichever worker finishes first")
 class ResponseOrderTest {
 

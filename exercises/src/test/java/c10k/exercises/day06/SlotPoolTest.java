@@ -16,8 +16,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one on the same number? And when a client leaves, what must its number hold, at every instant, so that nothing else in the process can be handed it? Re-read day 6's \"Step 1: a fixed number per slot, with dup3\", \"Step 2: the FIFO\" and \"Step 4: a placeholder on every free number\".",
-        "acquire: the slot free the longest; a new generation and open, under the slot's lock. release: under the slot's lock, refuse one not open, mark it closed, and put the placeholder on its number (one step: never close it, not even just before); then the slot goes behind every slot already free."})
+        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one? And what must a number hold, at every instant, once its client left?",
+        "Re-read day 6's \"Step 1: a fixed number per slot, with dup3\", \"Step 2: the FIFO\" and \"Step 4: a placeholder on every free number\".",
+        "Between the instant a client's socket stops being on its number and the instant something else is, another thread's open() or accept() may run: make that interval empty."})
 @DisplayName("1. SlotPool: fixed numbers, handed out FIFO, a new generation for each client, never closed")
 class SlotPoolTest {
 
@@ -72,8 +73,8 @@ class SlotPoolTest {
         pool.acquire();
         pool.acquire();
         assertThat(pool.acquire())
-                .as("every slot holds a client: return null (the server answers \"ERR server full\" and closes)."
-                        + " Never hand out a slot in use: two clients on one number")
+                .as("every slot holds a client, and acquire() did not say so with null (the server then answers"
+                        + " \"ERR server full\"): two clients on one number")
                 .isNull();
     }
 
