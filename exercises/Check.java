@@ -64,7 +64,8 @@ import javax.tools.ToolProvider;
  */
 public class Check {
 
-    private static final Map<String, String> LABELS = Map.of("1", "ask yourself", "2", "re-read", "3", "nudge");
+    /** How each level of hint is introduced (level 2 names its section itself: "Re-read day 4's ..."). */
+    private static final Map<String, String> LABELS = Map.of("1", "ask yourself: ", "2", "", "3", "nudge: ");
 
     public static void main(String[] args) throws IOException {
         String day = null;
@@ -113,19 +114,21 @@ public class Check {
         PrintStream capture = new PrintStream(log, true);
         for (String d : days) {
             out.println(d);
-            List<Class<?>> toRun = new ArrayList<>();
             ClassLoader loader = compile(root, d, out);
             if (loader == null) {
                 report.notCompiled(d);
                 continue;
             }
+            List<Class<?>> exercises = new ArrayList<>();
             for (String testClass : testClasses(tests.resolve(d), d)) {
-                Class<?> c;
                 try {
-                    c = Class.forName(testClass, false, loader);
+                    exercises.add(Class.forName(testClass, false, loader));
                 } catch (ClassNotFoundException e) {
                     throw new IllegalStateException(e);
                 }
+            }
+            exercises.sort(Comparator.comparing(Check::title));   // "1. ...", "2. ...": the order a learner does them
+            for (Class<?> c : exercises) {
                 String exercise = d + "/" + c.getSimpleName().replaceFirst("Test$", "") + ".java";
                 Path source = root.resolve("src/main/java/c10k/exercises").resolve(exercise);
                 String recorded = committed.get(exercise);
@@ -137,20 +140,18 @@ public class Check {
                         continue;
                     }
                 }
-                toRun.add(c);
-            }
-            if (toRun.isEmpty()) continue;
-            Thread t = Thread.currentThread();
-            ClassLoader before = t.getContextClassLoader();
-            t.setContextClassLoader(loader);
-            System.setOut(capture);
-            System.setErr(capture);
-            try {
-                ExerciseRun.run(toRun, ExerciseRun.SETTINGS, report);
-            } finally {
-                System.setOut(out);
-                System.setErr(err);
-                t.setContextClassLoader(before);
+                Thread t = Thread.currentThread();
+                ClassLoader before = t.getContextClassLoader();
+                t.setContextClassLoader(loader);
+                System.setOut(capture);
+                System.setErr(capture);
+                try {
+                    ExerciseRun.run(List.of(c), ExerciseRun.SETTINGS, report);
+                } finally {
+                    System.setOut(out);
+                    System.setErr(err);
+                    t.setContextClassLoader(before);
+                }
             }
         }
 
@@ -284,6 +285,13 @@ public class Check {
                 return;
             }
             if (firstFailing == null) firstFailing = e.day();
+            // Written, but it runs through an exercise that is not (day 3's second through its
+            // first, day 6's second through its first): say that, not "wrong".
+            List<String> why = e.outcomes().stream().filter(o -> !o.passed()).map(o -> ExerciseRun.hint(o.failure(), 1)).toList();
+            if (why.stream().allMatch(w -> w.startsWith("not written yet"))) {
+                out.println("TODO  (" + why.getFirst() + ")");
+                return;
+            }
             out.println("FAIL  (" + ok + " of " + e.outcomes().size() + " tests pass)");
             Outcome first = null;
             for (Outcome o : e.outcomes()) {
@@ -295,7 +303,7 @@ public class Check {
             }
             List<String> hints = hintsOf(e, first == null ? null : first.method());
             for (int level = 1; level <= Math.min(hintLevel, hints.size()); level++) {
-                out.println(indent(LABELS.get(String.valueOf(level)) + ": " + hints.get(level - 1), "        "));
+                out.println(indent(LABELS.get(String.valueOf(level)) + hints.get(level - 1), "        "));
             }
         }
     }

@@ -219,7 +219,7 @@ public final class ExerciseRun {
         if (words != null) return words;
         String message = t.getMessage();
         if (t instanceof UnsupportedOperationException && message != null && message.startsWith("TODO")) {
-            return "not written yet: " + message;
+            return "not written yet: " + message.replaceFirst("^TODO:?\\s*", "");
         }
         if (t instanceof AssertionError && message != null && message.startsWith("[") && maxLines <= 4) {
             // AssertJ: "[what the test says] expected ... but was ...": the first part teaches.

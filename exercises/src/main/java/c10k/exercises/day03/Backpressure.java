@@ -1,7 +1,5 @@
 package c10k.exercises.day03;
 
-import c10k.day03.Outbox;
-
 /**
  * Day 3, exercise 2: backpressure, so a peer that never reads cannot grow the server's memory.
  * The bound is given; when to stop reading and when to start again is yours to choose, and
@@ -45,13 +43,13 @@ import c10k.day03.Outbox;
 public final class Backpressure {
 
     /** The most bytes the server may hold for one peer, answers waiting to be sent. */
-    public static final int MAX_HELD = 192 * 1024;
+    public static final int MAX_HELD = 160 * 1024;
     /** The most bytes the loop reads from one peer at a time. */
     public static final int READ_BYTES = 64 * 1024;
     /** A peer with this many bytes waiting, or fewer, is read. */
-    public static final int ALWAYS_READ = 32 * 1024;
+    public static final int ALWAYS_READ = 16 * 1024;
     /** The least that must drain between a pause and the resume after it (and pile up between a resume and the next pause). */
-    public static final int GAP = 16 * 1024;
+    public static final int GAP = 8 * 1024;
 
     /** Whether the loop should read from this peer now, given the bytes waiting for it. */
     public boolean shouldRead(int pendingBytes) {

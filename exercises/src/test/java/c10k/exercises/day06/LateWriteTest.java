@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
         "The generation is checked: so at which instant can it still be Bob's slot when the bytes are sent? What can change between two of the given lines, and who can change it?",
         "Re-read day 6's \"The race\" and \"Step 3: the generation, checked under the slot's lock\".",
         "A check is worth what the guarantee around it is worth: from the check to the end of the send, what keeps the loop from handing the slot to Bob?"})
-@DisplayName("2. LateWrite: a late worker writes only to the client it served")
+@DisplayName("2. LateWrite: find why a late answer reaches the next client on the number")
 class LateWriteTest {
 
     /** The real-socket test opens a listener and two connections, pinned on fd 1300: all closed when it ends. */

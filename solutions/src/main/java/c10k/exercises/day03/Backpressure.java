@@ -1,6 +1,6 @@
 package c10k.exercises.day03;
 
-import c10k.day03.Outbox;
+import c10k.day01.Protocol;
 
 /**
  * Day 3, exercise 2: backpressure, so a peer that never reads cannot grow the server's memory.
@@ -45,19 +45,20 @@ import c10k.day03.Outbox;
 public final class Backpressure {
 
     /** The most bytes the server may hold for one peer, answers waiting to be sent. */
-    public static final int MAX_HELD = 192 * 1024;
+    public static final int MAX_HELD = 160 * 1024;
     /** The most bytes the loop reads from one peer at a time. */
     public static final int READ_BYTES = 64 * 1024;
     /** A peer with this many bytes waiting, or fewer, is read. */
-    public static final int ALWAYS_READ = 32 * 1024;
+    public static final int ALWAYS_READ = 16 * 1024;
     /** The least that must drain between a pause and the resume after it (and pile up between a resume and the next pause). */
-    public static final int GAP = 16 * 1024;
+    public static final int GAP = 8 * 1024;
 
-    // Outbox's marks, checked against the bound: a pause decided at HIGH_WATER can be followed
-    // by one more read's answers (READ_BYTES) and the end of a line begun before (MAX_LINE):
-    // 64 + 64 + 64 KiB = MAX_HELD. LOW_WATER leaves 32 KiB between a pause and its resume.
-    private static final int PAUSE_ABOVE = Outbox.HIGH_WATER;
-    private static final int RESUME_BELOW = Outbox.LOW_WATER;
+    // Reading is allowed up to PAUSE_ABOVE, and the read that follows may add READ_BYTES of
+    // answers plus the end of a line begun before it (up to MAX_LINE): so the bound decides the
+    // mark, 160 - 64 - 64 = 32 KiB, not the other way round (day 3's Outbox marks, 64 and 32 KiB,
+    // are made for its own bound). Half of it to resume: 16 KiB between a pause and its resume.
+    private static final int PAUSE_ABOVE = MAX_HELD - READ_BYTES - Protocol.MAX_LINE;
+    private static final int RESUME_BELOW = PAUSE_ABOVE / 2;
 
     private boolean paused;
 
