@@ -17,6 +17,11 @@ import java.util.function.Consumer;
  * and a second response for the same {@code seq} ({@link IllegalStateException}). The ring
  * has {@code capacity} slots; which slot a sequence number uses is up to you.
  *
+ * <p><b>What the tests try</b>: completions in order, out of order, with a gap that holds the
+ * rest, laps of the ring, random permutations, sequence numbers that are not in flight or
+ * completed twice; then pipelined requests over a real socket with workers that finish in a
+ * random order.
+ *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
  * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
  * finishes first; sending at once would give the client B's answer for A. Every sequence

@@ -16,6 +16,11 @@ import java.util.function.Consumer;
  * flight: a {@code seq} already released or never reserved ({@link IllegalArgumentException}),
  * and a second response for the same {@code seq} ({@link IllegalStateException}).
  *
+ * <p><b>What the tests try</b>: completions in order, out of order, with a gap that holds the
+ * rest, laps of the ring, random permutations, sequence numbers that are not in flight or
+ * completed twice; then pipelined requests over a real socket with workers that finish in a
+ * random order.
+ *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
  * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
  * finishes first; sending at once would give the client B's answer for A. Every sequence
