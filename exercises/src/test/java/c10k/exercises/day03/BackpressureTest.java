@@ -46,6 +46,9 @@ class BackpressureTest {
     }
 
     @Test
+    @Hints({"At the moment you say \"read\", how many bytes can be waiting after that read, at worst?", "",
+            "Add up the worst one read can bring (both parts the contract names), then ask which pending sizes still"
+            + " leave room for it under MAX_HELD."})
     void neverReadsWhenOneMoreReadCouldBreakTheBound() {
         for (int p = 0; p <= Backpressure.MAX_HELD; p += STEP) {
             if (!bp.shouldRead(p)) return;
@@ -59,6 +62,9 @@ class BackpressureTest {
     }
 
     @Test
+    @Hints({"Once paused, what exactly makes you read again, and how much has drained by then?", "",
+            "Name the two sizes at which you stop and start; what must be true between them for GAP bytes to pass,"
+            + " and what must you remember between two calls to know which one applies?"})
     void pausesAndResumesWithoutFlapping() {
         int p = 0;
         while (p <= Backpressure.MAX_HELD && bp.shouldRead(p)) p += STEP;
