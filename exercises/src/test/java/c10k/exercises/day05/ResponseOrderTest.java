@@ -182,6 +182,26 @@ class ResponseOrderTest {
                 .isInstanceOf(IllegalStateException.class);
     }
 
+    @Test
+    void refusesAFullWindowUntilAResponseLeaves() {
+        ResponseOrder order = new ResponseOrder(4);
+        for (int i = 0; i < 4; i++) assertThat(order.reserve()).as("sequence numbers, in order").isEqualTo(i);
+        assertThat(order.inFlight()).isEqualTo(4);
+        assertThatThrownBy(order::reserve)
+                .as("4 requests in flight with capacity 4, and a fifth was accepted: the window is the connection's"
+                        + " bound, and the loop's only cue to stop reading from a client that pipelines without end")
+                .isInstanceOf(IllegalStateException.class);
+        order.complete(1, response(1));
+        assertThat(release(order)).as("seq 0 is still with its worker: nothing leaves").isZero();
+        assertThatThrownBy(order::reserve)
+                .as("a response filed but not sent still holds its place in the window")
+                .isInstanceOf(IllegalStateException.class);
+        order.complete(0, response(0));
+        assertThat(release(order)).isEqualTo(2);
+        assertThat(order.reserve()).as("two left: room for the next request").isEqualTo(4);
+        assertThat(order.nextToSend()).isEqualTo(2);
+    }
+
     /**
      * The reactor in miniature, over a real socket: the test thread is the loop (it reads
      * pipelined lines, gives each a seq, and sends what your ring releases); a worker per
