@@ -87,7 +87,7 @@ class SlotPoolTest {
         assertThat(pool.acquire().fd())
                 .as("Alice's slot (1000) was just freed, 1002 has been free longer. Handing out 1000 again is"
                         + " what accept does with the lowest free number, and a worker late with Alice's answer"
-                        + " writes it to the new client. Freed slots go to the BACK, handed out from the FRONT")
+                        + " writes it to the new client: reuse must come as late as it can (day 6, \"Step 2: the FIFO\")")
                 .isEqualTo(1002);
         assertThat(pool.acquire().fd()).as("then, and only then, Alice's number again").isEqualTo(1000);
     }
@@ -105,7 +105,7 @@ class SlotPoolTest {
         }
         assertThat(generations)
                 .as("five clients, one after another, on one slot (one number): the number cannot tell them"
-                        + " apart, the generation must. Bump it on every acquire")
+                        + " apart, and the generation did not either")
                 .containsExactly(1, 2, 3, 4, 5);
     }
 
@@ -115,10 +115,10 @@ class SlotPoolTest {
         Slot s = pool.acquire();
         pool.release(s);
         assertThat(numbers())
-                .as("release must leave the number holding the placeholder, in one step (dup3(placeholder, n)):"
-                        + " numbers.putPlaceholder(fd), once. A close(fd), alone or just before, leaves the number free,"
-                        + " and the next open, socket or accept anywhere in the process may be handed it; the slot's"
-                        + " next client's dup3 would then silently close that file")
+                .as("after release the number must hold the placeholder, and must never have been free, not even for"
+                        + " an instant: a free number may be handed to the next open, socket or accept anywhere in the"
+                        + " process, and the slot's next client's dup3 then silently closes that file (day 6, \"Step 4:"
+                        + " a placeholder on every free number\")")
                 .containsExactly("placeholder 1000");
         assertThat(s.isOpen()).as("released: not open").isFalse();
     }
@@ -129,8 +129,8 @@ class SlotPoolTest {
         Slot s = pool.acquire();
         pool.release(s);
         assertThatThrownBy(() -> pool.release(s))
-                .as("a second release would queue the slot twice, and two clients would get one number: refuse"
-                        + " it with IllegalStateException")
+                .as("a second release was accepted: the slot would be free twice, and two clients would get one"
+                        + " number (the contract: IllegalStateException)")
                 .isInstanceOf(IllegalStateException.class);
         assertThat(pool.freeCount()).as("the slot is in the free queue once").isEqualTo(2);
         assertThat(numbers()).as("and the refused release touches the number no more").containsExactly("placeholder 1000");
@@ -194,7 +194,7 @@ class SlotPoolTest {
             assertThat(release.isDone())
                     .as("release went ahead while a worker held the slot's lock, in mid-write: the placeholder"
                             + " replaced its client's socket under it, and the slot may go to the next client before"
-                            + " the worker's check is done. Take slot.lock in release")
+                            + " the worker's check is done")
                     .isFalse();
             assertThat(numbers()).as("nothing done to the number while the worker writes").isEmpty();
             workerDone.countDown();
