@@ -46,7 +46,7 @@ import java.time.Duration;
 public final class EchoLoop {
 
     /** The longest a client may keep the server busy after its error line, however it sends. */
-    public static final Duration LINGER = Duration.ofSeconds(1);
+    public static final Duration LINGER = Duration.ofSeconds(2);
 
     private EchoLoop() {
     }
