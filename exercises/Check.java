@@ -157,7 +157,10 @@ public class Check {
 
         out.println();
         out.println(report.passed + " of " + report.total + " exercises pass.");
-        if (report.firstFailing != null) {
+        if (report.firstFailing == null && report.firstTodo != null) {
+            out.println("Next: exercises/src/main/java/c10k/exercises/" + report.firstTodo
+                    + " (its Javadoc says what to build, and which chapter section to read first).");
+        } else if (report.firstFailing != null) {
             String d = report.firstFailing;
             out.println(hintLevel < 3
                     ? "Stuck? The next hint: ./jbang check " + d + " --hint " + (hintLevel + 1)
@@ -169,7 +172,7 @@ public class Check {
             out.println("\n--- what the servers under test logged ---");
             out.print(log.toString());
         }
-        System.exit(report.firstFailing == null ? 0 : 1);
+        System.exit(report.firstFailing == null && report.firstTodo == null ? 0 : 1);
     }
 
     /** Compiles one day's exercises and tests into a fresh folder; null (and what is wrong, printed) if they do not compile. */
@@ -245,7 +248,10 @@ public class Check {
         private final boolean verbose;
         int total;
         int passed;
+        /** The day of the first exercise that is written and fails (or does not compile). */
         String firstFailing;
+        /** The first exercise not written yet ("day01/LineSplitter.java"). */
+        String firstTodo;
 
         Report(PrintStream out, int hintLevel, boolean verbose) {
             this.out = out;
@@ -260,7 +266,7 @@ public class Check {
 
         void notWritten(String title, String file, int todos) {
             total++;
-            if (firstFailing == null) firstFailing = file.substring(0, file.indexOf('/'));
+            if (firstTodo == null) firstTodo = file;
             out.println("  " + title + " ... TODO  (not written yet: " + file.substring(file.indexOf('/') + 1)
                     + " still throws at its " + (todos == 1 ? "TODO" : todos + " TODOs") + "; its tests were not run)");
         }
@@ -284,14 +290,15 @@ public class Check {
                 out.println("PASS  (" + ok + " tests)");
                 return;
             }
-            if (firstFailing == null) firstFailing = e.day();
             // Written, but it runs through an exercise that is not (day 3's second through its
             // first, day 6's second through its first): say that, not "wrong".
             List<String> why = e.outcomes().stream().filter(o -> !o.passed()).map(o -> ExerciseRun.hint(o.failure(), 1)).toList();
             if (why.stream().allMatch(w -> w.startsWith("not written yet"))) {
+                if (firstTodo == null) firstTodo = e.day() + "/" + e.exerciseClass() + ".java";
                 out.println("TODO  (" + why.getFirst() + ")");
                 return;
             }
+            if (firstFailing == null) firstFailing = e.day();
             out.println("FAIL  (" + ok + " of " + e.outcomes().size() + " tests pass)");
             Outcome first = null;
             for (Outcome o : e.outcomes()) {
