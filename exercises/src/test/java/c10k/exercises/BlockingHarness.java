@@ -75,18 +75,29 @@ public final class BlockingHarness implements EchoServer {
                 continue;
             }
             current = client;
-            try (client) {
+            // What the learner's code threw is recorded BEFORE the socket is closed: the client
+            // sees the end of the stream only after that, so a test that reads "no answer"
+            // always finds the cause (else it would say "not written yet" in one run and
+            // "stream ended" in the next, depending on which thread ran first).
+            try {
                 if (closed) return;
-                handler.serve(client);
-                lastOutputShutdown = client.isOutputShutdown();
-                returned.incrementAndGet();
-            } catch (IOException e) {
-                // a reset: this client only
-            } catch (RuntimeException | Error e) {
-                failure.record(e);
-                if (!closed) System.err.println("exercise: your code threw on the server thread: " + e);
+                try {
+                    handler.serve(client);
+                    lastOutputShutdown = client.isOutputShutdown();
+                    returned.incrementAndGet();
+                } catch (IOException e) {
+                    // a reset: this client only
+                } catch (RuntimeException | Error e) {
+                    failure.record(e);
+                    if (!closed) System.err.println("exercise: your code threw on the server thread: " + e);
+                }
             } finally {
                 current = null;
+                try {
+                    client.close();
+                } catch (IOException ignored) {
+                    // already gone
+                }
             }
         }
     }

@@ -116,6 +116,30 @@ class ChapterLinksTest {
         assertThat(broken).as("hints that send the learner to a section the chapter does not have").isEmpty();
     }
 
+    /** In a failure message's source: (day 4, \"What edge-triggered mode demands\"). */
+    private static final Pattern MESSAGE_QUOTE = Pattern.compile("day (\\d), \\\\\"([^\"\\\\]+)\\\\\"");
+
+    /** A failure message that names the lesson it breaks names a section the chapter has. */
+    @Test
+    void everySectionAFailureMessageQuotesIsAHeading() throws IOException {
+        List<String> broken = new ArrayList<>();
+        int checked = 0;
+        try (Stream<Path> s = Files.walk(ROOT.resolve("exercises/src/test/java/c10k/exercises"))) {
+            for (Path p : s.filter(f -> f.getFileName().toString().endsWith("Test.java")).toList()) {
+                Matcher m = MESSAGE_QUOTE.matcher(Files.readString(p));
+                while (m.find()) {
+                    checked++;
+                    String dayDir = dayDir(Integer.parseInt(m.group(1)));
+                    if (!anchors(dayDir).containsValue(m.group(2))) {
+                        broken.add(p.getFileName() + ": \"" + m.group(2) + "\" is not a heading of " + dayDir + "/README.md");
+                    }
+                }
+            }
+        }
+        assertThat(checked).as("sections quoted by failure messages").isPositive();
+        assertThat(broken).as("failure messages that send the learner to a section the chapter does not have").isEmpty();
+    }
+
     private static final String ORIGINS = "where-this-book-comes-from";
     private static final Pattern FRONT_PAGE_LINK = Pattern.compile("\\]\\((?:\\.\\./)+README\\.md#([\\w-]+)\\)");
     /** What the chapters call the book's sources, which only the front page introduces. */

@@ -3,6 +3,7 @@ package c10k.exercises;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -125,9 +126,19 @@ public final class ExerciseRun {
      * {@code MutantsAreRedTest} runs the very same tests against a wrong version of a class.
      */
     public static Map<String, List<Exercise>> run(List<Class<?>> testClasses, Map<String, String> configuration) {
+        return run(testClasses, configuration, new Progress() { });
+    }
+
+    /**
+     * As {@link #run(List, Map)}, telling {@code progress}: how {@code ./jbang check} runs one
+     * day's tests, compiled on their own so that another day's half-written code cannot stop them.
+     */
+    public static Map<String, List<Exercise>> run(List<Class<?>> testClasses, Map<String, String> configuration,
+            Progress progress) {
         List<DiscoverySelector> selectors = new ArrayList<>();
         for (Class<?> c : testClasses) selectors.add(selectClass(c));
-        return runSelected(selectors, configuration);
+        return execute(LauncherDiscoveryRequestBuilder.request().selectors(selectors)
+                .configurationParameters(configuration).build(), progress);
     }
 
     /** Runs what the selectors name (classes, or single test methods). */
@@ -208,7 +219,7 @@ public final class ExerciseRun {
         if (words != null) return words;
         String message = t.getMessage();
         if (t instanceof UnsupportedOperationException && message != null && message.startsWith("TODO")) {
-            return "not written yet: " + message;
+            return "not written yet: " + message.replaceFirst("^TODO:?\\s*", "");
         }
         if (t instanceof AssertionError && message != null && message.startsWith("[") && maxLines <= 4) {
             // AssertJ: "[what the test says] expected ... but was ...": the first part teaches.
@@ -293,5 +304,25 @@ public final class ExerciseRun {
             }
         }
         return "";
+    }
+
+    /** Hints by level (index 0: the question), the failing method's over its class's. */
+    public static List<String> hints(Class<?> testClass, String failingMethod) {
+        List<String> hints = new ArrayList<>();
+        Hints h = testClass.getAnnotation(Hints.class);
+        if (h != null) hints.addAll(List.of(h.value()));
+        for (Class<?> c = testClass; c != null && failingMethod != null; c = c.getSuperclass()) {
+            for (Method m : c.getDeclaredMethods()) {
+                Hints mh = m.getName().equals(failingMethod) ? m.getAnnotation(Hints.class) : null;
+                if (mh == null) continue;
+                for (int i = 0; i < mh.value().length; i++) {
+                    if (mh.value()[i].isEmpty()) continue;   // "": the class's hint of that level
+                    if (i < hints.size()) hints.set(i, mh.value()[i]);
+                    else hints.add(mh.value()[i]);
+                }
+                return hints;
+            }
+        }
+        return hints;
     }
 }

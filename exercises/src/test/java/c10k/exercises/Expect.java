@@ -52,7 +52,7 @@ public final class Expect {
 
     /** The lesson, or, while the learner's code is still the skeleton, just that. */
     private static AssertionError noAnswer(String lesson, IOException e, LearnerFailure failure) {
-        if (failure.isTodo()) return new AssertionError("not written yet: " + failure.get().getMessage(), e);
+        if (failure.isTodo()) return new AssertionError("not written yet: " + String.valueOf(failure.get().getMessage()).replaceFirst("^TODO:?\\s*", ""), e);
         return new AssertionError(lesson + "\n  (no answer: " + e.getMessage() + ")" + failure.explain(), e);
     }
 

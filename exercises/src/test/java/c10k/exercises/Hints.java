@@ -7,15 +7,20 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * An exercise's hints after the first, from general to specific, for {@code ./jbang check
- * dayNN --hint N}. Hint 1 is always the failing test's own message (what went wrong); hint 2
- * is {@code value()[0]}, and so on. Hints point at the contract and the question to ask, the
- * chapter section that answers it, and only at the end at the shape of the answer: never the
- * answer in code (that is solutions/).
+ * An exercise's hints, climbing, for {@code ./jbang check dayNN [--hint N]}. What the failing
+ * test saw (what went wrong, and which lesson it breaks) always comes first; then
+ * {@code value()[0]}, a question to ask yourself, printed with it; {@code value()[1]} (hint 2)
+ * the chapter section to re-read and what to look for there; {@code value()[2]} (hint 3) a
+ * concrete nudge. None is the code: that is solutions/.
+ *
+ * <p>On a test class, for the exercise; on a test method, for that failure: a test that
+ * catches one precise mistake carries hints about that mistake, so the hint after its message
+ * is never vaguer than the message (it replaces the class's hint of the same level).
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)
-@Target(ElementType.TYPE)
+@Target({ElementType.TYPE, ElementType.METHOD})
 public @interface Hints {
     String[] value();
+
 }

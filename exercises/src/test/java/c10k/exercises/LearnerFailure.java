@@ -26,14 +26,14 @@ public final class LearnerFailure {
     /** Fails at once, with the lesson, if the learner's code has thrown: no need to wait more. */
     public void failIfAny(String lesson) {
         Throwable t = first;
-        if (t != null) throw new AssertionError(isTodo() ? "not written yet: " + t.getMessage() : lesson + explain(), t);
+        if (t != null) throw new AssertionError(isTodo() ? "not written yet: " + String.valueOf(t.getMessage()).replaceFirst("^TODO:?\\s*", "") : lesson + explain(), t);
     }
 
     /** "" or a line saying what the learner's code threw on the server. */
     public String explain() {
         Throwable t = first;
         if (t == null) return "";
-        if (isTodo()) return "\n  (not written yet: " + t.getMessage() + ")";
+        if (isTodo()) return "\n  (not written yet: " + String.valueOf(t.getMessage()).replaceFirst("^TODO:?\\s*", "") + ")";
         return "\n  (your code threw on the server thread: " + t + ")";
     }
 }

@@ -9,10 +9,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -46,6 +43,11 @@ import org.junit.jupiter.api.Test;
  * has updates its line (this test prints the current lines, in the surefire report); a
  * skeleton with no line fails the build, so a new exercise cannot skip the proof.
  *
+ * <p>A find-the-bug exercise has no TODO (its line in skeletons.txt says 0): its skeleton is
+ * a working class with one bug, and the tests its bug does not touch rightly pass on it. For
+ * those, at least one test must fail on the committed skeleton (the symptom), and only the
+ * fingerprint says whether it is still the committed one.
+ *
  * <p>(The same tests must pass against ../solutions: that module runs them for real, and
  * {@code MutantsAreRedTest} there proves they fail on the classic wrong answers too.)
  */
@@ -71,7 +73,10 @@ class SkeletonsAreRedTest {
             String[] now = e.getValue().split(" ");
             String[] then = recorded.get(e.getKey()).split(" ");
             boolean sameCode = now[0].equals(then[0]);
-            boolean everyTodoLeft = then.length > 1 && Integer.parseInt(now[1]) >= Integer.parseInt(then[1]);
+            // A skeleton with no TODO throw (a given server with a bug to find) is the committed one
+            // only while its code is.
+            boolean everyTodoLeft = then.length > 1 && Integer.parseInt(then[1]) > 0
+                    && Integer.parseInt(now[1]) >= Integer.parseInt(then[1]);
             if (!sameCode && everyTodoLeft) {
                 System.out.println("SkeletonsAreRedTest: " + e.getKey() + " has new code but every TODO of the committed"
                         + " skeleton: still proven red. (Author: its line in skeletons.txt is now: " + e.getKey() + " "
@@ -95,19 +100,32 @@ class SkeletonsAreRedTest {
         assertThat(days).as("exercise test classes found (c10k.exercises.dayNN.*Test)").isNotEmpty();
 
         List<String> green = new ArrayList<>();
+        List<String> bugsNotShown = new ArrayList<>();
         int ran = 0;
         for (List<Exercise> exercises : days.values()) {
             for (Exercise e : exercises) {
                 if (e.skipped()) continue;   // e.g. epoll tests off Linux
                 assertThat(e.outcomes()).as(e.testClass() + " ran no test").isNotEmpty();
+                // A find-the-bug exercise (no TODO: the skeleton is a working class with one bug)
+                // passes the tests its bug does not touch; at least one test must show the symptom.
+                String skeleton = e.day() + "/" + e.exerciseClass() + ".java";
+                String rec = recorded.get(skeleton);
+                boolean bugHunt = rec != null && rec.split(" ").length > 1 && rec.split(" ")[1].equals("0");
+                boolean shown = false;
                 for (Outcome o : e.outcomes()) {
                     ran++;
-                    if (o.status() != org.junit.platform.engine.TestExecutionResult.Status.FAILED) {
+                    boolean failed = o.status() == org.junit.platform.engine.TestExecutionResult.Status.FAILED;
+                    shown |= failed;
+                    if (!failed && !bugHunt) {
                         green.add(e.testClass() + "." + o.method() + " (" + o.status() + ")");
                     }
                 }
+                if (bugHunt && !shown) bugsNotShown.add(e.testClass());
             }
         }
+        assertThat(bugsNotShown)
+                .as("find-the-bug exercises whose given skeleton passes every test: no test shows the symptom")
+                .isEmpty();
         System.out.println(ran + " exercise tests ran against the untouched skeletons, in " + days.keySet());
         assertThat(green)
                 .as("these tests do not fail on the untouched skeleton, so they do not check the exercise"
@@ -143,57 +161,9 @@ class SkeletonsAreRedTest {
                 String rel = SKELETONS.relativize(p).toString().replace('\\', '/');
                 if (!rel.matches("day\\d\\d/[^/]+\\.java")) continue;
                 String source = Files.readString(p);
-                map.put(rel, fingerprint(source) + " " + todoThrows(source));
+                map.put(rel, Skeletons.fingerprint(source) + " " + Skeletons.todoThrows(source));
             }
         }
         return map;
-    }
-
-    /** How many {@code throw new UnsupportedOperationException("TODO...")} the code has (comments left out). */
-    static int todoThrows(String source) {
-        String code = codeOnly(source);
-        int n = 0;
-        for (int i = code.indexOf("throw new UnsupportedOperationException(\"TODO"); i >= 0;
-                i = code.indexOf("throw new UnsupportedOperationException(\"TODO", i + 1)) {
-            n++;
-        }
-        return n;
-    }
-
-    /** SHA-256 (first 16 hex digits) of the code alone: comments dropped, whitespace runs made one space. */
-    static String fingerprint(String source) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(codeOnly(source).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest, 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    /** The source without comments, with string and char literals kept as they are. */
-    static String codeOnly(String s) {
-        StringBuilder out = new StringBuilder();
-        int i = 0;
-        int n = s.length();
-        while (i < n) {
-            char c = s.charAt(i);
-            if (c == '/' && i + 1 < n && s.charAt(i + 1) == '/') {
-                while (i < n && s.charAt(i) != '\n') i++;
-                out.append(' ');
-            } else if (c == '/' && i + 1 < n && s.charAt(i + 1) == '*') {
-                int end = s.indexOf("*/", i + 2);
-                i = end < 0 ? n : end + 2;
-                out.append(' ');
-            } else if (c == '"' || c == '\'') {
-                int j = i + 1;
-                while (j < n && s.charAt(j) != c) j += s.charAt(j) == '\\' ? 2 : 1;
-                out.append(s, i, Math.min(n, j + 1));
-                i = j + 1;
-            } else {
-                out.append(Character.isWhitespace(c) ? ' ' : c);
-                i++;
-            }
-        }
-        return out.toString().replaceAll("\\s+", " ").strip();
     }
 }

@@ -7,8 +7,10 @@ import java.util.function.Consumer;
  *
  * <p><b>Build</b> {@link #feed}: it gets what one {@code read()} returned (the first
  * {@code length} bytes of {@code chunk}) and hands every complete line, newline included, to
- * {@code onLine}, in order. Bytes after the last newline are kept until the rest of their line
- * arrives in a later chunk. A line longer than {@code maxLine} (newline included) is refused.
+ * {@code onLine}, in order, whatever way the stream was cut into chunks. A line longer than
+ * {@code maxLine} (newline included) is refused, as soon as it can no longer fit. The tests
+ * feed three lines in one chunk, a line in pieces, chunks whose array holds stale bytes past
+ * {@code length}, and lines at, under and over the limit.
  *
  * <p><b>Why</b>: TCP delivers bytes, not messages. One read may return half a line, three
  * lines, or the end of one line and the start of the next; "one read = one request" is the
@@ -30,7 +32,7 @@ import java.util.function.Consumer;
 public final class LineSplitter {
 
     private final int maxLine;
-    // TODO: what must survive from one feed() to the next? (a ByteArrayOutputStream is fine)
+    // TODO: what must survive from one feed() to the next? How you keep it is yours to choose.
 
     /** @param maxLine the longest line accepted, newline included (the protocol's is 65,536) */
     public LineSplitter(int maxLine) {

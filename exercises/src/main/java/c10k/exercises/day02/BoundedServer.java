@@ -26,6 +26,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * loop, the per-client code (day 1's {@link BlockingEchoServer#serve}) and {@link #close()}
  * are given.
  *
+ * <p><b>What the tests try</b>: clients served by the pool; as many idle clients as workers,
+ * and the next client (it waits: the price of the bound); then every worker busy and the queue
+ * full, and one client more.
+ *
  * <p><b>Why</b>: a thread per client has no upper bound (memory, scheduling); a pool bounds
  * it. {@code Executors.newFixedThreadPool} looks right but its queue is unbounded, which only
  * moves the unbounded growth from threads to queued sockets (each holds an fd and kernel
@@ -66,8 +70,8 @@ public final class BoundedServer implements EchoServer {
      * {@link RejectedExecutionException} when full.
      */
     ThreadPoolExecutor newPool() {
-        // TODO: new ThreadPoolExecutor(core, max, keepAlive, unit, queue, threadFactory): which
-        //  core and max keep it at `workers` threads? Which queue holds at most `queueLimit`?
+        // TODO: a pool of exactly `workers` threads that keeps at most `queueLimit` clients
+        //  waiting, and refuses the next one rather than wait or grow.
         throw new UnsupportedOperationException("TODO: BoundedServer.newPool (day 2, exercise 1)");
     }
 

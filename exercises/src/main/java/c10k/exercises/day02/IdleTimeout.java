@@ -24,13 +24,16 @@ import java.util.concurrent.TimeUnit;
  * {@code idleMillis}; and so is a client that drips bytes without ever finishing a line (a
  * "slowloris"): bytes that complete no line do not count as activity. After a line over the
  * limit, {@code Lines} has written the error line: end the stream and return. Write the loop
- * yourself, with the read timeout of {@link Socket} (day 1's {@code BlockingEchoServer} has
- * its own, with {@code Timeouts}: that is what this exercise builds).
+ * yourself (day 1's {@code BlockingEchoServer} has its own: that is what this exercise builds).
+ *
+ * <p><b>What the tests try</b>: a client that talks for twenty lines; one that says hello and
+ * then nothing; one that sends a byte every third of the timeout and never a newline; and a
+ * client queued behind a silent one, on a server with one worker.
  *
  * <p><b>Why</b>: in a pool of N blocking workers, a worker sits in {@code read()} for as long
  * as its client is connected; N idle clients starve everyone else (exercise 1 showed it). A
  * blocked {@code read()} returns only for data, end of stream, or a timeout: so every pooled
- * blocking server has an idle timeout (Apache's {@code Timeout}, Tomcat's
+ * blocking server has an idle timeout (Apache's Timeout directive, Tomcat's
  * {@code connectionTimeout}). It is a patch, not a cure: the bound is still N clients
  * <em>at once</em>, and until the deadline a silent client still holds its worker. Days 3 and
  * 4 remove the cause.
@@ -56,9 +59,7 @@ public final class IdleTimeout {
         InputStream in = client.getInputStream();
         OutputStream out = client.getOutputStream();
         Lines lines = new Lines(new byte[16 * 1024]);
-        // TODO: a read loop with a deadline. A blocked read() can be made to give up after a
-        //  while: how long should each wait be, if only complete lines count as activity? What
-        //  does read() throw when it gives up, and what then?
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: IdleTimeout.serve (day 2, exercise 2)");
     }
 

@@ -9,12 +9,14 @@ import java.nio.channels.SocketChannel;
 /**
  * Day 3, exercise 1: the write half of one connection in a selector loop.
  *
- * <p><b>Build</b> the three TODO methods. {@link #send}: <em>send first</em>: write the
- * answers now, and keep in the {@link Outbox} only what the kernel did not take; if older
- * bytes are still waiting, the new ones go behind them. {@link #onWritable}: the selector
- * said {@code OP_WRITE}: write what waits. {@link #updateInterest}: set the key's interest
- * ops: {@code OP_READ} if the loop wants to read, {@code OP_WRITE} only while bytes wait.
- * The loop around it (accept, read, frame, close) is given: {@code SelectorHarness} in the
+ * <p><b>Build</b> the three TODO methods, to the contract the loop relies on: the peer
+ * receives every byte given to {@link #send}, once, in the order given; bytes the kernel would
+ * take now are not kept waiting for an event, and only what it refused waits, in the
+ * {@link Outbox}; {@link #onWritable} (the selector said {@code OP_WRITE}) leaves bytes waiting
+ * only if the kernel refused them again; after {@link #updateInterest} the key asks for
+ * {@code OP_READ} if the loop wants to read, and for {@code OP_WRITE} exactly while bytes wait.
+ * The tests try a peer that reads, one that does not read 16 MiB, and answers that come while
+ * older ones still wait. The loop around it (accept, read, frame, close) is given: {@code SelectorHarness} in the
  * tests calls {@code send} with the answers to each read, {@code onWritable} on
  * {@code OP_WRITE}, and {@code updateInterest} after every read and write.
  *
@@ -49,21 +51,19 @@ public final class WritePath {
 
     /** Sends {@code answers} (position to limit) now if nothing waits, and queues what is left. */
     public void send(ByteBuffer answers) throws IOException {
-        // TODO: what may be written now, and what must wait behind bytes already waiting? (The
-        //  outbox takes what is left: outbox.append.)
+        // TODO: the contract of this method, above.
         throw new UnsupportedOperationException("TODO: WritePath.send (day 3, exercise 1)");
     }
 
     /** The socket has room again: write what waits (whatever it takes; the rest stays). */
     public void onWritable() throws IOException {
-        // TODO: write what waits (outbox.array(), from outbox.start(), outbox.size() bytes); the
-        //  outbox must learn how much the kernel took.
+        // TODO: the contract of this method, above (Outbox's own comments say what it offers).
         throw new UnsupportedOperationException("TODO: WritePath.onWritable (day 3, exercise 1)");
     }
 
     /** {@code OP_READ} if {@code reading}, plus {@code OP_WRITE} only while bytes wait. */
     public void updateInterest(SelectionKey key, boolean reading) {
-        // TODO: key.interestOps(...): OP_READ if reading; OP_WRITE only while bytes wait.
+        // TODO: the contract of this method, above.
         throw new UnsupportedOperationException("TODO: WritePath.updateInterest (day 3, exercise 1)");
     }
 }

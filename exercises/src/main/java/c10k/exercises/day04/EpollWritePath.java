@@ -23,6 +23,11 @@ import c10k.day04.Epoll;
  * </ul>
  * A short write (fewer bytes taken than asked) is not a refusal.
  *
+ * <p><b>What the tests try</b>: a kernel that takes everything, one that takes less than asked
+ * without refusing, one whose buffer fills, new bytes while old ones wait, an {@code EPOLLOUT}
+ * after which the kernel refuses again; then a real slow reader through real edge-triggered
+ * {@code EPOLLOUT}.
+ *
  * <p><b>Why</b>: a socket is writable almost always, so {@code EPOLLOUT} is armed only after
  * the kernel refused bytes, and disarmed when they are gone (one {@code epoll_ctl} each way).
  * In edge-triggered mode {@code EPOLLOUT} fires when room <em>appears</em>: stop writing

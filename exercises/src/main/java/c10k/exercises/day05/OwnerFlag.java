@@ -3,37 +3,36 @@ package c10k.exercises.day05;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Day 5, exercise 2: one thread per connection when several threads share one epoll fd,
- * without {@code EPOLLONESHOT}: EServer's per-connection flag.
+ * Day 5, exercise 2: find the bug. One thread per connection when several threads share one
+ * epoll fd, without {@code EPOLLONESHOT}: EServer's per-connection flag, as a tutorial wrote it.
  *
- * <p><b>Build</b> {@link #offer} and {@link #tryRelease}, with the two flags {@link #owned} and
- * {@link #more}, through their {@code get}, {@code set} and {@code compareAndSet} only (the
- * tests play another thread's move inside {@code set}, so the owner lets go of {@code owned}
- * with {@code owned.set(false)}). Every thread that gets an event for the connection calls
- * {@code offer()}; the one it returns true to serves, then calls {@code tryRelease()} until
- * that returns true (the usage below). The contract, whatever the threads' timing:
+ * <p><b>The symptom</b>: a server built on this class (threads on one edge-triggered epoll fd,
+ * each calling {@code offer()} for every event it gets, as in the usage below) passes every
+ * test on one client. Under load, once in a while, a client's line gets no answer until that
+ * client sends another one. Nothing is logged, nothing throws, no thread is busy. The tests
+ * reproduce it, deterministically: they play another thread's move inside a flag's
+ * {@code set}, at the instant they choose.
+ *
+ * <p><b>Fix</b> {@link #offer} and {@link #tryRelease}, keeping their contract, whatever the
+ * threads' timing:
  * <ul>
  *   <li><b>one owner</b>: at most one thread is between a true {@code offer()} and the
  *       {@code tryRelease()} that returns true;
- *   <li><b>no lost wake-up</b>: an event whose {@code offer()} returned false is served
- *       after it arrived: by the owner (whose {@code tryRelease()} then says "serve again"), or
- *       by a thread that owns the connection later;
+ *   <li><b>no lost wake-up</b>: an event whose {@code offer()} returned false is served after
+ *       it arrived: by the owner (whose {@code tryRelease()} then says "serve again"), or by a
+ *       thread that owns the connection later;
  *   <li>an owner with nothing new is let go: {@code tryRelease()} returns true.
  * </ul>
+ * The flags stay as they are ({@code get}, {@code set}, {@code compareAndSet}: the tests' hook
+ * is in {@code set}). Before you change a line, find the instant the event is lost, and say it
+ * in a comment: that sentence is the lesson.
  *
  * <p><b>Why</b>: edge-triggered epoll shared by N threads reports a connection to thread B
  * while thread A is still reading it; two readers would split one byte stream between two
- * framers. The flag keeps one owner. The hard part is letting go: an event that arrives
- * while the owner still holds the flag finds the connection owned, and its thread goes back
- * to {@code epoll_wait}, trusting the owner to see the data. If the owner lets go without
- * seeing it, that data sits in the socket and edge-triggered epoll never reports it again:
- * the lost wake-up. Think of every instant between two steps of yours as a place where
- * another thread's {@code offer()} may run (the tests play exactly that). Day 5's
- * shared mode ({@code SharedEpollServer}) uses both: {@code EPOLLONESHOT}, so that epoll
- * itself reports a connection to one thread at a time, and this flag protocol
- * ({@code SharedConnection.Ownership}, with "posted news" for {@code more}) for the news
- * one-shot does not carry: a timer that ran out, the shutdown, an event in the instant after
- * the owner re-armed.
+ * framers, so one thread owns a connection at a time. A thread that finds it owned goes back
+ * to {@code epoll_wait}, trusting the owner to see the data: edge-triggered epoll will not
+ * report it again. Day 5's shared mode ({@code SharedEpollServer}) keeps its own version of
+ * this protocol ({@code SharedConnection}) beside {@code EPOLLONESHOT}.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
@@ -99,14 +98,21 @@ public final class OwnerFlag {
 
     /** An event for the connection reached this thread. True: you own it now, serve it. False: the owner will. */
     public boolean offer() {
-        // TODO: become the owner, or make sure the owner will see this event.
-        throw new UnsupportedOperationException("TODO: OwnerFlag.offer (day 5, exercise 2)");
+        more.set(true);                         // say there is work
+        if (!owned.compareAndSet(false, true)) {
+            return false;                       // owned: the owner will see "more"
+        }
+        more.set(false);                        // ours now; serving looks at all the work there is
+        return true;
     }
 
     /** The owner served. True: released. False: more work came meanwhile, you still own it, serve again. */
     public boolean tryRelease() {
-        // TODO: let go, unless work may have come that the owner has not seen. Which instant is
-        //  the dangerous one?
-        throw new UnsupportedOperationException("TODO: OwnerFlag.tryRelease (day 5, exercise 2)");
+        if (more.get()) {                       // work came while we served: serve again
+            more.set(false);
+            return false;
+        }
+        owned.set(false);
+        return true;
     }
 }

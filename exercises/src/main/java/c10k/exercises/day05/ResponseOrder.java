@@ -7,27 +7,36 @@ import java.util.function.Consumer;
  * workers at once and finish in any order; their responses must still leave in the order the
  * requests came.
  *
- * <p><b>Build</b> {@link #complete} and {@link #release}. The loop thread gives each request a
- * sequence number as it reads it ({@link #reserve}, given); workers finish in any order and
- * hand back {@code (seq, response)}. The contract: {@link #complete} files a response and
- * sends nothing; {@link #release} hands to {@code out} every response that can leave now, in
- * sequence order, never one whose predecessor is still with a worker, and each response
- * exactly once, however many laps the ring makes. {@code complete} refuses what is not in
- * flight: a {@code seq} already released or never reserved ({@link IllegalArgumentException}),
- * and a second response for the same {@code seq} ({@link IllegalStateException}). The ring
- * has {@code capacity} slots; which slot a sequence number uses is up to you.
+ * <p><b>Build</b> the class: what it keeps, and its five methods. The loop thread gives each
+ * request a sequence number as it reads it ({@link #reserve}); workers finish in any order and
+ * hand back {@code (seq, response)}. The contract: {@code reserve} returns 0, 1, 2, ... and
+ * refuses ({@link IllegalStateException}) while {@code capacity} requests are in flight
+ * (reserved and not yet released), the loop's cue to stop reading; {@link #complete} files a
+ * response and sends nothing; {@link #release} hands to {@code out} every response that can
+ * leave now, in sequence order, never one whose predecessor is still with a worker, and each
+ * response exactly once, for as long as the connection lives; {@code complete} refuses what is
+ * not in flight: a {@code seq} already released or never reserved
+ * ({@link IllegalArgumentException}), and a second response for the same {@code seq}
+ * ({@link IllegalStateException}). Memory stays bounded by {@code capacity} responses, however
+ * many requests the connection makes: nothing grows with the sequence numbers.
+ *
+ * <p><b>What the tests try</b>: completions in order, out of order, with a gap that holds the
+ * rest, laps of the ring, random permutations, sequence numbers that are not in flight or
+ * completed twice, a full window; then pipelined requests over a real socket with workers
+ * that finish in a random order.
  *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
  * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
- * finishes first; sending at once would give the client B's answer for A. Every sequence
- * number in flight lies in {@code [nextToSend, nextSeq)}, at most {@code capacity} of them,
- * so two never share a slot; {@code reserve} refusing a full window is what makes that true
- * (and is the loop's cue to stop reading: backpressure).
+ * finishes first; sending at once would give the client B's answer for A. And the window is
+ * a bound: a client that pipelines without reading must not make the server hold its answers
+ * without limit.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
- * order, when workers finish out of order"</a>; day 5's {@code Connection.releaseInOrder}.
+ * order, when workers finish out of order"</a>: the "other design" it mentions, the ring, is this
+ * exercise; the day's {@code ReactorServer} keeps one connection's lines on one worker instead,
+ * and says what that costs.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
  *
@@ -35,52 +44,46 @@ import java.util.function.Consumer;
  */
 public final class ResponseOrder {
 
-    /** Finished responses waiting for an earlier one; null where nothing waits. */
-    private final byte[][] ring;
-    /** Sequence number the next request read will get. */
-    private long nextSeq;
-    /** Sequence number of the next response to send: responses leave strictly in this order. */
-    private long nextToSend;
+    private final int capacity;
+    // TODO: what must this object keep between calls? Yours to choose, within the contract.
 
     /** @param capacity requests in flight at most: a power of two */
     public ResponseOrder(int capacity) {
         if (capacity < 1 || Integer.bitCount(capacity) != 1) throw new IllegalArgumentException("capacity must be a power of two");
-        ring = new byte[capacity][];
+        this.capacity = capacity;
     }
 
-    /**
-     * A request was read: its sequence number. Refuses when {@code capacity} requests are in
-     * flight (the caller stops reading until some are released): a wider window would put two
-     * sequence numbers on one slot.
-     */
+    /** A request was read: its sequence number. Refuses when {@code capacity} requests are in flight. */
     public long reserve() {
-        if (inFlight() == ring.length) throw new IllegalStateException("window full: " + ring.length + " requests in flight");
-        return nextSeq++;
+        // TODO: the contract above.
+        throw new UnsupportedOperationException("TODO: ResponseOrder.reserve (day 5, exercise 1)");
     }
 
     /** Requests reserved and not yet released. */
     public int inFlight() {
-        return (int) (nextSeq - nextToSend);
+        // TODO
+        throw new UnsupportedOperationException("TODO: ResponseOrder.inFlight (day 5, exercise 1)");
     }
 
     /** The sequence number of the next response to leave. */
     public long nextToSend() {
-        return nextToSend;
+        // TODO
+        throw new UnsupportedOperationException("TODO: ResponseOrder.nextToSend (day 5, exercise 1)");
     }
 
     public int capacity() {
-        return ring.length;
+        return capacity;
     }
 
     /** A worker finished request {@code seq}: file its response (never null; an empty array sends nothing). Sends nothing. */
     public void complete(long seq, byte[] response) {
-        // TODO: which sequence numbers are in flight right now, and where does this one's response wait?
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: ResponseOrder.complete (day 5, exercise 1)");
     }
 
     /** Hands every response that is next in order to {@code out}, in order; returns how many. */
     public int release(Consumer<byte[]> out) {
-        // TODO: what may leave now, and what must wait for a response still with a worker?
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: ResponseOrder.release (day 5, exercise 1)");
     }
 }

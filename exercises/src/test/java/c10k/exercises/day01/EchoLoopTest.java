@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Hints({
-        "Which bytes of the buffer did read() fill, and what does read() return when the client has gone? What does the client see when the server closes a socket that still holds unread bytes? Re-read day 1's \"BlockingEchoServer.serve: read, frame, answer\" and \"Ending a connection: FIN, half-close, RST\".",
-        "Loop: read into the buffer; -1 ends the loop (drop the unfinished line); feed only the n bytes read to the framer; write every complete line of this read in one write. When the framer refuses a line, write the error line, shut down the output (the FIN), and return."})
+        "Which bytes of the buffer did this read fill, how many lines can they hold, and what does read() say when the client has gone?",
+        "Re-read day 1's \"BlockingEchoServer.serve: read, frame, answer\" for the loop, and \"The line limit, and the ERR path\" for the end after an error line (the sequence diagram there is the contract).",
+        "Name what you hold between two reads: a part of a line, and nothing else. Every decision in the loop is about what one read returned."})
 @DisplayName("2. EchoLoop: read, frame, echo exactly the bytes read")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)
@@ -47,7 +48,7 @@ class EchoLoopTest extends ServerExerciseBase {
             assertThat(Expect.line(c, failure(), "3 lines sent in one packet: no answer at all"))
                     .as("the first of 3 lines sent in one packet").isEqualTo("one\n");
             String lesson = "the server answered only the first of 3 lines sent in one packet:"
-                    + " do you stop reading after one line? Frame everything one read returned";
+                    + " one read is not one line (TCP is a byte stream)";
             assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("two\n");
             assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("three\n");
         }
@@ -93,7 +94,7 @@ class EchoLoopTest extends ServerExerciseBase {
         }
         try (TestClient next = Expect.client(server.port())) {
             String lesson = "after a client left in the middle of a line, the next client got no answer:"
-                    + " on read() == -1 (end of stream) return from serve, dropping the unfinished line";
+                    + " serve did not notice the end of the stream";
             assertThat(Expect.line(next.send("next\n"), failure(), lesson)).as(lesson).isEqualTo("next\n");
         }
     }
@@ -129,28 +130,85 @@ class EchoLoopTest extends ServerExerciseBase {
     }
 
     @Test
+    @Hints({"", "", "The end of the stream and the reset are both told apart from a FIN by the client only if a FIN"
+            + " came first: which call sends one while the socket stays open for reading?"})
     void theErrorLineIsFollowedByAFinNotAReset() throws Exception {
-        // More than the server will read: when the socket closes, bytes are still unread in it,
-        // and close() then sends RST, not FIN (RFC 1122, 4.2.2.13). Only a FIN sent before that,
-        // by shutdownOutput(), says "that was all, on purpose". A reset throws away whatever of
-        // the error line the server's kernel has not sent yet, and some systems drop what the
-        // client has not read yet. Java's client socket hides which of the two it got (both
-        // read as -1 here), so the harness tells whether serve shut the output down.
+        // Java's client socket reads a FIN and (sometimes) a reset both as -1, so the harness
+        // tells whether serve ended its side of the stream itself before returning.
         byte[] tooLong = new byte[Protocol.MAX_LINE + 64 * 1024];
         Arrays.fill(tooLong, (byte) 'z');
         BlockingHarness harness = (BlockingHarness) server;
-        try (TestClient c = Expect.client(server.port())) {
+        // Long enough for a server that sends no FIN and closes only at the end of LINGER: this
+        // test is about how it ended, not when.
+        try (TestClient c = new TestClient(server.port(), (int) EchoLoop.LINGER.toMillis() + Expect.READ_TIMEOUT_MS)) {
             c.send(tooLong);
             String lesson = "a line over the limit must get 'ERR line too long'";
             assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("ERR line too long\n");
-            Expect.eventually(java.time.Duration.ofSeconds(2), failure(),
-                    "after 'ERR line too long' serve must return (the connection ends)", () -> harness.returnedCount() == 1);
-            assertThat(harness.lastOutputShutdown())
-                    .as("serve returned after the error line without shutdownOutput(): the socket still held unread"
-                            + " bytes of the long line, so the close that followed sent a reset (RST) instead of an"
-                            + " end of stream (FIN), and a reset can destroy the error line before the client reads it."
-                            + " Call client.shutdownOutput() after writing the error line: the FIN goes out first")
-                    .isTrue();
+            assertThat(c.endsStream()).as("after the error line the client must read the end of the stream").isTrue();
+        }
+        Expect.eventually(java.time.Duration.ofSeconds(3), failure(),
+                "after 'ERR line too long', and the client gone, serve must return", () -> harness.returnedCount() == 1);
+        assertThat(harness.lastOutputShutdown())
+                .as("serve returned after the error line with its own side of the stream still open: the client"
+                        + " learnt the answer was over only when the socket closed, and a close with unread input"
+                        + " is a reset, not an end of stream (day 1, \"Ending a connection: FIN, half-close, RST\")")
+                .isTrue();
+    }
+
+    @Test
+    @Hints({"When serve returns, the harness closes the socket: what is still unread in it at that moment, and"
+            + " what does the kernel send instead of a FIN then?", "",
+            "The FIN alone only moves the reset a little later. Until the client has finished sending, something"
+            + " must keep taking its bytes."})
+    void aClientStillSendingGetsTheErrorLineThenTheEndNotAReset() throws Exception {
+        // What nc does: it keeps copying its input while the answer comes back. 16 MiB with no
+        // newline is far more than the kernel's buffers hold, so the client is still sending
+        // when the server has answered. A close with that input unread resets the connection
+        // (RFC 1122 4.2.2.13), and the writer below fails (nc quits without printing the line).
+        byte[] chunk = new byte[64 * 1024];
+        Arrays.fill(chunk, (byte) 'x');
+        try (TestClient c = Expect.client(server.port());
+                java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor()) {
+            java.util.concurrent.Future<?> sent = writer.submit(() -> {
+                java.io.OutputStream out = c.socket().getOutputStream();
+                for (int i = 0; i < 256; i++) out.write(chunk);
+                c.shutdownOutput();   // nc -N: "my input is over"
+                return null;
+            });
+            String lesson = "a client still sending its 16 MiB line must read 'ERR line too long'";
+            assertThat(Expect.line(c, failure(), lesson)).as(lesson).isEqualTo("ERR line too long\n");
+            assertThat(c.endsStream()).as("then the end of the stream").isTrue();
+            try {
+                sent.get(8, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new AssertionError("the client, still sending after its error line, was reset (" + e.getCause()
+                        + "): the socket was closed with its bytes unread, and such a close is a reset, FIN or not."
+                        + " Day 1's lesson of the lingering close: the client must be able to finish" + failure().explain(), e);
+            }
+        }
+    }
+
+    @Test
+    @Hints({"A client that got its error line may also never send anything again, nor close: what then ends your"
+            + " side of the conversation?", "",
+            "Whatever you wait for after the error line, wait for it against one deadline, LINGER from the error"
+            + " line, not per read."})
+    void aClientThatNeverClosesHoldsTheServerOnlyForTheLinger() throws Exception {
+        byte[] tooLong = new byte[Protocol.MAX_LINE + 1];
+        Arrays.fill(tooLong, (byte) 'q');
+        try (TestClient stays = Expect.client(server.port())) {
+            stays.send(tooLong);
+            assertThat(Expect.line(stays, failure(), "a line over the limit must get 'ERR line too long'"))
+                    .isEqualTo("ERR line too long\n");
+            // ...and now neither a byte nor a close, for as long as this test lasts.
+            int wait = (int) EchoLoop.LINGER.toMillis() + Expect.READ_TIMEOUT_MS;
+            try (TestClient next = new TestClient(server.port(), wait)) {
+                String lesson = "a client that got its error line and then neither sent nor closed kept the only"
+                        + " thread for more than LINGER (" + EchoLoop.LINGER.toMillis() + " ms) + " + Expect.READ_TIMEOUT_MS
+                        + " ms: the next client was never served. Whatever serve waits for after the error line needs"
+                        + " a deadline";
+                assertThat(Expect.line(next.send("next\n"), failure(), lesson)).as(lesson).isEqualTo("next\n");
+            }
         }
     }
 }

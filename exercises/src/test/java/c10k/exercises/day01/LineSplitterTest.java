@@ -13,8 +13,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "One read() is not one line: it may hold half a line, several lines, or the end of one and the start of the next. What has to survive from one feed() to the next? Re-read day 1's \"TCP is a byte stream, not a message stream\" and \"LineFramer.feed: lines out of chunks\".",
-        "Walk chunk[0, length) once, looking for '\\n'. Each newline ends a line: the bytes kept from earlier chunks plus this chunk's bytes up to it. What is left after the last newline is kept. The limit counts the newline: a kept tail that already fills maxLine can never become a legal line, so refuse it then."})
+        "One read() is not one line: it may hold half a line, several, or the end of one and the start of the next. What must survive from one feed() to the next, and when can a line no longer become legal?",
+        "Re-read day 1's \"TCP is a byte stream, not a message stream\" and \"LineFramer.feed: lines out of chunks\"; for the limit, \"The line limit, and the ERR path\".",
+        "Try the tests' cases on paper first: \"ab\", then \"c\\nd\", then \"e\\n\". Write down what you hold after each feed. For the limit, count a line that has no newline yet."})
 @DisplayName("1. LineSplitter: lines out of any chunks")
 class LineSplitterTest {
 
@@ -43,7 +44,7 @@ class LineSplitterTest {
         feed("lo\nwor");
         feed("ld\n");
         assertThat(lines)
-                .as("a line that arrives in pieces comes out once, whole: keep the tail of a chunk for the next feed")
+                .as("a line that arrived in pieces did not come out once, whole: the start of a line did not survive until its end came (TCP is a byte stream)")
                 .containsExactly("hello\n", "world\n");
         assertThat(splitter.pendingBytes()).as("nothing pending after a newline").isZero();
     }
@@ -117,8 +118,8 @@ class LineSplitterTest {
         assertThat(feed("d".repeat(63))).as("63 bytes, no newline yet, limit 64: the newline still fits").isTrue();
         assertThat(feed("d"))
                 .as("64 bytes and no newline, limit 64 (newline included): the line is 65 bytes at least, it can"
-                        + " no longer fit. Refuse now (>= the limit without a newline), not one byte later: an off-by-one"
-                        + " here lets every line be one byte longer than the protocol allows")
+                        + " no longer fit, and it was not refused: an off-by-one at the limit lets every line be one byte longer than"
+                        + " the protocol allows (day 1, \"The line limit, and the ERR path\")")
                 .isFalse();
     }
 

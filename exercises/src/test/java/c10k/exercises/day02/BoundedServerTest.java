@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Hints({
-        "Which ThreadPoolExecutor settings fix the number of threads, and which queue refuses when full? What does execute() do when it cannot take a task? Re-read day 2's \"PooledServer: bounded threads, bounded queue\".",
-        "Core and maximum size both equal to workers; a queue that holds at most queueLimit tasks. In dispatch, hand the client to the pool; when the pool refuses (an exception), answer ERR_BUSY, shut the output down, close, and forget the client."})
+        "Which ThreadPoolExecutor settings fix the number of threads, and which kind of queue refuses when full? What does execute() do when it cannot take a task, and who must then tell the client?",
+        "Re-read day 2's \"PooledServer: bounded threads, bounded queue\".",
+        "A refused client is still a connection you hold: after its answer, what does it still own, and who else still knows about it?"})
 @DisplayName("1. BoundedServer: a fixed pool, a bounded queue, and the starvation it brings")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)

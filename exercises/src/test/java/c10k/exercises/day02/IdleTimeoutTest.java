@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Hints({
-        "A thread blocked in read() wakes for data, end of stream, or a time limit: where does java.net.Socket let you set one? And if only complete lines count as activity, how long may each read wait? Re-read day 2's \"The idle timeout: a read timeout, and what it cannot do\".",
-        "Keep one deadline, now + idleMillis, moved only when Lines.echo reports a complete line. Before each read, set the socket's read timeout to what is left of it (at least 1 ms); when read throws SocketTimeoutException, go round: the check at the top finds the deadline passed, writes ERR_IDLE, shuts the output down and returns. read() == -1: return."})
+        "A thread blocked in read() wakes for data, end of stream, or a time limit: where does java.net.Socket let you set one? And if only complete lines count as activity, what does a byte that completes no line change?",
+        "Re-read day 2's \"The idle timeout: a read timeout, and what it cannot do\".",
+        "A timeout per read restarts with every byte: what would have to be measured from the last complete line instead?"})
 @DisplayName("2. IdleTimeout: free a blocked worker from a silent client")
 // ServerTestBase allows a server test 120 s; an exercise answer that spins is stopped sooner.
 @Timeout(ExerciseRun.TEST_SECONDS)
@@ -87,9 +88,8 @@ class IdleTimeoutTest extends ServerExerciseBase {
             c.socket().setSoTimeout(Expect.READ_TIMEOUT_MS);
             String lesson = "a client that sends a byte every " + (IDLE_MS / 3) + " ms and never a newline was still"
                     + " connected after " + sent + " bytes (" + (sent * IDLE_MS / 3) + " ms, idle timeout " + IDLE_MS
-                    + " ms): a read timeout of idleMillis on every read restarts with each byte. Only a complete line"
-                    + " is activity: keep one deadline, moved only when a line completes, and give each read what is"
-                    + " left of it";
+                    + " ms): the slowloris. Bytes that complete no line are not activity, yet each one gave the client"
+                    + " a fresh idle timeout (day 2, \"The idle timeout: a read timeout, and what it cannot do\")";
             failure().failIfAny(lesson);
             assertThat(first).as(lesson).isNotNegative();
             String rest = first == 'E' ? Expect.line(c, failure(), lesson) : "";

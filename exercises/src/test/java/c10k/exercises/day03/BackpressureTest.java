@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Protocol;
 import c10k.day01.TestClient;
-import c10k.day03.Outbox;
 import c10k.exercises.Expect;
 import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
@@ -20,9 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Two marks, not one: above which do you stop reading, below which do you start again, and what do you do in between? Re-read day 3's \"Backpressure: the outbox's water marks\".",
-        "Remember whether you are paused. Not paused and above HIGH_WATER: pause. Paused and below LOW_WATER: resume. Anything else: stay as you were. Read while not paused."})
-@DisplayName("2. Backpressure: stop reading from a peer that does not read")
+        "At which number of waiting bytes can one more read still not break MAX_HELD? And once paused, what stops you from resuming after the very next write?",
+        "Re-read day 3's \"Backpressure: the outbox's water marks\": why two marks, and what the bound per connection is made of.",
+        "Write down the worst case of one read, in bytes, before you choose any number; then check your numbers against each line of the contract."})
+@DisplayName("2. Backpressure: choose when to stop reading from a peer that does not read")
 class BackpressureTest {
 
     /** The flood test opens a selector loop and its clients: every fd is closed when a test ends. */
@@ -31,37 +31,62 @@ class BackpressureTest {
             + " did your code open a channel or a selector of its own, and leave it open?");
 
     private final Backpressure bp = new Backpressure();
+    private static final int STEP = 1024;
+    /** The most one read can add to what waits: a full read, plus the end of a line begun earlier. */
+    private static final int ONE_READ = Backpressure.READ_BYTES + Protocol.MAX_LINE;
 
     @Test
-    void readsUpToTheHighWaterMark() {
-        assertThat(bp.shouldRead(0)).as("nothing waits: read").isTrue();
-        assertThat(bp.shouldRead(Outbox.HIGH_WATER))
-                .as("exactly HIGH_WATER bytes wait: not above the mark yet, keep reading").isTrue();
+    void readsAPeerWithLittleWaiting() {
+        for (int p = 0; p <= Backpressure.ALWAYS_READ; p += STEP) {
+            assertThat(bp.shouldRead(p))
+                    .as("a peer with " + p + " bytes waiting (at most ALWAYS_READ) was not read: a client that pipelines"
+                            + " a few lines is slowed down for nothing")
+                    .isTrue();
+        }
     }
 
     @Test
-    void pausesAboveTheHighWaterMark() {
-        assertThat(bp.shouldRead(Outbox.HIGH_WATER + 1))
-                .as("more than HIGH_WATER (64 KiB) bytes wait for this peer: stop reading from it").isFalse();
-        assertThat(bp.isPaused()).isTrue();
+    @Hints({"At the moment you say \"read\", how many bytes can be waiting after that read, at worst?", "",
+            "Add up the worst one read can bring (both parts the contract names), then ask which pending sizes still"
+            + " leave room for it under MAX_HELD."})
+    void neverReadsWhenOneMoreReadCouldBreakTheBound() {
+        for (int p = 0; p <= Backpressure.MAX_HELD; p += STEP) {
+            if (!bp.shouldRead(p)) return;
+            assertThat(p + ONE_READ)
+                    .as("with " + p + " bytes waiting the loop may still read, and one read can add up to "
+                            + ONE_READ + " bytes of answers (READ_BYTES, plus the rest of a line of up to MAX_LINE begun"
+                            + " in an earlier read): " + (p + ONE_READ) + " bytes held, over MAX_HELD. The decision to"
+                            + " stop comes before the read that would break the bound, not after")
+                    .isLessThanOrEqualTo(Backpressure.MAX_HELD);
+        }
     }
 
     @Test
-    void staysPausedBetweenTheMarks() {
-        bp.shouldRead(Outbox.HIGH_WATER + 1);
-        assertThat(bp.shouldRead(Outbox.HIGH_WATER - 1))
-                .as("paused, and the outbox fell just under HIGH_WATER: stay paused until it is under LOW_WATER,"
-                        + " or reading flaps on and off with every write")
-                .isFalse();
-        assertThat(bp.shouldRead(Outbox.LOW_WATER)).as("exactly LOW_WATER: not below it yet, still paused").isFalse();
-    }
-
-    @Test
-    void resumesBelowTheLowWaterMark() {
-        bp.shouldRead(Outbox.HIGH_WATER + 1);
-        assertThat(bp.shouldRead(Outbox.LOW_WATER - 1)).as("under LOW_WATER (32 KiB): read again").isTrue();
-        assertThat(bp.shouldRead(Outbox.LOW_WATER + 1))
-                .as("reading again, and the outbox grows a little: keep reading until it passes HIGH_WATER").isTrue();
+    @Hints({"Once paused, what exactly makes you read again, and how much has drained by then?", "",
+            "Name the two sizes at which you stop and start; what must be true between them for GAP bytes to pass,"
+            + " and what must you remember between two calls to know which one applies?"})
+    void pausesAndResumesWithoutFlapping() {
+        int p = 0;
+        while (p <= Backpressure.MAX_HELD && bp.shouldRead(p)) p += STEP;
+        assertThat(p).as("the outbox grew to MAX_HELD and the peer was still read").isLessThanOrEqualTo(Backpressure.MAX_HELD);
+        assertThat(bp.isPaused()).as("shouldRead said no: isPaused()").isTrue();
+        int pausedAt = p;
+        while (p > 0 && !bp.shouldRead(p)) p -= STEP;
+        int resumedAt = bp.shouldRead(p) ? p : -1;
+        if (resumedAt < 0) resumedAt = bp.shouldRead(0) ? 0 : -1;
+        assertThat(resumedAt).as("paused at " + pausedAt + " bytes, and still paused with nothing waiting: a peer that has"
+                + " read everything is never read again").isNotNegative();
+        assertThat(pausedAt - resumedAt)
+                .as("paused at " + pausedAt + " bytes and resumed at " + resumedAt + ": every write that frees a little"
+                        + " room would then flip reading off and on, two system calls each time. Let at least GAP bytes"
+                        + " drain first (day 3, \"Backpressure: the outbox's water marks\": why two marks)")
+                .isGreaterThanOrEqualTo(Backpressure.GAP);
+        assertThat(bp.isPaused()).as("shouldRead said yes: not paused").isFalse();
+        for (int q = resumedAt; q < resumedAt + Backpressure.GAP; q += STEP) {
+            assertThat(bp.shouldRead(q))
+                    .as("resumed at " + resumedAt + " bytes and paused again at " + q + ": the same flapping, the other way")
+                    .isTrue();
+        }
     }
 
     @Test
@@ -82,12 +107,11 @@ class BackpressureTest {
                     return null;
                 });
                 Expect.eventually(Duration.ofSeconds(10), server.failure(),
-                        "a client sends 32 MiB and reads nothing: the server must stop reading from it"
-                                + " (readPausedCount() == 1) once its outbox passes HIGH_WATER",
+                        "a client sends 32 MiB and reads nothing: the server never stopped reading from it",
                         () -> server.readPausedCount() == 1);
-                int bound = Outbox.HIGH_WATER + 64 * 1024 + Protocol.MAX_LINE;
+                int bound = Backpressure.MAX_HELD;
                 assertThat(server.largestOutbox())
-                        .as("bytes held for a peer that does not read: at most HIGH_WATER plus the answers to one read")
+                        .as("bytes held for a peer that does not read went over MAX_HELD")
                         .isLessThanOrEqualTo(bound);
                 try (TestClient other = Expect.client(server.port())) {
                     assertThat(Expect.line(other.send("me too\n"), server.failure(), "another client was not served"))
@@ -96,7 +120,7 @@ class BackpressureTest {
                 // Now the flooder reads: the outbox drains, reading resumes, every byte comes back in order.
                 long received = Flood.readAndCheck(flooder.socket().getInputStream(), total);
                 writer.get(10, TimeUnit.SECONDS);
-                assertThat(received).as("every byte echoed once reading resumed (below LOW_WATER)").isEqualTo(total);
+                assertThat(received).as("every byte echoed once reading resumed").isEqualTo(total);
                 assertThat(server.largestOutbox()).as("bounded all along").isLessThanOrEqualTo(bound);
             }
         }

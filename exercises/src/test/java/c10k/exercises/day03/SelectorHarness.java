@@ -22,8 +22,8 @@ final class SelectorHarness implements EventLoopServer {
 
     private final boolean backpressure;
     private final LearnerFailure failure = new LearnerFailure();
-    private final ByteBuffer readBuffer = ByteBuffer.allocate(64 * 1024);
-    private final ByteBuffer replies = ByteBuffer.allocate(64 * 1024 + Protocol.MAX_LINE + Protocol.ERR_LINE_TOO_LONG.length);
+    private final ByteBuffer readBuffer = ByteBuffer.allocate(Backpressure.READ_BYTES);
+    private final ByteBuffer replies = ByteBuffer.allocate(Backpressure.READ_BYTES + Protocol.MAX_LINE + Protocol.ERR_LINE_TOO_LONG.length);
     private final LineFramer.LineSink collect = (buf, start, end) ->
             replies.put(replies.position(), buf, start, end - start).position(replies.position() + end - start);
     private Selector selector;

@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "A non-blocking write takes what fits and returns. What happens to the rest, and who sends it later? Why must OP_WRITE not stay armed? Re-read day 3's \"Send first; ask for writability only while bytes wait\".",
-        "send: if nothing waits, write now; whatever remains goes in the outbox, behind anything already there. onWritable: write from the outbox and tell it how much went. Interest: OP_READ if reading, OP_WRITE exactly while the outbox is not empty."})
+        "A non-blocking write takes what fits and returns. What happens to the rest, who sends it later, and what if older bytes are still waiting? Why must OP_WRITE not stay armed?",
+        "Re-read day 3's \"Send first; ask for writability only while bytes wait\" and \"A connection's life\".",
+        "For each of the three methods, write the one fact it must leave true when it returns (about the outbox, and about the key's interest)."})
 @DisplayName("1. WritePath: send first, OP_WRITE only while bytes wait")
 class WritePathTest {
 
@@ -98,7 +99,7 @@ class WritePathTest {
                             + " the rest must wait in the outbox (pendingBytes() > 0)")
                     .isPositive();
             assertThat(w.pendingBytes())
-                    .as("send first: write what the socket takes now; only the rest goes in the outbox")
+                    .as("all 16 MiB waited in the outbox, though the kernel had room for part of it: answers wait for OP_WRITE that could have gone at once (\"send first\")")
                     .isLessThan(BIG);
             w.updateInterest(pair.key, true);
             assertThat(ops(pair.key.interestOps()))

@@ -21,8 +21,9 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here? Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
-        "Accept in a loop, at most maxAccepts times: each fd goes to onAccepted; WOULD_BLOCK means the queue is empty (drained). Running out of the budget is owed."})
+        "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here?",
+        "Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
+        "The listener is read like a socket: what is its \"empty\", and what is a turn that stopped before it?"})
 @DisplayName("2. EdgeTriggeredAccept: the ET listener accepts until EAGAIN")
 class EdgeTriggeredAcceptTest {
 
@@ -53,8 +54,8 @@ class EdgeTriggeredAcceptTest {
         ScriptedAccept listener = new ScriptedAccept(5);
         Result result = EdgeTriggeredAccept.acceptAll(listener, 256, accepted::add);
         assertThat(accepted)
-                .as("5 clients connected together, one edge on the listener: accept all 5. Accept once per"
-                        + " event and 4 stay in the kernel's queue until yet another client connects")
+                .as("5 clients connected together, one edge on the listener, and not all 5 were taken: the others"
+                        + " stay in the kernel's queue until yet another client connects")
                 .containsExactly(100, 101, 102, 103, 104);
         assertThat(result).as("accept said EAGAIN: the queue is empty").isEqualTo(Result.DRAINED);
         assertThat(listener.calls).as("accept calls: 5 fds, then the EAGAIN").isEqualTo(6);
@@ -65,8 +66,8 @@ class EdgeTriggeredAcceptTest {
         ScriptedAccept listener = new ScriptedAccept(1000);
         Result result = EdgeTriggeredAccept.acceptAll(listener, 64, accepted::add);
         assertThat(accepted)
-                .as("a burst of 1000 connections, maxAccepts 64: take 64 now so the clients already here get"
-                        + " their turn")
+                .as("a burst of 1000 connections, maxAccepts 64: a turn that does not take exactly 64 either"
+                        + " leaves queued clients with no edge to come, or starves the clients already here")
                 .hasSize(64);
         assertThat(result).as("more may be queued and no edge will say so: OWED").isEqualTo(Result.OWED);
         assertThat(listener.calls)
@@ -99,7 +100,7 @@ class EdgeTriggeredAcceptTest {
                 assertThat(ready)
                         .as("only " + accepted.size() + " of " + n + " clients accepted, and the edge-triggered"
                                 + " listener reports nothing more: the rest wait in the kernel's queue until"
-                                + " another client connects. Accept until EAGAIN")
+                                + " another client connects")
                         .isPositive();
                 EdgeTriggeredAccept.acceptAll(() -> Sockets.accept(listenFd), 256, accepted::add);
             }

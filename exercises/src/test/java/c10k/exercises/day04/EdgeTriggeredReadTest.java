@@ -21,9 +21,10 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Edge-triggered epoll reports arrivals, not waiting data: when may a read turn stop without losing bytes, and what tells you the socket is empty? What if it never is? Re-read day 4's \"What edge-triggered mode demands\" and \"A budget per turn, and the owed list\".",
-        "Read in a loop, at most maxReads times. Each answer decides: bytes (hand over exactly those and read again), 0 (end of stream), WOULD_BLOCK (drained). Running out of reads is its own answer: owed."})
-@DisplayName("1. EdgeTriggeredRead: read until EAGAIN, within a budget")
+        "Edge-triggered epoll reports arrivals, not waiting data: what does a turn that leaves bytes unread cost, and what, exactly, proves a socket empty?",
+        "Re-read day 4's \"What edge-triggered mode demands\" and \"A budget per turn, and the owed list\"; for the short read and the FIN, the paragraph \"A short read is a drained socket, until the FIN is reported\" in \"handle: both directions, every time\".",
+        "List every answer recv can give (bytes, fewer bytes than asked, 0, EAGAIN, an error) and, for each, whether the turn goes on, and what the loop must do next."})
+@DisplayName("1. EdgeTriggeredRead: read until the socket is shown empty, within a budget")
 class EdgeTriggeredReadTest {
 
     /** The real-socket test opens a connection and an epoll instance: every fd is closed when it ends. */
@@ -59,9 +60,13 @@ class EdgeTriggeredReadTest {
     private final List<Integer> chunks = new ArrayList<>();
 
     private Result drain(ScriptedRecv recv, int bufSize, int maxReads) throws SyscallException {
-        return EdgeTriggeredRead.drain(recv, new byte[bufSize], maxReads, (buf, n) -> {
+        return drain(recv, bufSize, maxReads, false);
+    }
+
+    private Result drain(ScriptedRecv recv, int bufSize, int maxReads, boolean hangUp) throws SyscallException {
+        return EdgeTriggeredRead.drain(recv, new byte[bufSize], maxReads, hangUp, (buf, n) -> {
             for (int i = 0; i < n; i++) {
-                if (buf[i] == '#') throw new AssertionError("onChunk got stale bytes: hand over buf[0, n), n from recv");
+                if (buf[i] == '#') throw new AssertionError("onChunk got stale bytes, from past the n bytes recv returned");
             }
             chunks.add(n);
         });
@@ -69,15 +74,15 @@ class EdgeTriggeredReadTest {
 
     @Test
     void readsUntilEagain() throws Exception {
-        ScriptedRecv recv = new ScriptedRecv(100, 200, 50, EAGAIN);
-        Result result = drain(recv, 4096, 16);
+        ScriptedRecv recv = new ScriptedRecv(100, 100, 100, EAGAIN);   // each read fills the 100-byte buffer
+        Result result = drain(recv, 100, 16);
         assertThat(chunks)
-                .as("3 chunks were waiting. In edge-triggered mode epoll reports an fd once per arrival of data:"
-                        + " what one turn leaves unread is never reported again. Read until recv returns"
-                        + " Sockets.WOULD_BLOCK (EAGAIN)")
-                .containsExactly(100, 200, 50);
+                .as("3 buffers' worth was waiting, and each read came back full: more may wait. In edge-triggered"
+                        + " mode what one turn leaves unread is never reported again (day 4, \"What edge-triggered"
+                        + " mode demands\")")
+                .containsExactly(100, 100, 100);
         assertThat(result).as("recv said EAGAIN: the socket is drained").isEqualTo(Result.DRAINED);
-        assertThat(recv.calls).as("recv calls: 3 chunks, then the EAGAIN that proves the socket empty").isEqualTo(4);
+        assertThat(recv.calls).as("recv calls: 3 full chunks, then the EAGAIN that proves the socket empty").isEqualTo(4);
     }
 
     @Test
@@ -86,29 +91,54 @@ class EdgeTriggeredReadTest {
         assertThat(chunks).as("recv returned 3 into a 64-byte buffer: the chunk is 3 bytes long").containsExactly(3);
     }
 
+    /** The plain rule (on to EAGAIN) and the refinement (stop at a short read) are both right here. */
+    @Test
+    void aShortReadWithNoHangUpMayEndTheTurnOrNot() throws Exception {
+        ScriptedRecv recv = new ScriptedRecv(100, EAGAIN);
+        Result result = drain(recv, 4096, 16);
+        assertThat(chunks).as("100 bytes were waiting").containsExactly(100);
+        assertThat(result).as("a short read, or the EAGAIN after it, both show the socket empty").isEqualTo(Result.DRAINED);
+        assertThat(recv.calls).as("recv calls: one short read, and maybe the EAGAIN").isBetween(1, 2);
+    }
+
+    @Test
+    @Hints({"", "", "What did the event that started this turn say about the peer, and can a later edge say it again?"})
+    void aFinThatCameWithTheLastBytesIsSeen() throws Exception {
+        ScriptedRecv recv = new ScriptedRecv(100, EOF);
+        Result result = drain(recv, 4096, 16, true);
+        assertThat(chunks).as("100 bytes came before the FIN").containsExactly(100);
+        assertThat(result)
+                .as("the event reported a hang-up (EPOLLRDHUP) and the turn ended at a short read: the FIN was"
+                        + " already queued behind those bytes, no edge will ever announce it again, and the"
+                        + " connection waits for an end it was told about. A short read proves a socket empty only"
+                        + " until a hang-up is reported (day 4, \"handle: both directions, every time\")")
+                .isEqualTo(Result.END_OF_STREAM);
+        assertThat(recv.calls).as("no recv after end of stream").isEqualTo(2);
+    }
+
     @Test
     void stopsAtTheBudgetAndSaysItIsOwedATurn() throws Exception {
         int[] endless = new int[100];
         Arrays.fill(endless, 10);
         ScriptedRecv recv = new ScriptedRecv(endless);
-        Result result = drain(recv, 4096, 16);
+        Result result = drain(recv, 10, 16);   // every read fills the buffer: the peer never stops
         assertThat(recv.calls)
                 .as(recv.calls < 16
-                        ? "data kept coming and drain stopped after " + recv.calls + " read(s): in edge-triggered mode"
-                                + " read until EAGAIN (or until the budget of maxReads is spent)"
-                        : "a client that always has data: with maxReads 16, stop after 16 reads, or this one client"
-                                + " starves all the others (epoll(7), \"Possible pitfalls\")")
+                        ? "every read came back full and the turn stopped after " + recv.calls + " read(s), with no"
+                                + " proof that the socket was empty: those bytes get no second edge"
+                        : "a client that always has data kept the loop for more than maxReads (16) reads: one"
+                                + " busy client starves all the others (epoll(7), \"Possible pitfalls\")")
                 .isEqualTo(16);
         assertThat(result)
-                .as("stopped by the budget with data maybe left: no new edge will come for it, so return OWED"
-                        + " and the loop serves it again after the others")
+                .as("the budget ended the turn with data maybe left: no new edge will come for it, and only the"
+                        + " result tells the loop to come back")
                 .isEqualTo(Result.OWED);
     }
 
     @Test
     void stopsAtEndOfStream() throws Exception {
         ScriptedRecv recv = new ScriptedRecv(5, EOF, 7);
-        Result result = drain(recv, 4096, 16);
+        Result result = drain(recv, 5, 16);
         assertThat(result).as("recv returned 0: the peer sent FIN").isEqualTo(Result.END_OF_STREAM);
         assertThat(chunks).as("the 5 bytes before the FIN are handed over, nothing after").containsExactly(5);
         assertThat(recv.calls).as("no recv after end of stream").isEqualTo(2);
@@ -119,7 +149,7 @@ class EdgeTriggeredReadTest {
         EdgeTriggeredRead.Recv reset = (buf, off, len) -> {
             throw new SyscallException("recv", Errno.ECONNRESET);
         };
-        assertThatThrownBy(() -> EdgeTriggeredRead.drain(reset, new byte[64], 16, (buf, n) -> { }))
+        assertThatThrownBy(() -> EdgeTriggeredRead.drain(reset, new byte[64], 16, false, (buf, n) -> { }))
                 .as("ECONNRESET is the caller's to handle (it closes the connection): let it through")
                 .isInstanceOf(SyscallException.class);
     }
@@ -135,7 +165,7 @@ class EdgeTriggeredReadTest {
             assertThat(events.waitFor(epoll, 2000)).as("one EPOLLIN edge").isEqualTo(1);
             ByteArrayOutputStream got = new ByteArrayOutputStream();
             Result result = EdgeTriggeredRead.drain((buf, off, len) -> Sockets.recv(pair.fd, buf, off, len),
-                    new byte[4096], 64, (buf, n) -> got.write(buf, 0, n));
+                    new byte[4096], 64, hangUp(events.events(0)), (buf, n) -> got.write(buf, 0, n));
             assertThat(got.size())
                     .as("40,000 bytes arrived, one edge, reads of 4 KiB: one turn must read them all (10 reads),"
                             + " or the rest sits in the socket with no edge to come")
@@ -143,5 +173,29 @@ class EdgeTriggeredReadTest {
             assertThat(got.toByteArray()).isEqualTo(sent);
             assertThat(result).isEqualTo(Result.DRAINED);
         }
+    }
+
+    @Test
+    @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
+    void seesARealFinThatCameWithTheLastLine() throws Exception {
+        try (NativePair pair = new NativePair(); Epoll epoll = new Epoll(); Epoll.Events events = new Epoll.Events(8)) {
+            epoll.add(pair.fd, Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET, pair.fd);
+            pair.client.send("bye\n");
+            pair.client.shutdownOutput();   // on loopback both are queued at the server when this returns
+            assertThat(events.waitFor(epoll, 2000)).as("one edge for the line and the FIN").isEqualTo(1);
+            assertThat(hangUp(events.events(0))).as("the kernel reported the hang-up with the line").isTrue();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            Result result = EdgeTriggeredRead.drain((buf, off, len) -> Sockets.recv(pair.fd, buf, off, len),
+                    new byte[4096], 64, true, (buf, n) -> got.write(buf, 0, n));
+            assertThat(got.toString(java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("bye\n");
+            assertThat(result)
+                    .as("a line and its FIN came in one event (EPOLLIN|EPOLLRDHUP), and the turn did not report the"
+                            + " end of the stream: this connection is never closed, as no later edge will come")
+                    .isEqualTo(Result.END_OF_STREAM);
+        }
+    }
+
+    private static boolean hangUp(int events) {
+        return (events & (Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0;
     }
 }

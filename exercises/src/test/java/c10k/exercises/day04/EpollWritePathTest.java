@@ -20,8 +20,9 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "When may bytes go to the kernel at once, and when must they queue? In edge-triggered mode, what happens if you stop sending before the kernel says EAGAIN? Re-read day 4's \"update: EPOLLOUT only while something waits\".",
-        "One helper that sends until everything is sent or the kernel says WOULD_BLOCK, and returns how much went. send: use it only if nothing waits, queue the rest. onWritable: use it on the outbox and tell the outbox how much went. events(): the base events, plus EPOLLOUT while the outbox is not empty."})
+        "When may bytes go to the kernel at once, and when must they queue? In edge-triggered mode, what happens if you stop sending before the kernel says EAGAIN?",
+        "Re-read day 4's \"update: EPOLLOUT only while something waits\" and \"handle: both directions, every time\".",
+        "send and onWritable share one question (how much will the kernel take now?): answer it in one place, and let the outbox hold only what the kernel refused."})
 @DisplayName("3. EpollWritePath: send first, EPOLLOUT only after EAGAIN")
 class EpollWritePathTest {
 
@@ -90,8 +91,8 @@ class EpollWritePathTest {
         byte[] b = data(10_000, 1);
         w.send(b, 0, b.length);
         assertThat(socket.received.size())
-                .as("the kernel took 1000 of 10,000 bytes and had room for more: a short write is not EAGAIN."
-                        + " Keep sending until everything is sent or send says Sockets.WOULD_BLOCK")
+                .as("the kernel took 1000 of 10,000 bytes and had room for more, and the rest was left waiting for an"
+                        + " EPOLLOUT: a short write is not a refusal, and no edge is coming for room that is already there")
                 .isEqualTo(10_000);
         assertThat(socket.received.toByteArray()).isEqualTo(b);
         assertThat(w.pendingBytes()).isZero();
@@ -120,8 +121,8 @@ class EpollWritePathTest {
         socket.room = 1 << 20;   // the peer read: room again, but no EPOLLOUT handled yet
         w.send("tail\n".getBytes(), 0, 5);
         assertThat(socket.received.size())
-                .as("7500 bytes wait in the outbox; a new answer sent now would overtake them and the peer"
-                        + " would get answers out of order: queue it behind them")
+                .as("7500 bytes wait in the outbox, and a new answer overtook them: the peer gets answers out of"
+                        + " order")
                 .isEqualTo(2500);
         assertThat(w.pendingBytes()).isEqualTo(7505);
     }
@@ -135,8 +136,8 @@ class EpollWritePathTest {
         socket.room = 5000;   // the peer read 5000 bytes: one EPOLLOUT edge
         w.onWritable();
         assertThat(socket.received.size())
-                .as("EPOLLOUT (edge-triggered) fired once for 5000 bytes of room: send until EAGAIN. Stop"
-                        + " before it and no new edge comes: the rest waits forever")
+                .as("EPOLLOUT (edge-triggered) fired once for 5000 bytes of room, and bytes were left unsent with"
+                        + " room still there: no new edge comes for it, the rest waits forever")
                 .isEqualTo(7500);
         assertThat(w.pendingBytes()).isEqualTo(2500);
         assertThat(events(w.events())).as("still bytes waiting: keep EPOLLOUT").isEqualTo("EPOLLIN|EPOLLRDHUP|EPOLLET|EPOLLOUT");

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Which sequence numbers are in flight, and which one must leave next? What must happen to a slot once its response has left, for the ring to be reused a lap later? Re-read day 5's \"Reactor: order, when workers finish out of order\".",
-        "complete: refuse a seq outside [nextToSend, nextSeq), refuse a slot already filled, else store the response at seq modulo the capacity. release: while the response for nextToSend is there, take it out of its slot, move nextToSend on, hand it over; stop at the first one missing."})
+        "Which sequence numbers are in flight, and which one must leave next? What must happen to a slot once its response has left, for the ring to be reused a lap later?",
+        "Re-read day 5's \"Reactor: order, when workers finish out of order\": the ring it calls the other design is this exercise.",
+        "Play the tests' story by hand with capacity 4: reserve 0 to 3, complete 2, then 0, then release; then a second lap. Where does each seq live, and when is its place free again?"})
 @DisplayName("1. ResponseOrder: responses leave in request order, whichever worker finishes first")
 class ResponseOrderTest {
 
@@ -179,6 +180,26 @@ class ResponseOrderTest {
         assertThatThrownBy(() -> order.complete(1, response(1)))
                 .as("a second response for seq 1 would replace the first: refuse it")
                 .isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void refusesAFullWindowUntilAResponseLeaves() {
+        ResponseOrder order = new ResponseOrder(4);
+        for (int i = 0; i < 4; i++) assertThat(order.reserve()).as("sequence numbers, in order").isEqualTo(i);
+        assertThat(order.inFlight()).isEqualTo(4);
+        assertThatThrownBy(order::reserve)
+                .as("4 requests in flight with capacity 4, and a fifth was accepted: the window is the connection's"
+                        + " bound, and the loop's only cue to stop reading from a client that pipelines without end")
+                .isInstanceOf(IllegalStateException.class);
+        order.complete(1, response(1));
+        assertThat(release(order)).as("seq 0 is still with its worker: nothing leaves").isZero();
+        assertThatThrownBy(order::reserve)
+                .as("a response filed but not sent still holds its place in the window")
+                .isInstanceOf(IllegalStateException.class);
+        order.complete(0, response(0));
+        assertThat(release(order)).isEqualTo(2);
+        assertThat(order.reserve()).as("two left: room for the next request").isEqualTo(4);
+        assertThat(order.nextToSend()).isEqualTo(2);
     }
 
     /**

@@ -24,9 +24,10 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "\"Is the slot open?\" cannot tell Alice from Bob on the same number: what can? And how do you keep the answer true until your send is done? Re-read day 6's \"The race\" and \"Step 3: the generation, checked under the slot's lock\".",
-        "Take the slot's lock first (unlock in a finally); under it check that the slot is open and its generation is the one you were given; if not, return false; else send, still under the lock, and return true."})
-@DisplayName("2. LateWrite: a late worker writes only to the client it served")
+        "The generation is checked: so at which instant can it still be Bob's slot when the bytes are sent? What can change between two of the given lines, and who can change it?",
+        "Re-read day 6's \"The race\" and \"Step 3: the generation, checked under the slot's lock\".",
+        "A check is worth what the guarantee around it is worth: from the check to the end of the send, what keeps the loop from handing the slot to Bob?"})
+@DisplayName("2. LateWrite: find why a late answer reaches the next client on the number")
 class LateWriteTest {
 
     /** The real-socket test opens a listener and two connections, pinned on fd 1300: all closed when it ends. */
@@ -74,7 +75,7 @@ class LateWriteTest {
         boolean written = LateWrite.writeIfStill(s, alices, ALICE, recorder);
         assertThat(wire)
                 .as("Alice left and her slot was released: her number holds the placeholder, and the next client"
-                        + " may get the slot. Check that the slot is still open before writing")
+                        + " may get the slot: her late answer was sent anyway, to a number that is no longer hers")
                 .isEmpty();
         assertThat(written).as("refused: false").isFalse();
     }
@@ -90,7 +91,7 @@ class LateWriteTest {
         boolean written = LateWrite.writeIfStill(s, alices, ALICE, recorder);
         assertThat(wire)
                 .as("the slot is open again, for Bob, on Alice's number: \"is it open?\" says yes. Only the"
-                        + " generation tells Alice's answer from Bob's: compare it, and refuse")
+                        + " generation tells Alice's answer from Bob's, and Bob got Alice's line (day 6, \"The race\")")
                 .isEmpty();
         assertThat(written).isFalse();
         assertThat(LateWrite.writeIfStill(bobs, bobs.generation(), BOB, recorder)).as("Bob's own answer goes through").isTrue();
@@ -98,19 +99,19 @@ class LateWriteTest {
     }
 
     @Test
-    void sendsWhileHoldingTheSlotsLock() throws Exception {
+    void theSlotCannotChangeHandsWhileAnAnswerIsSent() throws Exception {
         Slot s = pool(1).acquire();
         AtomicBoolean locked = new AtomicBoolean();
         LateWrite.writeIfStill(s, s.generation(), BOB, (fd, bytes) -> locked.set(s.lock.isHeldByCurrentThread()));
         assertThat(locked.get())
                 .as("send ran without the slot's lock: the loop may release the slot (the placeholder replaces"
-                        + " Alice's socket) while you write, and give it to Bob in mid-answer. Send under slot.lock")
+                        + " Alice's socket) while you write, and give it to Bob in mid-answer")
                 .isTrue();
         assertThat(s.lock.isHeldByCurrentThread()).as("and let go of the lock afterwards (finally)").isFalse();
     }
 
     @Test
-    void checksUnderTheLockNotBeforeIt() throws Exception {
+    void aWorkerThatWaitedWhileTheSlotChangedHandsWritesNothing() throws Exception {
         SlotPool pool = pool(1);
         Slot s = pool.acquire();
         int alices = s.generation();
@@ -140,8 +141,8 @@ class LateWriteTest {
         if (outcome.get() instanceof RuntimeException r) throw r;
         assertThat(wire)
                 .as("the worker came with Alice's answer while the loop held the slot, and by the time it got the"
-                        + " lock the slot was Bob's. Checking open and generation before taking the lock looked at"
-                        + " a past that was gone: take the lock first, then check")
+                        + " lock the slot was Bob's, and Bob got Alice's line. The check was true when it was made, and no"
+                        + " longer when the bytes went (day 6, \"Step 3: the generation, checked under the slot's lock\")")
                 .isEmpty();
         assertThat(outcome.get()).isEqualTo(false);
     }

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one on the same number? And when a client leaves, what must its number hold, at every instant, so that nothing else in the process can be handed it? Re-read day 6's \"Step 1: a fixed number per slot, with dup3\", \"Step 2: the FIFO\" and \"Step 4: a placeholder on every free number\".",
-        "acquire: the slot free the longest; a new generation and open, under the slot's lock. release: under the slot's lock, refuse one not open, mark it closed, and put the placeholder on its number (one step: never close it, not even just before); then the slot goes behind every slot already free."})
+        "Which free number should a new client get so that a late worker's answer has the longest time to land before the number is reused? How does a late worker tell this client from the last one? And what must a number hold, at every instant, once its client left?",
+        "Re-read day 6's \"Step 1: a fixed number per slot, with dup3\", \"Step 2: the FIFO\" and \"Step 4: a placeholder on every free number\".",
+        "Between the instant a client's socket stops being on its number and the instant something else is, another thread's open() or accept() may run: make that interval empty."})
 @DisplayName("1. SlotPool: fixed numbers, handed out FIFO, a new generation for each client, never closed")
 class SlotPoolTest {
 
@@ -72,8 +73,8 @@ class SlotPoolTest {
         pool.acquire();
         pool.acquire();
         assertThat(pool.acquire())
-                .as("every slot holds a client: return null (the server answers \"ERR server full\" and closes)."
-                        + " Never hand out a slot in use: two clients on one number")
+                .as("every slot holds a client, and acquire() did not say so with null (the server then answers"
+                        + " \"ERR server full\"): two clients on one number")
                 .isNull();
     }
 
@@ -86,7 +87,7 @@ class SlotPoolTest {
         assertThat(pool.acquire().fd())
                 .as("Alice's slot (1000) was just freed, 1002 has been free longer. Handing out 1000 again is"
                         + " what accept does with the lowest free number, and a worker late with Alice's answer"
-                        + " writes it to the new client. Freed slots go to the BACK, handed out from the FRONT")
+                        + " writes it to the new client: reuse must come as late as it can (day 6, \"Step 2: the FIFO\")")
                 .isEqualTo(1002);
         assertThat(pool.acquire().fd()).as("then, and only then, Alice's number again").isEqualTo(1000);
     }
@@ -104,7 +105,7 @@ class SlotPoolTest {
         }
         assertThat(generations)
                 .as("five clients, one after another, on one slot (one number): the number cannot tell them"
-                        + " apart, the generation must. Bump it on every acquire")
+                        + " apart, and the generation did not either")
                 .containsExactly(1, 2, 3, 4, 5);
     }
 
@@ -114,10 +115,10 @@ class SlotPoolTest {
         Slot s = pool.acquire();
         pool.release(s);
         assertThat(numbers())
-                .as("release must leave the number holding the placeholder, in one step (dup3(placeholder, n)):"
-                        + " numbers.putPlaceholder(fd), once. A close(fd), alone or just before, leaves the number free,"
-                        + " and the next open, socket or accept anywhere in the process may be handed it; the slot's"
-                        + " next client's dup3 would then silently close that file")
+                .as("after release the number must hold the placeholder, and must never have been free, not even for"
+                        + " an instant: a free number may be handed to the next open, socket or accept anywhere in the"
+                        + " process, and the slot's next client's dup3 then silently closes that file (day 6, \"Step 4:"
+                        + " a placeholder on every free number\")")
                 .containsExactly("placeholder 1000");
         assertThat(s.isOpen()).as("released: not open").isFalse();
     }
@@ -128,8 +129,8 @@ class SlotPoolTest {
         Slot s = pool.acquire();
         pool.release(s);
         assertThatThrownBy(() -> pool.release(s))
-                .as("a second release would queue the slot twice, and two clients would get one number: refuse"
-                        + " it with IllegalStateException")
+                .as("a second release was accepted: the slot would be free twice, and two clients would get one"
+                        + " number (the contract: IllegalStateException)")
                 .isInstanceOf(IllegalStateException.class);
         assertThat(pool.freeCount()).as("the slot is in the free queue once").isEqualTo(2);
         assertThat(numbers()).as("and the refused release touches the number no more").containsExactly("placeholder 1000");
@@ -193,7 +194,7 @@ class SlotPoolTest {
             assertThat(release.isDone())
                     .as("release went ahead while a worker held the slot's lock, in mid-write: the placeholder"
                             + " replaced its client's socket under it, and the slot may go to the next client before"
-                            + " the worker's check is done. Take slot.lock in release")
+                            + " the worker's check is done")
                     .isFalse();
             assertThat(numbers()).as("nothing done to the number while the worker writes").isEmpty();
             workerDone.countDown();

@@ -26,6 +26,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * loop, the per-client code (day 1's {@link BlockingEchoServer#serve}) and {@link #close()}
  * are given.
  *
+ * <p><b>What the tests try</b>: clients served by the pool; as many idle clients as workers,
+ * and the next client (it waits: the price of the bound); then every worker busy and the queue
+ * full, and one client more.
+ *
  * <p><b>Why</b>: a thread per client has no upper bound (memory, scheduling); a pool bounds
  * it. {@code Executors.newFixedThreadPool} looks right but its queue is unbounded, which only
  * moves the unbounded growth from threads to queued sockets (each holds an fd and kernel

@@ -1,23 +1,39 @@
 package c10k.exercises.day03;
 
-import c10k.day03.Outbox;
+import c10k.day01.Protocol;
 
 /**
  * Day 3, exercise 2: backpressure, so a peer that never reads cannot grow the server's memory.
+ * The bound is given; when to stop reading and when to start again is yours to choose, and
+ * the tests try to break the bound.
  *
- * <p><b>Build</b> {@link #shouldRead}: the loop calls it after every read and write of one
- * connection with the bytes still waiting to be sent to that peer. Stop reading once they
- * exceed {@link Outbox#HIGH_WATER}; start again only once they fall below
- * {@link Outbox#LOW_WATER}. The selector loop ({@code SelectorHarness} in the tests) then
- * leaves {@code OP_READ} out of the key's interest ops while this says no. Do exercise 1
- * ({@link WritePath}) first: the end-to-end test here runs through it.
+ * <p><b>Build</b> {@link #shouldRead}: the selector loop asks it, after every read and write of
+ * one connection, whether to read from that peer now, given the bytes still waiting to be
+ * sent to it. While it says no, the loop leaves {@code OP_READ} out of the key's interest. Do
+ * exercise 1 ({@link WritePath}) first: the end-to-end test here runs through it.
+ *
+ * <p><b>The contract</b>, with the numbers yours to choose:
+ * <ul>
+ *   <li>the bytes held for one peer never exceed {@link #MAX_HELD}, whatever it sends. Know
+ *       what one read can add: the loop reads at most {@link #READ_BYTES}, and those bytes may
+ *       also complete a line whose start came in an earlier read (a line is at most
+ *       {@code Protocol.MAX_LINE});
+ *   <li>a peer with at most {@link #ALWAYS_READ} bytes waiting is read: a client pipelining
+ *       normally is never slowed down;
+ *   <li>each pause and each resume costs the loop a system call: once paused, at least
+ *       {@link #GAP} bytes must drain before reading resumes, and once resumed, at least
+ *       {@code GAP} more must pile up before the next pause;
+ *   <li>a peer whose bytes have all been sent is read again.
+ * </ul>
+ *
+ * <p><b>What the tests try</b>: every pending size from 0 to {@code MAX_HELD}, up and then
+ * down again; then a real client that sends 32 MiB without reading, another client beside it,
+ * and the flooder reading everything back at last.
  *
  * <p><b>Why</b>: every read makes answers; if the peer does not read them, they pile up in the
  * outbox, without bound. Not reading leaves the peer's bytes in the kernel: its buffers fill,
  * TCP's window closes, and the peer's own {@code write} blocks: the kernel pushes back for
- * us. Two marks rather than one avoid flapping between pause and resume on every write
- * (Netty's write-buffer water marks are the same 32 KiB and 64 KiB; Redis has
- * {@code client-output-buffer-limit}).
+ * us (Netty's write-buffer water marks; Redis's {@code client-output-buffer-limit}).
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:
@@ -28,19 +44,35 @@ import c10k.day03.Outbox;
  */
 public final class Backpressure {
 
+    /** The most bytes the server may hold for one peer, answers waiting to be sent. */
+    public static final int MAX_HELD = 160 * 1024;
+    /** The most bytes the loop reads from one peer at a time. */
+    public static final int READ_BYTES = 64 * 1024;
+    /** A peer with this many bytes waiting, or fewer, is read. */
+    public static final int ALWAYS_READ = 16 * 1024;
+    /** The least that must drain between a pause and the resume after it (and pile up between a resume and the next pause). */
+    public static final int GAP = 8 * 1024;
+
+    // Reading is allowed up to PAUSE_ABOVE, and the read that follows may add READ_BYTES of
+    // answers plus the end of a line begun before it (up to MAX_LINE): so the bound decides the
+    // mark, 160 - 64 - 64 = 32 KiB, not the other way round (day 3's Outbox marks, 64 and 32 KiB,
+    // are made for its own bound). Half of it to resume: 16 KiB between a pause and its resume.
+    private static final int PAUSE_ABOVE = MAX_HELD - READ_BYTES - Protocol.MAX_LINE;
+    private static final int RESUME_BELOW = PAUSE_ABOVE / 2;
+
     private boolean paused;
 
     /** Whether the loop should read from this peer now, given the bytes waiting for it. */
     public boolean shouldRead(int pendingBytes) {
-        if (!paused && pendingBytes > Outbox.HIGH_WATER) {
+        if (!paused && pendingBytes > PAUSE_ABOVE) {
             paused = true;            // the peer is not reading: neither do we
-        } else if (paused && pendingBytes < Outbox.LOW_WATER) {
+        } else if (paused && pendingBytes < RESUME_BELOW) {
             paused = false;           // it caught up; between the marks nothing changes
         }
         return !paused;
     }
 
-    /** Reading from this peer is paused. */
+    /** Reading from this peer is paused (the last {@link #shouldRead} said no). */
     public boolean isPaused() {
         return paused;
     }

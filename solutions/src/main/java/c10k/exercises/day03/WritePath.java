@@ -9,12 +9,14 @@ import java.nio.channels.SocketChannel;
 /**
  * Day 3, exercise 1: the write half of one connection in a selector loop.
  *
- * <p><b>Build</b> the three TODO methods. {@link #send}: <em>send first</em>: write the
- * answers now, and keep in the {@link Outbox} only what the kernel did not take; if older
- * bytes are still waiting, the new ones go behind them. {@link #onWritable}: the selector
- * said {@code OP_WRITE}: write what waits. {@link #updateInterest}: set the key's interest
- * ops: {@code OP_READ} if the loop wants to read, {@code OP_WRITE} only while bytes wait.
- * The loop around it (accept, read, frame, close) is given: {@code SelectorHarness} in the
+ * <p><b>Build</b> the three TODO methods, to the contract the loop relies on: the peer
+ * receives every byte given to {@link #send}, once, in the order given; bytes the kernel would
+ * take now are not kept waiting for an event, and only what it refused waits, in the
+ * {@link Outbox}; {@link #onWritable} (the selector said {@code OP_WRITE}) leaves bytes waiting
+ * only if the kernel refused them again; after {@link #updateInterest} the key asks for
+ * {@code OP_READ} if the loop wants to read, and for {@code OP_WRITE} exactly while bytes wait.
+ * The tests try a peer that reads, one that does not read 16 MiB, and answers that come while
+ * older ones still wait. The loop around it (accept, read, frame, close) is given: {@code SelectorHarness} in the
  * tests calls {@code send} with the answers to each read, {@code onWritable} on
  * {@code OP_WRITE}, and {@code updateInterest} after every read and write.
  *

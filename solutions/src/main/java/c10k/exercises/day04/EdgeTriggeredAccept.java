@@ -13,6 +13,10 @@ import java.util.function.IntConsumer;
  * taken: {@link Result#OWED} (the loop must come back to the listener without waiting for an
  * edge). Errors ({@code EMFILE}) propagate: the caller has a plan for them.
  *
+ * <p><b>What the tests try</b>: a scripted listener with connections queued, one with a
+ * thousand (a burst), one whose accept fails; then real clients connecting together on one
+ * real edge.
+ *
  * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
  * clients that connect together may make a single edge; a loop that accepts one per event
  * leaves nine in the kernel's accept queue, completed by the kernel, never served, until an

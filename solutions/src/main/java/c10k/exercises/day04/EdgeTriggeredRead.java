@@ -6,28 +6,44 @@ import c10k.day03.SyscallException;
 /**
  * Day 4, exercise 1: one read turn for a socket that edge-triggered epoll reported readable.
  *
- * <p><b>Build</b> {@link #drain}: call {@code recv} again and again, handing each chunk (the
- * bytes read, no more) to {@code onChunk}, until the kernel says there is nothing left
- * ({@link Sockets#WOULD_BLOCK}, i.e. {@code EAGAIN}): {@link Result#DRAINED}. Stop at end of
- * stream ({@code recv} returned 0): {@link Result#END_OF_STREAM}. Stop after
- * {@code maxReads} reads even if more may wait: {@link Result#OWED}, and the loop puts the
- * connection on a list of those owed another turn (day 4's event loop does: its
- * {@code owed} list). Errors ({@code ECONNRESET}) propagate.
+ * <p><b>Build</b> {@link #drain}: read what the kernel holds for this socket and hand it to
+ * {@code onChunk}, then say how the turn ended, so the loop knows whether to wait for the next
+ * edge, come back on its own, or close.
+ *
+ * <p><b>The contract</b> the loop relies on:
+ * <ul>
+ *   <li>every byte {@code recv} returns reaches {@code onChunk}, once, in order, and nothing else does;
+ *   <li>{@link Result#DRAINED} only when the kernel has shown there is nothing left to read;
+ *   <li>{@link Result#END_OF_STREAM} when the peer's FIN has been read, and no {@code recv} after it;
+ *   <li>{@link Result#OWED} when the turn stopped with data maybe still waiting;
+ *   <li>at most {@code maxReads} calls to {@code recv} per turn;
+ *   <li>{@code hangUpReported}: the event that started this turn carried {@code EPOLLRDHUP} or
+ *       {@code EPOLLHUP}: the peer has shut down its side, and no later edge will say so again;
+ *   <li>errors ({@code ECONNRESET}) are the caller's: they propagate.
+ * </ul>
+ * Two proofs of "nothing left" exist. The plain rule is {@code EAGAIN}
+ * ({@link Sockets#WOULD_BLOCK}), and it is always right. Day 4's chapter adds a refinement
+ * its engine uses: a short read (fewer bytes than asked) also proves a stream socket empty,
+ * except once a hang-up was reported. Either passes these tests where either is right; what
+ * you must get right is where the refinement is wrong.
+ *
+ * <p><b>What the tests try</b>, with a scripted kernel: chunks then {@code EAGAIN}; a chunk
+ * smaller than the buffer; a peer that never stops sending; a FIN with and without a hang-up
+ * reported; a reset; then a real socket and real edge-triggered epoll, with and without a FIN.
  *
  * <p><b>Why</b>: edge-triggered epoll reports an fd when data <em>arrives</em>, once per
- * arrival, not while data waits. Whatever a turn leaves unread is never reported again until
- * the peer sends more: one read per event stalls the connection (the classic ET bug; day 4's
- * {@code ET_STOPS_EARLY} mode shows it). Draining without a bound has the opposite problem:
- * one client that always has data starves all the others (epoll(7), "Possible pitfalls").
- * {@code recv} is a parameter so the tests can script exactly what the kernel answers; the
- * real one is {@code (buf, off, len) -> Sockets.recv(fd, buf, off, len)}.
+ * arrival, not while data waits (epoll(7)). {@code recv} is a parameter so the tests can
+ * script exactly what the kernel answers; the real one is
+ * {@code (buf, off, len) -> Sockets.recv(fd, buf, off, len)}.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
  * and edge-triggered"</a>,
  * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
- * edge-triggered mode demands"</a> and
+ * edge-triggered mode demands"</a>,
+ * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
+ * handle}: both directions, every time"</a> (the short read and the FIN) and
  * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
  * budget per turn, and the owed list"</a>; epoll(7).
  *
@@ -37,7 +53,7 @@ public final class EdgeTriggeredRead {
 
     /** How a read turn ended. */
     public enum Result {
-        /** recv said EAGAIN: the socket is empty; the next edge will come with new data. */
+        /** The kernel showed the socket empty: the next edge will come with new data. */
         DRAINED,
         /** maxReads reads done and data may remain: no edge will come for it, the loop owes it a turn. */
         OWED,
@@ -60,13 +76,18 @@ public final class EdgeTriggeredRead {
     private EdgeTriggeredRead() {
     }
 
-    /** One turn: read into {@code buf} until EAGAIN, end of stream, or {@code maxReads} reads. */
-    public static Result drain(Recv recv, byte[] buf, int maxReads, Chunk onChunk) throws SyscallException {
+    /** One read turn into {@code buf}, at most {@code maxReads} calls to {@code recv}. */
+    public static Result drain(Recv recv, byte[] buf, int maxReads, boolean hangUpReported, Chunk onChunk)
+            throws SyscallException {
         for (int reads = 0; reads < maxReads; reads++) {
             int n = recv.recv(buf, 0, buf.length);
             if (n == Sockets.WOULD_BLOCK) return Result.DRAINED;
             if (n == 0) return Result.END_OF_STREAM;
             onChunk.accept(buf, n);
+            // recv copies all that is queued, up to the length asked: a short read left nothing,
+            // and a later byte is a new arrival, so a new edge. Not once a hang-up was reported:
+            // the FIN may already be queued behind these bytes, and no edge will announce it.
+            if (n < buf.length && !hangUpReported) return Result.DRAINED;
         }
         return Result.OWED;   // we stopped, not the kernel: more may be waiting
     }

@@ -3,31 +3,36 @@ package c10k.exercises.day05;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Day 5, exercise 2: one thread per connection when several threads share one epoll fd,
- * without {@code EPOLLONESHOT}: EServer's per-connection flag.
+ * Day 5, exercise 2: find the bug. One thread per connection when several threads share one
+ * epoll fd, without {@code EPOLLONESHOT}: EServer's per-connection flag, as a tutorial wrote it.
  *
- * <p><b>Build</b> {@link #offer} and {@link #tryRelease}. A thread that gets an event for the
- * connection calls {@code offer()}: it first raises {@link #more} ("there is work"), then
- * tries to take {@link #owned} with a compare-and-set. Whoever wins owns the connection: it
- * lowers {@code more} (it is about to look at all the work) and returns true. The others
- * return false and go back to {@code epoll_wait}, trusting the owner to see their work.
- * The owner serves, then calls {@code tryRelease()}: it lets go of {@code owned}, and only
- * <em>then</em> looks at {@code more}. Raised? Work came in while it served: take
- * {@code owned} back (compare-and-set: another thread may have taken it in between, and then
- * that one serves), lower {@code more}, and return false: "serve again". Otherwise return true.
+ * <p><b>The symptom</b>: a server built on this class (threads on one edge-triggered epoll fd,
+ * each calling {@code offer()} for every event it gets, as in the usage below) passes every
+ * test on one client. Under load, once in a while, a client's line gets no answer until that
+ * client sends another one. Nothing is logged, nothing throws, no thread is busy. The tests
+ * reproduce it, deterministically: they play another thread's move inside a flag's
+ * {@code set}, at the instant they choose.
+ *
+ * <p><b>Fix</b> {@link #offer} and {@link #tryRelease}, keeping their contract, whatever the
+ * threads' timing:
+ * <ul>
+ *   <li><b>one owner</b>: at most one thread is between a true {@code offer()} and the
+ *       {@code tryRelease()} that returns true;
+ *   <li><b>no lost wake-up</b>: an event whose {@code offer()} returned false is served after
+ *       it arrived: by the owner (whose {@code tryRelease()} then says "serve again"), or by a
+ *       thread that owns the connection later;
+ *   <li>an owner with nothing new is let go: {@code tryRelease()} returns true.
+ * </ul>
+ * The flags stay as they are ({@code get}, {@code set}, {@code compareAndSet}: the tests' hook
+ * is in {@code set}). Before you change a line, find the instant the event is lost, and say it
+ * in a comment: that sentence is the lesson.
  *
  * <p><b>Why</b>: edge-triggered epoll shared by N threads reports a connection to thread B
  * while thread A is still reading it; two readers would split one byte stream between two
- * framers. The flag keeps one owner. The hard part is letting go: an event that arrives
- * after the owner's last read, but while it still holds the flag, finds the connection owned
- * and is dropped by its thread. If the owner then just lets go, that data sits in the socket
- * and edge-triggered epoll never reports it again: the lost wake-up. Checking {@code more}
- * <em>before</em> letting go leaves the same hole, one instruction wide. Day 5's
- * shared mode ({@code SharedEpollServer}) uses both: {@code EPOLLONESHOT}, so that epoll
- * itself reports a connection to one thread at a time, and this flag protocol
- * ({@code SharedConnection.Ownership}, with "posted news" for {@code more}) for the news
- * one-shot does not carry: a timer that ran out, the shutdown, an event in the instant after
- * the owner re-armed.
+ * framers, so one thread owns a connection at a time. A thread that finds it owned goes back
+ * to {@code epoll_wait}, trusting the owner to see the data: edge-triggered epoll will not
+ * report it again. Day 5's shared mode ({@code SharedEpollServer}) keeps its own version of
+ * this protocol ({@code SharedConnection}) beside {@code EPOLLONESHOT}.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
@@ -103,7 +108,10 @@ public final class OwnerFlag {
 
     /** The owner served. True: released. False: more work came meanwhile, you still own it, serve again. */
     public boolean tryRelease() {
-        owned.set(false);                       // let go first, THEN look: no window for a lost event
+        // The tutorial looked at "more" first and let go after: an offer() in between raised
+        // "more", found the connection still owned, and left; then the owner let go without
+        // seeing it. Letting go first, THEN looking leaves no such instant.
+        owned.set(false);
         if (more.get() && owned.compareAndSet(false, true)) {
             more.set(false);
             return false;

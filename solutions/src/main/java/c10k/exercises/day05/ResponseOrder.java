@@ -7,26 +7,36 @@ import java.util.function.Consumer;
  * workers at once and finish in any order; their responses must still leave in the order the
  * requests came.
  *
- * <p><b>Build</b> {@link #complete} and {@link #release}. The loop thread gives each request a
- * sequence number as it reads it ({@link #reserve}, given). When a worker's response comes
- * back, {@link #complete} files it in the ring at {@code seq & (capacity - 1)}: it sends
- * nothing. {@link #release} then hands over, in order, every response that is next: while
- * the response for {@code nextToSend} is there, hand it to {@code out}, clear its slot and
- * move on; stop at the first one still with a worker. {@code complete} refuses what is not in
- * flight: a {@code seq} already released or never reserved ({@link IllegalArgumentException}),
- * and a second response for the same {@code seq} ({@link IllegalStateException}).
+ * <p><b>Build</b> the class: what it keeps, and its five methods. The loop thread gives each
+ * request a sequence number as it reads it ({@link #reserve}); workers finish in any order and
+ * hand back {@code (seq, response)}. The contract: {@code reserve} returns 0, 1, 2, ... and
+ * refuses ({@link IllegalStateException}) while {@code capacity} requests are in flight
+ * (reserved and not yet released), the loop's cue to stop reading; {@link #complete} files a
+ * response and sends nothing; {@link #release} hands to {@code out} every response that can
+ * leave now, in sequence order, never one whose predecessor is still with a worker, and each
+ * response exactly once, for as long as the connection lives; {@code complete} refuses what is
+ * not in flight: a {@code seq} already released or never reserved
+ * ({@link IllegalArgumentException}), and a second response for the same {@code seq}
+ * ({@link IllegalStateException}). Memory stays bounded by {@code capacity} responses, however
+ * many requests the connection makes: nothing grows with the sequence numbers.
+ *
+ * <p><b>What the tests try</b>: completions in order, out of order, with a gap that holds the
+ * rest, laps of the ring, random permutations, sequence numbers that are not in flight or
+ * completed twice, a full window; then pipelined requests over a real socket with workers
+ * that finish in a random order.
  *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
  * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
- * finishes first; sending at once would give the client B's answer for A. Every sequence
- * number in flight lies in {@code [nextToSend, nextSeq)}, at most {@code capacity} of them,
- * so two never share a slot; {@code reserve} refusing a full window is what makes that true
- * (and is the loop's cue to stop reading: backpressure).
+ * finishes first; sending at once would give the client B's answer for A. And the window is
+ * a bound: a client that pipelines without reading must not make the server hold its answers
+ * without limit.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
- * order, when workers finish out of order"</a>; day 5's {@code Connection.releaseInOrder}.
+ * order, when workers finish out of order"</a>: the "other design" it mentions, the ring, is this
+ * exercise; the day's {@code ReactorServer} keeps one connection's lines on one worker instead,
+ * and says what that costs.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
  *

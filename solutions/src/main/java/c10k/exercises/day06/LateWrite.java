@@ -4,22 +4,28 @@ import c10k.exercises.day06.SlotPool.Slot;
 import java.io.IOException;
 
 /**
- * Day 6, exercise 2: the worker's write, made safe against fd-number reuse: write only if the
- * slot still holds the client the answer is for.
+ * Day 6, exercise 2: find the bug. A late worker's write, meant to be safe against fd-number
+ * reuse, that is not.
  *
- * <p><b>Build</b> {@link #writeIfStill}. Take the slot's lock; under it, check that the slot
- * is open and that its generation is still {@code generation} (the one the worker was handed
- * with the request). Either check fails: write nothing, return false. Both hold: send, still
- * under the lock, and return true.
+ * <p><b>The symptom</b>: day 6's server pins each client on a slot's fd number and gives each
+ * occupant a new generation, and a worker writes its answer with {@link #writeIfStill}, below,
+ * which checks that generation. Yet, rarely, under load, with a small pool, a client receives
+ * a line meant for the client who held its slot before. The tests reproduce it: they let the
+ * event loop release and re-acquire the slot at the worst instant.
  *
- * <p><b>Why</b>: the worker got the request while the slot's generation was {@code generation}.
- * Since then the client may have reset, the loop released the slot, and, with a small or busy
- * pool, a new client may occupy it again: same number, open again. "Is it open?" cannot tell
- * Alice from Bob; only the generation can. And the check counts only if nothing can change in
- * between: check, then lock, and the loop may release and re-acquire the slot between your
- * check and your send. Release takes the same lock (exercise 1), so while you hold it the
- * number stays this client's. {@code send} is a parameter so the tests can watch it; the real
- * one sends with {@code Sockets.send(fd, ...)}.
+ * <p><b>Fix</b> {@link #writeIfStill}, to its contract: a worker, late or not, has an answer
+ * for the client that occupied {@code slot} when the worker was handed the request (that
+ * client's {@code generation}); the bytes reach the slot's fd only if that client occupies the
+ * slot, and it stays true while they are sent; else nothing is sent. It returns whether they
+ * were sent. The event loop releases and re-acquires slots on its own thread, at any instant,
+ * with exercise 1's {@code release} and {@code acquire}. Find the instant first, and say it in
+ * a comment.
+ *
+ * <p><b>Why</b>: since the worker got the request, the client may have reset, the loop released
+ * the slot, and a new client may occupy it again: same number, open again. "Is it open?"
+ * cannot tell Alice from Bob; the generation can, but an answer to "is it still hers?" is worth
+ * only as long as it stays true. {@code send} is a parameter so the tests can watch it; the
+ * real one sends with {@code Sockets.send(fd, ...)}.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
  * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a> and
@@ -41,6 +47,9 @@ public final class LateWrite {
 
     /** Writes {@code bytes} to the slot's fd if the slot still holds generation {@code generation}; returns whether it did. */
     public static boolean writeIfStill(Slot slot, int generation, byte[] bytes, Send send) throws IOException {
+        // The check must be made under the lock: checked before it, it looks at a past that may
+        // be gone by the time the lock is ours (the loop held it, released the slot, gave it to
+        // Bob). Under the lock, the answer stays true until the send is done.
         slot.lock.lock();                  // from here on the loop cannot release or reuse the slot
         try {
             if (!slot.open || slot.generation != generation) {

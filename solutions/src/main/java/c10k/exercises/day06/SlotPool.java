@@ -19,6 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * placeholder back on its number ({@code numbers.putPlaceholder(fd)}: one {@code dup3}, never
  * a {@code close}); then put it at the <em>back</em> of the free queue.
  *
+ * <p><b>What the tests try</b>: a pool handed out, exhausted, freed in another order than it
+ * was taken, a slot reused many times, a double release, a worker in mid-write while the loop
+ * releases its slot; what the numbers hold at each step is watched through {@link Numbers}.
+ *
  * <p><b>Why</b>: {@code accept} hands out the lowest free number, so the number just closed is
  * the very next one given to a new client, and a worker still busy with the old client's
  * request writes its answer to the new one. Pinned numbers handed out FIFO make reuse come

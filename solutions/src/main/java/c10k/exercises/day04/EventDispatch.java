@@ -1,0 +1,79 @@
+package c10k.exercises.day04;
+
+import c10k.day03.SyscallException;
+import c10k.day04.Epoll;
+
+/**
+ * Day 4, exercise 4: find the bug. What one epoll event makes a connection do, as a tutorial
+ * wrote it.
+ *
+ * <p><b>The symptom</b>: an edge-triggered echo server built on {@link #handle} passes every
+ * test with a client that sends a line and waits for its answer. With a client that pipelines
+ * (it keeps sending while it reads, as every benchmark does), now and then a connection stops
+ * getting answers for good: its client has read everything, and sends more lines, and gets
+ * nothing back. The server is not busy, nothing is logged, other clients are served, and
+ * lines the stalled client sends later are read. The tests reproduce it with a scripted
+ * connection.
+ *
+ * <p><b>Fix</b> {@link #handle}, to its contract: given the events epoll reported for one
+ * connection, in one event, do everything each of them asks, so that no edge is wasted: an
+ * edge-triggered event is not reported twice. {@link Conn} is the connection's side (given):
+ * {@code flush} sends what waits until it is gone or the kernel says EAGAIN, {@code read} is
+ * one read turn (it answers the lines it reads, sending first), {@code hangUpReported} tells
+ * the read turn that a FIN may be queued ("A short read is a drained socket, until the FIN is
+ * reported"). Before you change a line, find which event's request was dropped, and in which
+ * situation, and say it in a comment.
+ *
+ * <p><b>Why</b>: edge-triggered epoll reports a change once. An event whose request the
+ * handler ignores is gone, and the connection then waits for a change that its own state
+ * prevents.
+ *
+ * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * chapter</a>:
+ * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
+ * and edge-triggered"</a> and
+ * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
+ * update}: {@code EPOLLOUT} only while something waits"</a>.
+ *
+ * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EventDispatchTest}.
+ */
+public final class EventDispatch {
+
+    /** One connection, as the event loop sees it (given). */
+    public interface Conn {
+        /** Sends what waits, until it is gone or the kernel says EAGAIN. */
+        void flush() throws SyscallException;
+
+        /** One read turn: reads, answers what it read (sending first, queueing what the kernel refused). */
+        void read() throws SyscallException;
+
+        /** The peer hung up: from now on only EAGAIN or end of stream ends a read turn. */
+        void hangUpReported();
+
+        /** Nothing can be delivered any more: the loop closes it. */
+        void markBroken();
+
+        /** Whether the connection still reads (not paused by backpressure, not finished). */
+        boolean wantsRead();
+    }
+
+    private EventDispatch() {
+    }
+
+    /** Everything the events of one epoll event ask of connection {@code c}. */
+    public static void handle(Conn c, int events) throws SyscallException {
+        if ((events & Epoll.EPOLLERR) != 0) {
+            c.markBroken();                         // reset: nothing can be delivered any more
+            return;
+        }
+        if ((events & (Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.hangUpReported();
+        // Both directions, independently. One event may carry EPOLLIN and EPOLLOUT: the tutorial's
+        // "else if" served the input and dropped the output's edge, and with bytes still waiting
+        // the socket never became writable "again", so nothing sent them: a stall for good.
+        // Flushing first also makes room in the outbox before the read adds to it.
+        if ((events & Epoll.EPOLLOUT) != 0) c.flush();
+        if ((events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.read();
+        // Hung up both ways while not reading (paused, or done): nothing can be delivered any more.
+        if ((events & Epoll.EPOLLHUP) != 0 && !c.wantsRead()) c.markBroken();
+    }
+}
