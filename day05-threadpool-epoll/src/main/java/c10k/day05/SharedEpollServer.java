@@ -137,6 +137,11 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
         beforeWait = hook;
     }
 
+    /** Test hook, after {@link #start}: runs on a connection's owner once it has acted, before its clock is restarted. */
+    void beforeEachRetime(Consumer<SharedConnection> hook) {
+        connections.beforeRetime = hook;
+    }
+
     @Override
     public void start() throws IOException {
         listenFd = Sockets.listen(host, requestedPort, 4096);
