@@ -11,9 +11,8 @@ import java.nio.ByteBuffer;
  * unit of hand-off of {@link ReactorServer}. A read, not a line: 64 KiB of bare newlines is
  * 65,536 requests, and one batch. Pooled by the loop, so nothing is allocated per read; its
  * buffers start small and grow to what its reads need, at most one read and its answers.
- * (Its fields are public for day 6's {@code deliver}, where the worker writes the answers.)
  */
-public final class Batch {
+final class Batch {
 
     private static final System.Logger LOG = c10k.day01.Log.logger("day05");
     private static final int START = 4096;
@@ -23,20 +22,14 @@ public final class Batch {
     private byte[] in = new byte[START];
     ByteBuffer view = ByteBuffer.wrap(in);
     /** The answers, written by the worker. */
-    public final Replies out = new Replies(START, ReactorServer.READ_SIZE + Protocol.MAX_LINE);
+    final Replies out = new Replies(START, ReactorServer.READ_SIZE + Protocol.MAX_LINE);
     /** The next finished batch, in the workers' stack of finished batches. */
     Batch nextDone;
     private final LineFramer.LineSink answer = this::answerOne;
-    /** The connection, its fd number and its generation when the batch left the loop. */
-    public ReactorServer.Conn conn;
-    public int fd, generation;
-    /** How many bytes of {@link #out} a worker already wrote itself (day 6); the loop sends the rest. */
-    public int sent;
-    /**
-     * The client's framer and session, taken when the batch left the loop: a day 6 slot may
-     * take its next client while this batch is still out, and that client must start with
-     * a framer and a session of its own, never this client's half line.
-     */
+    ReactorServer.Conn conn;
+    /** How many bytes of {@link #out} a worker sent itself ({@link ReactorServer.WorkerWrite}); the loop sends the rest. */
+    int sent;
+    /** The client's framer and session, lent to the worker while the batch is out. */
     LineFramer framer;
     Handler.Session session;
     int lines;

@@ -1,6 +1,7 @@
 package c10k.day05;
 
 import c10k.day03.NativeConnection;
+import c10k.day03.Replies;
 import c10k.day04.EpollServer;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;
@@ -49,8 +50,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The loop thread alone reads, writes, registers and closes fds; workers see only their
  * batch and the connection's framer and session, which travel with it. So no fd is ever read
- * or written by two threads without a lock; and workers never {@code send()} themselves, as
- * day 6's do, which is the bug day 6 is about.
+ * or written by two threads without a lock. (Letting workers {@code send()} themselves, through
+ * {@link WorkerWrite}, is where day 6 starts, and meets the fd-reuse race.)
  *
  * <p>Waking the loop: workers put finished batches on a lock-free stack, and signal the loop's
  * eventfd only if the loop is about to block ({@link #loopAsleep}). A loop that is busy takes
@@ -67,54 +68,57 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private static final int SPARES_KEPT = 256;
 
     /** A day 4 connection plus what the pool needs: the batch in flight, and the handler's session. */
-    protected static class Conn extends NativeConnection {
-        Handler.Session session = new Handler.Session();
-        /**
-         * Which client this is, for an answer that comes back late. A day 5 connection object
-         * serves one client and is never reused, so its generation stays 0 and "closed" says it
-         * all; day 6's slots serve client after client and count them here.
-         */
-        public int generation;
-        Batch batch;       // with the workers, or null
-        boolean waiting;   // on the waiting list for room in the queue
+    public static class Conn extends NativeConnection {
+        final Handler.Session session = new Handler.Session();
+        Batch batch;            // with the workers, or null
+        boolean waiting;        // on the waiting list for room in the queue
         boolean edgeWhileOut;   // an event came while the batch was with the workers: read again on its return
+        boolean lineArrived;    // a read that went out held a complete line
 
         protected Conn(int fd) {
             super(fd);
         }
 
-        /** Day 6: the slot takes its next client. */
+        /** On the loop thread: {@code b} goes out with what its worker needs, our framer and session. */
+        void handTo(Batch b) {
+            b.conn = this;
+            b.framer = framer();
+            b.session = session;
+            batch = b;
+        }
+
+        /** Its batch is with the workers: not finished until it is back, and its framer is theirs. */
         @Override
-        protected void reset() {
-            super.reset();
-            session = new Handler.Session();
-            batch = null;
-            waiting = false;
-            edgeWhileOut = false;
-            generation++;
+        protected final boolean answersOutstanding() {
+            return batch != null;
+        }
+
+        /** A line is activity, for the idle clock, when it arrives: not when its answer is back. */
+        @Override
+        public final boolean takeActivity() {
+            boolean a = super.takeActivity() | lineArrived;
+            lineArrived = false;
+            return a;
         }
     }
 
-    // The extension points day 6 builds on; a day 5 reactor uses the defaults.
-
-    /** A new client's fd: the connection that serves it, or null if turned away (and fd closed). */
-    protected Conn newConnection(EventLoop loop, int fd) {
-        return new Conn(fd);
+    /**
+     * The one point of the reactor that day 4's {@link Layer} has no word for, since it runs on a
+     * worker and a layer runs on the loop: once a batch is answered, the worker may send the
+     * answers itself. Returns how many bytes the kernel took; the loop sends the rest, in order.
+     */
+    @FunctionalInterface
+    public interface WorkerWrite {
+        int write(Conn c, Replies answers);
     }
 
-    /** On a worker, once a batch is answered: day 6's workers write the answers themselves here. */
-    protected void deliver(Batch b) {
-    }
-
-    /** Whether a read may go to the workers now. Day 6's workers write themselves, so not while output waits. */
-    protected boolean mayDispatch(Conn c) {
-        return true;
-    }
-
-    /** The connection is deregistered: close it (day 6 keeps its slot's number instead). */
-    protected void release(Conn c) {
-        c.close();
-    }
+    /** Who the clients are, unless a subclass says otherwise: a {@link Conn} each, closed on release. */
+    private static final Layer CONNS = new Layer() {
+        @Override
+        public NativeConnection accepted(EventLoop loop, int fd) {
+            return new Conn(fd);
+        }
+    };
 
     private final int workers;
     private final Handler handler;
@@ -131,6 +135,8 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private final List<Thread> pool = new ArrayList<>();
     private volatile EventLoop loop;
     private final HandOff handOff = new HandOff();
+    private Layer clients = CONNS;
+    private WorkerWrite workerWrite;   // null: the loop sends every answer
 
     // The loop thread's own.
     private final ArrayDeque<Batch> spare = new ArrayDeque<>();
@@ -141,6 +147,17 @@ public class ReactorServer extends EpollServer implements PooledServer {
         if (workers < 1) throw new IllegalArgumentException("workers must be positive");
         this.workers = workers;
         this.handler = handler;
+    }
+
+    /**
+     * From a subclass's constructor, before {@link #start}: who the clients are (day 4's
+     * {@link Layer#accepted}, which must give a {@link Conn}, and {@link Layer#release}) and, if
+     * workers send answers themselves, how.
+     */
+    protected final void plugIn(Layer clients, WorkerWrite workerWrite) {
+        if (loop != null) throw new IllegalStateException("already started");
+        this.clients = clients;
+        this.workerWrite = workerWrite;
     }
 
     @Override
@@ -156,16 +173,16 @@ public class ReactorServer extends EpollServer implements PooledServer {
         return loop;
     }
 
-    /** The hand-off, as day 4's extension points. */
+    /** The hand-off, as day 4's extension points; accepting and releasing are the clients' layer's. */
     private final class HandOff implements Layer {
         @Override
         public NativeConnection accepted(EventLoop loop, int fd) {
-            return newConnection(loop, fd);
+            return clients.accepted(loop, fd);
         }
 
         @Override
         public void release(EventLoop loop, NativeConnection c) {
-            ReactorServer.this.release((Conn) c);
+            clients.release(loop, c);
         }
 
         @Override
@@ -176,7 +193,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
                 return false;
             }
             if (c.isLingering()) return c.readAndAnswer(loop.buffers, 16);   // closing: input is dropped
-            if (!c.wantsRead() || !mayDispatch(c)) return false;
+            if (!c.wantsRead()) return false;
             if (!work.hasRoom()) {                         // the pool is behind: pause this one, never block
                 if (!c.waiting) {
                     c.waiting = true;
@@ -191,24 +208,16 @@ public class ReactorServer extends EpollServer implements PooledServer {
             int n = c.receive(read, 0, read.length, loop.buffers.counters);
             if (n == 0) return false;                      // EAGAIN, end of stream or reset: recorded by receive
             // A newline completes a line: activity for the idle clock now, when the line arrived,
-            // not when its answer is back (day 6's workers write it before the loop hears of it).
-            // Bytes with no newline (a dripper's) restart nothing.
+            // not when its answer is back. Bytes with no newline (a dripper's) restart nothing.
             for (int i = 0; i < n; i++) {
                 if (read[i] == '\n') {
-                    c.lineArrived();
+                    c.lineArrived = true;
                     break;
                 }
             }
             Batch b = spare.isEmpty() ? new Batch(handler) : spare.poll();
             b.fill(read, n);
-            b.conn = c;
-            b.fd = c.fd;
-            b.generation = c.generation;
-            b.framer = c.framer();
-            b.session = c.session;
-            b.sent = 0;
-            c.batch = b;
-            c.setAnswersPending(true);
+            c.handTo(b);
             inFlight.incrementAndGet();
             work.add(b);                                   // room was checked above; published at the end of the pass
             return false;
@@ -249,15 +258,12 @@ public class ReactorServer extends EpollServer implements PooledServer {
         Conn c = b.conn;
         b.conn = null;
         inFlight.decrementAndGet();
-        if (c.batch == b) {
-            c.batch = null;
-            c.setAnswersPending(false);
-        }
-        if (!c.isClosed() && c.generation == b.generation) {
-            // Reset while its batch was with the workers: the object is closed, and its fd number
-            // may already belong to a new client. We never look it up by number, so the late
-            // answer cannot reach that client; it is simply dropped.
-            c.answered(b.lines, loop.buffers.counters);
+        c.batch = null;
+        if (!c.isClosed()) {
+            // Closed while its batch was with the workers (a reset): its fd number may already
+            // belong to a new client. We never look it up by number, so the late answer cannot
+            // reach that client; it is simply dropped.
+            if (b.lines > 0) loop.buffers.counters.lines(b.lines);
             c.sendFirst(b.out.array(), b.sent, b.out.length(), loop.buffers);
             if (b.refused) c.stopReading();
             // The socket may hold more: the read filled the buffer, or an edge came while the
@@ -278,7 +284,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             while (true) {
                 Batch b = work.take();
                 b.frameAndAnswer();
-                deliver(b);
+                b.sent = workerWrite == null ? 0 : workerWrite.write(b.conn, b.out);
                 // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
                 // The loop takes the whole stack at once; order between connections is free.
                 Batch top;
