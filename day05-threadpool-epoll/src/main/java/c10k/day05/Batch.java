@@ -11,6 +11,13 @@ import java.nio.ByteBuffer;
  * unit of hand-off of {@link ReactorServer}. A read, not a line: 64 KiB of bare newlines is
  * 65,536 requests, and one batch. Pooled by the loop, so nothing is allocated per read; its
  * buffers start small and grow to what its reads need, at most one read and its answers.
+ *
+ * <p>A read, not a line, because as 65,536 tasks one read would be 65,536 allocations, queue
+ * nodes and wake-ups, and a queue that grows with what one client sends. Memory held per
+ * connection is then bounded whatever the line size: at most one batch (one read,
+ * {@value ReactorServer#READ_SIZE} bytes, and its answers), the framer's unfinished line (under
+ * {@code Protocol.MAX_LINE}), and the outbox (under its high-water mark plus one batch of
+ * answers, after which reading pauses).
  */
 final class Batch {
 
@@ -47,6 +54,14 @@ final class Batch {
         }
         System.arraycopy(read, 0, in, 0, n);
         view.clear().limit(n);
+    }
+
+    /** On the loop thread, once the answers are out: nothing of the client stays held. */
+    void recycle() {
+        out.clear();
+        conn = null;
+        framer = null;
+        session = null;
     }
 
     /** On a worker: frame the read with the client's framer and answer each line into {@link #out}. */

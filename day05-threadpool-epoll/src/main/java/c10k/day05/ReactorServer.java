@@ -8,8 +8,6 @@ import c10k.day04.Layer;
 import c10k.day04.Tuning;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,21 +30,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the pool, and its answers come back to the loop. Everything else (accepting, interest, the
  * outbox and backpressure, timers, shutdown) is the engine's, unchanged.
  *
- * <p>The unit of hand-off is a <em>read</em>, not a line. One read of 64 KiB of bare newlines
- * is 65,536 requests; as 65,536 tasks it would be 65,536 allocations, queue nodes and
- * wake-ups, and a queue that grows with what one client sends. As one batch it is one task,
- * and the worker frames the bytes itself. A connection has at most one batch with the workers
- * at a time, and the loop does not read it again until the batch comes back: that is the
- * per-connection bound, enforced before a byte is framed, and it is also what keeps the answers
- * in order without a reordering step (its lines are handled one after another by one worker).
- *
- * <p>Memory held per connection is then bounded whatever the line size: at most one batch
- * (one read, {@value #READ_SIZE} bytes, and its answers), the framer's unfinished line (under
- * {@code Protocol.MAX_LINE}), and the outbox (under its high-water mark plus one batch of
- * answers, after which reading pauses). Batches are pooled and few: at most
- * {@value #QUEUE_CAPACITY} wait for a worker, across all connections; when the queue is full
- * the loop does not block (that would stop I/O for everyone) but leaves that connection
- * unread, on a waiting list, until a worker frees a place.
+ * <p>The unit of hand-off is a <em>read</em>, not a line: one {@link Batch}, framed by the
+ * worker (its page says why and what it bounds). A connection has at most one batch with the
+ * workers at a time, and the loop does not read it again until the batch comes back: that is
+ * the per-connection bound, enforced before a byte is framed, and it keeps the answers in
+ * order with no reordering step. At most {@value #QUEUE_CAPACITY} batches wait for a worker,
+ * across all connections; when the queue is full the loop does not block (that would stop I/O
+ * for everyone) but leaves that connection unread, on a waiting list, until a worker frees a
+ * place.
  *
  * <p>The loop thread alone reads, writes, registers and closes fds; workers see only their
  * batch and the connection's framer and session, which travel with it. So no fd is ever read
@@ -54,9 +45,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link WorkerWrite}, is where day 6 starts, and meets the fd-reuse race.)
  *
  * <p>Waking the loop: workers put finished batches on a lock-free stack, and signal the loop's
- * eventfd only if the loop is about to block ({@link #loopAsleep}). A loop that is busy takes
- * them on its next pass with no system call on either side; this is Netty's {@code wakenUp}
- * protocol, a Dekker handshake between two volatile writes and two volatile reads.
+ * eventfd only if the loop is about to block ({@link #loopAsleep}).
  */
 public class ReactorServer extends EpollServer implements PooledServer {
 
@@ -112,14 +101,6 @@ public class ReactorServer extends EpollServer implements PooledServer {
         int write(Conn c, Replies answers);
     }
 
-    /** Who the clients are, unless a subclass says otherwise: a {@link Conn} each, closed on release. */
-    private static final Layer CONNS = new Layer() {
-        @Override
-        public NativeConnection accepted(EventLoop loop, int fd) {
-            return new Conn(fd);
-        }
-    };
-
     private final int workers;
     private final Handler handler;
     private final WorkQueue<Batch> work = new WorkQueue<>(QUEUE_CAPACITY);
@@ -128,14 +109,14 @@ public class ReactorServer extends EpollServer implements PooledServer {
      * Set by the loop just before {@code epoll_wait}, cleared when it looks at its answers. The
      * loop writes it and then reads {@link #done}; a worker writes {@code done} and then reads
      * it. Both are volatile, so at least one of the two sees the other's write: either the loop
-     * finds the answer and does not block, or the worker signals the eventfd.
+     * finds the answer and does not block, or the worker signals the eventfd. A busy loop takes
+     * its answers with no system call on either side: Netty's {@code wakenUp} protocol.
      */
     private final AtomicBoolean loopAsleep = new AtomicBoolean();
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final List<Thread> pool = new ArrayList<>();
     private volatile EventLoop loop;
     private final HandOff handOff = new HandOff();
-    private Layer clients = CONNS;
+    private Layer clients;             // null: a Conn per client, closed on release
     private WorkerWrite workerWrite;   // null: the loop sends every answer
 
     // The loop thread's own.
@@ -149,11 +130,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
         this.handler = handler;
     }
 
-    /**
-     * From a subclass's constructor, before {@link #start}: who the clients are (day 4's
-     * {@link Layer#accepted}, which must give a {@link Conn}, and {@link Layer#release}) and, if
-     * workers send answers themselves, how.
-     */
+    /** Before {@link #start}: who the clients are (a {@link Layer} whose accepted gives a {@link Conn}), and a worker's own write. */
     protected final void plugIn(Layer clients, WorkerWrite workerWrite) {
         if (loop != null) throw new IllegalStateException("already started");
         this.clients = clients;
@@ -163,12 +140,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
     @Override
     protected EventLoop newLoop(int listenFd) {
         NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(READ_SIZE, NativeConnection.ECHO, stats.newCounters());
-        // The pool does not grow with the load, which is the point. Platform threads, though a
-        // blocking handler would suit virtual ones: "N threads" stays literally N.
-        AtomicInteger n = new AtomicInteger();
-        for (int i = 0; i < workers; i++) {
-            pool.add(Thread.ofPlatform().name("day05-worker-" + n.incrementAndGet()).daemon(true).start(this::workLoop));
-        }
+        work.startWorkers(workers, "day05-worker-", this::answer);
         loop = new EventLoop("day05-reactor", listenFd, Tuning.EDGE.withoutSpareFd(), handOff, buffers, timeouts, clock);
         return loop;
     }
@@ -177,12 +149,13 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private final class HandOff implements Layer {
         @Override
         public NativeConnection accepted(EventLoop loop, int fd) {
-            return clients.accepted(loop, fd);
+            return clients == null ? new Conn(fd) : clients.accepted(loop, fd);
         }
 
         @Override
         public void release(EventLoop loop, NativeConnection c) {
-            clients.release(loop, c);
+            if (clients == null) c.close();
+            else clients.release(loop, c);
         }
 
         @Override
@@ -234,8 +207,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             // Awake: workers need not signal. One that finishes after the drain below is seen by
             // beforeWait, which then does not let the loop block.
             loopAsleep.set(false);
-            Batch b;
-            b = done.getAndSet(null);                      // every finished batch at once, newest first
+            Batch b = done.getAndSet(null);                // every finished batch at once, newest first
             while (b != null) {
                 Batch next = b.nextDone;
                 b.nextDone = null;
@@ -256,13 +228,11 @@ public class ReactorServer extends EpollServer implements PooledServer {
     /** On the loop thread: a batch is back. Send its answers first, then read that connection again. */
     private void answered(EventLoop loop, Batch b) {
         Conn c = b.conn;
-        b.conn = null;
         inFlight.decrementAndGet();
         c.batch = null;
         if (!c.isClosed()) {
-            // Closed while its batch was with the workers (a reset): its fd number may already
-            // belong to a new client. We never look it up by number, so the late answer cannot
-            // reach that client; it is simply dropped.
+            // Else closed while its batch was out (a reset), its number perhaps a new client's by
+            // now: never looked up by number, the late answer cannot reach that client; dropped.
             if (b.lines > 0) loop.buffers.counters.lines(b.lines);
             c.sendFirst(b.out.array(), b.sent, b.out.length(), loop.buffers);
             if (b.refused) c.stopReading();
@@ -272,56 +242,32 @@ public class ReactorServer extends EpollServer implements PooledServer {
             if (c.wantsRead() && (c.edgeWhileOut || !c.drained())) handOff.readable(loop, c);
             loop.update(c);
         }
-        b.out.clear();
-        b.framer = null;
-        b.session = null;
+        b.recycle();
         if (spare.size() < SPARES_KEPT) spare.push(b);
     }
 
-    /** A worker: frame the batch's bytes with the connection's framer and answer each line into the batch. */
-    private void workLoop() {
-        try {
-            while (true) {
-                Batch b = work.take();
-                b.frameAndAnswer();
-                b.sent = workerWrite == null ? 0 : workerWrite.write(b.conn, b.out);
-                // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
-                // The loop takes the whole stack at once; order between connections is free.
-                Batch top;
-                do {
-                    top = done.get();
-                    b.nextDone = top;
-                } while (!done.compareAndSet(top, b));
-                EventLoop l = loop;
-                // Signal only a loop that may be blocking, and only once: the first worker to
-                // see the flag clears it, the others leave the loop to drain them all.
-                if (loopAsleep.get() && loopAsleep.getAndSet(false) && l != null) l.wakeup();
-            }
-        } catch (InterruptedException e) {
-            // the server is closing
-        }
+    /** A worker: frame the batch's bytes with the connection's framer, answer each line into the batch, hand it back. */
+    private void answer(Batch b) throws InterruptedException {
+        b.frameAndAnswer();
+        b.sent = workerWrite == null ? 0 : workerWrite.write(b.conn, b.out);
+        // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
+        // The loop takes the whole stack at once; order between connections is free.
+        Batch top;
+        do {
+            top = done.get();
+            b.nextDone = top;
+        } while (!done.compareAndSet(top, b));
+        EventLoop l = loop;
+        // Signal only a loop that may be blocking, and only once: the first worker to
+        // see the flag clears it, the others leave the loop to drain them all.
+        if (loopAsleep.get() && loopAsleep.getAndSet(false) && l != null) l.wakeup();
     }
 
-    /**
-     * The loop has ended: stop the workers (interrupting handlers that block), then let the
-     * engine close the eventfd, but only once no worker can signal it any more.
-     */
+    /** The loop has ended: stop the workers; the engine closes the eventfd only once none can signal it. */
     @Override
     protected boolean loopEnded() {
-        for (Thread t : pool) t.interrupt();
-        boolean allDone = true;
-        for (Thread t : pool) {
-            try {
-                t.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            allDone &= !t.isAlive();
-        }
-        if (!allDone) {
-            LOG.log(Level.WARNING,
-                    "a handler ignores interrupts; leaving the eventfd open rather than risk a stray write");
-        }
+        boolean allDone = work.stopWorkers();
+        if (!allDone) LOG.log(Level.WARNING, "a handler ignores interrupts; leaving the eventfd open rather than risk a stray write");
         return allDone;
     }
 
@@ -332,14 +278,12 @@ public class ReactorServer extends EpollServer implements PooledServer {
 
     /** Worker threads alive now; stays {@link #workerThreads()} whatever the load. */
     public int poolSize() {
-        int alive = 0;
-        for (Thread t : pool) if (t.isAlive()) alive++;
-        return alive;
+        return work.workersAlive();
     }
 
     /** Worker threads ever started: also {@link #workerThreads()}. */
     public int largestPoolSize() {
-        return pool.size();
+        return work.workersStarted();
     }
 
     @Override
