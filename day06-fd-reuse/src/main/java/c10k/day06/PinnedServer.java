@@ -27,9 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *     number comes round again only after every other free slot. Alone, it only delays reuse:
  *     with one free slot left, the next client gets the number at once.</li>
  * <li><b>The generation</b>: bumped whenever a slot takes a client, and checked under the
- *     slot's lock before every write by a worker ({@link #write}). It is what tells a late writer that its
- *     client is gone, however soon the slot was reused; the lock makes check-and-send one step
- *     as far as the loop's replace-and-reuse is concerned.</li>
+ *     slot's lock before every write by a worker ({@link #write}). It is what tells a late
+ *     writer that its client is gone, however soon the slot was reused; the lock makes
+ *     check-and-send one step as far as the loop's replace-and-reuse is concerned.</li>
  * </ol>
  * The first two plug into day 4's {@link Layer} ({@link Pinning}: accept onto a slot, release
  * back to it); the third is the reactor's worker-side write.
