@@ -28,12 +28,12 @@ import java.nio.ByteBuffer;
  * the sending side is shut down (FIN after the last answer) and the input is drained until the
  * peer closes too, or the loop's drain timer runs out (nginx's {@code lingering_close}).
  *
- * <p>Not thread-safe: one thread at a time handles a connection. Days 5 and 6 are about
- * making sure of that.
+ * <p>Not thread-safe: one thread at a time handles a connection. The days after this one are
+ * about making sure of that when there are many threads.
  */
 public class NativeConnection {
 
-    /** Turns one line into its answer. The loop's own (day 4) is {@link #ECHO}; day 5 plugs in a handler. */
+    /** Turns one line into its answer: {@link #ECHO}, the book's protocol, unless a server plugs in another. */
     @FunctionalInterface
     public interface Answerer {
         /**
@@ -90,14 +90,13 @@ public class NativeConnection {
     /** Counted in the loop's paused-readers figure (kept by the loop, beside {@link #isReadPaused}). */
     public boolean countedAsPaused;
 
-    private LineFramer framer = new LineFramer();
+    private final LineFramer framer = new LineFramer();
     private final Outbox outbox = new Outbox();
     private boolean inputDone;        // no more requests are read: EOF, a refused line, shutdown
     private boolean peerClosed;       // EOF seen: the peer will send nothing more
     private boolean readPaused;       // backpressure: the peer is not reading its answers
     private boolean broken;           // reset, EPIPE: close at once, nothing more can be delivered
     private boolean lingering;        // our FIN is sent; input is read only to be dropped
-    private boolean answersPending;   // a worker holds requests of ours (days 5 and 6)
     private boolean activity;         // a complete line arrived since the loop last looked
     private boolean progress;         // output moved since the loop last looked
     private boolean resumed;          // reading was paused and may go on again
@@ -148,13 +147,14 @@ public class NativeConnection {
         broken = true;
     }
 
-    /** Days 5 and 6: a worker holds some of our requests; we are not finished until it answers. */
-    public void setAnswersPending(boolean pending) {
-        answersPending = pending;
-    }
-
-    public boolean hasAnswersPending() {
-        return answersPending;
+    /**
+     * Whether lines of ours are being answered on another thread: then the connection is not
+     * finished until the answers are back, and its framer is that thread's to feed, not ours to
+     * clear. This class answers where it reads, so never; a subclass that hands reads to other
+     * threads says when.
+     */
+    protected boolean answersOutstanding() {
+        return false;
     }
 
     /**
@@ -164,20 +164,7 @@ public class NativeConnection {
     public void stopReading() {
         if (inputDone) return;
         inputDone = true;
-        if (!answersPending) framer.discardPartial();   // else a worker is feeding it (day 5): it is dropped with the batch
-    }
-
-    /**
-     * A read of ours holds a complete line, to be answered elsewhere (day 5's workers): that is
-     * activity, for the idle clock, from the moment the line arrived.
-     */
-    public void lineArrived() {
-        activity = true;
-    }
-
-    /** Lines of ours were answered elsewhere (day 5's workers): counted (their activity was taken when they arrived). */
-    public void answered(int lines, Stats.Counters counters) {
-        if (lines > 0) counters.lines(lines);
+        if (!answersOutstanding()) framer.discardPartial();   // else another thread is feeding it
     }
 
     /** True once since the last call: a complete line arrived (what resets the idle clock). */
@@ -235,7 +222,7 @@ public class NativeConnection {
     /**
      * One {@code recv} into {@code buf}: the byte count, or 0 when there is nothing to read
      * now ({@code EAGAIN}), at end of stream (recorded: no more input) or on a reset
-     * (recorded: broken). The building block for loops that frame elsewhere (day 5's workers).
+     * (recorded: broken). The building block for a server that frames on another thread.
      */
     public int receive(byte[] buf, int offset, int length, Stats.Counters counters) {
         int n;
@@ -296,18 +283,9 @@ public class NativeConnection {
         }
     }
 
-    /**
-     * The framer of the client served now. Day 5's workers take it along with a read, so a
-     * day 6 slot that takes its next client meanwhile ({@link #reset}) gives that client a
-     * framer of its own.
-     */
-    public LineFramer framer() {
+    /** The framer, for a subclass whose lines are framed on another thread (see {@link #answersOutstanding}). */
+    protected final LineFramer framer() {
         return framer;
-    }
-
-    /** Frames on behalf of another thread (day 5's workers): the framer travels with the task. */
-    public boolean frame(ByteBuffer in, LineFramer.LineSink sink) throws IOException {
-        return framer.feed(in, sink);
     }
 
     /**
@@ -368,7 +346,7 @@ public class NativeConnection {
      */
     public boolean settle() {
         if (broken) return true;
-        if (!outbox.isEmpty() || answersPending) return false;
+        if (!outbox.isEmpty() || answersOutstanding()) return false;
         if (peerClosed) return true;
         if (inputDone && !lingering) {
             Sockets.shutdownWrite(fd);     // FIN after the last answer; the peer's input drains next
@@ -386,23 +364,16 @@ public class NativeConnection {
         if (!broken && !lingering) Sockets.shutdownWrite(fd);
         timer.cancel();
         outbox.clear();
-        if (!answersPending) framer.discardPartial();   // a worker may still be feeding it (day 5)
+        if (!answersOutstanding()) framer.discardPartial();   // another thread may still be feeding it
         releaseFd();
     }
 
-    /** The last step of {@link #close}: day 6's pinned slots put a placeholder back instead. */
+    /**
+     * The last step of {@link #close}, once the FIN (if due) is out: {@code close(2)}. A subclass
+     * that must never leave its number free, even for an instant, replaces the socket behind the
+     * number instead ({@code dup3} of a placeholder onto it).
+     */
     protected void releaseFd() {
         Sockets.close(fd);
-    }
-
-    /** Day 6: a slot that serves its next client starts from a clean state, on the same fd number. */
-    protected void reset() {
-        framer = new LineFramer();
-        outbox.clear();
-        inputDone = peerClosed = readPaused = broken = lingering = false;
-        answersPending = activity = progress = resumed = countedAsPaused = false;
-        drained = hangUpSeen = false;
-        interest = 0;
-        closed = false;
     }
 }

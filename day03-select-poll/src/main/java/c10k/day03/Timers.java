@@ -49,6 +49,19 @@ public final class Timers {
     }
 
     /**
+     * Day 5's shared mode, where {@code c}'s clock can run out on one thread while another one
+     * is acting on {@code c}: whether what that owner did since voids the timeout. Only what
+     * {@link #retime} counts as a reason to restart the clock that ran out: a complete line for
+     * the idle clock, output the kernel took for the send clock (the drain clock never
+     * restarts). Bytes with no newline, or a writable edge with nothing sent, do not: else a
+     * peer dripping a byte just as its deadline passes would buy itself a whole new idle period,
+     * again and again. Takes the flag it looks at, as {@code retime} would.
+     */
+    public boolean voidsTimeout(NativeConnection c, boolean hard) {
+        return hard ? c.takeProgress() : c.takeActivity();
+    }
+
+    /**
      * False when {@link #retime} would change nothing: no clock runs for {@code c}, and the one
      * that would is switched off (say {@code --idle-timeout 0}, with nothing left to send).
      * Safe to ask without the lock that day 5's shared mode puts around its timers: only the

@@ -72,6 +72,9 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
             if (onFatal != null) loop.onFatal(onFatal);
             loop.start();
         } catch (IOException | RuntimeException e) {
+            // newLoop may have started threads of its own (day 5's pool): they stop here, or
+            // they would wait for work for ever. The loop's fds were released by its start().
+            if (loop != null) loopEnded();
             Sockets.close(listenFd);
             listenFd = -1;
             loop = null;

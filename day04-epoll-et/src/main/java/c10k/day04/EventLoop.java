@@ -202,8 +202,9 @@ public final class EventLoop extends LoopThread {
         if (listening != null && listening.owed()) acceptBatch();
     }
 
-    /** After anything happened to a connection: close it if done, else make timers and interest match. */
+    /** Loop thread: after anything happened to a connection, close it if done, else make timers and interest match. */
     public void update(NativeConnection c) {
+        checkLoopThread();
         if (byFd[c.fd] != c) return;
         if (c.settle()) {
             drop(c);
@@ -329,10 +330,16 @@ public final class EventLoop extends LoopThread {
     }
 
     /** Loop thread: a turn for {@code c} on this pass, as if an edge had come. */
-    public void owe(NativeConnection c) { owed.add(c); }
+    public void owe(NativeConnection c) {
+        checkLoopThread();
+        owed.add(c);
+    }
 
-    /** The loop's idea of now: read once per pass, from the clock it was given. */
-    public long now() { return now; }
+    /** Loop thread: the loop's idea of now, read once per pass from the clock it was given. */
+    public long now() {
+        checkLoopThread();
+        return now;
+    }
 
     public int connectionCount() { return connectionCount; }
 

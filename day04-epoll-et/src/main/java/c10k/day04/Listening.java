@@ -19,6 +19,7 @@ final class Listening {
     private final int extraFlags;
     private final Acceptor acceptor;
     private boolean active, owed;
+    private boolean watched;   // in the epoll set now (an exclusive listener leaves it while paused)
 
     Listening(String who, int fd, Tuning tuning, int extraFlags) throws SyscallException {
         this.fd = fd;
@@ -33,7 +34,21 @@ final class Listening {
 
     void register(Epoll epoll) throws SyscallException {
         epoll.add(fd, events(), DATA);
-        active = true;
+        active = watched = true;
+    }
+
+    /**
+     * A pause stops watching the listener; the end of the pause watches it again. Usually a MOD
+     * to no events and back, but epoll_ctl(2) refuses MOD with {@code EINVAL} on a registration
+     * made with {@code EPOLLEXCLUSIVE}, and a refused MOD here would end the loop at the first
+     * {@code EMFILE}. Such a listener leaves the set and is added again instead (ADD, like MOD,
+     * reports clients that queued meanwhile at once).
+     */
+    private void watch(Epoll epoll, boolean on) throws SyscallException {
+        if ((extraFlags & Epoll.EPOLLEXCLUSIVE) == 0) epoll.modify(fd, on ? events() : 0, DATA);
+        else if (on) epoll.add(fd, events(), DATA);
+        else epoll.delete(fd);
+        watched = on;
     }
 
     /** Accepts a batch (an event, or the turn it was owed). Throws only if the listener is broken. */
@@ -44,12 +59,12 @@ final class Listening {
         // first PAUSED comes when we are out of fds and cannot open its class file.
         Acceptor.Outcome outcome = acceptor.acceptBatch(onNew, counters);
         if (outcome == Acceptor.Outcome.BUDGET_SPENT) owed = tuning.owesTurns();
-        else if (outcome == Acceptor.Outcome.PAUSED) epoll.modify(fd, 0, DATA);   // stop watching; resumeIfDue watches again
+        else if (outcome == Acceptor.Outcome.PAUSED) watch(epoll, false);   // resumeIfDue watches again
     }
 
-    /** After a pause: watch the listener again (EPOLL_CTL_MOD reports clients queued meanwhile at once). */
+    /** After a pause: watch the listener again (which reports clients queued meanwhile at once). */
     void resumeIfDue(Epoll epoll) throws SyscallException {
-        if (active && acceptor.resumeIfDue()) epoll.modify(fd, events(), DATA);
+        if (active && acceptor.resumeIfDue()) watch(epoll, true);
     }
 
     boolean owed() {
@@ -63,8 +78,8 @@ final class Listening {
 
     /** Shutdown: no more accepting. The server closes the fd itself once every loop has let go of it. */
     void stop(Epoll epoll) throws SyscallException {
-        if (active) epoll.delete(fd);
-        active = owed = false;
+        if (active && watched) epoll.delete(fd);
+        active = owed = watched = false;
     }
 
     void close() {

@@ -95,4 +95,15 @@ abstract class LoopThread {
     public boolean isLoopThread() {
         return Thread.currentThread() == thread;
     }
+
+    /**
+     * First line of every method only the loop thread may call, as Netty asserts
+     * {@code inEventLoop()}: a field read and a compare, cheap enough to stay on, and a
+     * layer that calls from a worker fails at once instead of corrupting the loop's state.
+     */
+    final void checkLoopThread() {
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException(name + ": loop thread only, called from " + Thread.currentThread().getName());
+        }
+    }
 }

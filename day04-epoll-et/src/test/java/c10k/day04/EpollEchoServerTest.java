@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.EchoContract;
 import c10k.day01.EchoServer;
+import c10k.day01.KernelView;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.day03.EventLoopLessons;
@@ -102,6 +103,7 @@ class EpollEchoServerTest {
             java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean(true);
             int before = s.connectionCount();
             s.beforeEachWait(() -> {
+                if (loopTid == null) loopTid = KernelView.threadSelf();
                 // Hold only once the waker is accepted: the loop may be between its last
                 // epoll_wait and the hook right now, and must not park with the waker queued.
                 if (s.connectionCount() > before && hold.getAndSet(false)) {
@@ -117,6 +119,18 @@ class EpollEchoServerTest {
         }
 
         private TestClient waker;
+        private volatile String loopTid;
+
+        /**
+         * The stall, as the kernel sees it: the loop thread asleep in epoll_wait while
+         * {@code unread} bytes (or queued clients, for a listener) wait in the socket of
+         * {@code localPort} connected to {@code remotePort}. Edge-triggered, nothing will wake it
+         * for them: no waiting to see that nothing comes.
+         */
+        private void awaitStall(int localPort, int remotePort, long unread) {
+            c10k.day01.Fds.await("the loop asleep with " + unread + " waiting", java.time.Duration.ofSeconds(30),
+                    () -> KernelView.asleepInEpollWait(loopTid) && KernelView.rxQueue(localPort, remotePort) == unread);
+        }
 
         @org.junit.jupiter.api.AfterEach
         void letGo() throws Exception {
@@ -150,13 +164,14 @@ class EpollEchoServerTest {
 
                 ByteArrayOutputStream got = new ByteArrayOutputStream();
                 got.writeBytes(c.readExactly(echoedAfterReads(request, 1)));   // the lines of one read
-                assertThat(c.silentFor(1000)).as("...the rest stays in the kernel: no new edge, no read").isTrue();
+                // ...the rest stays in the kernel, and the loop sleeps: no new edge, no read.
+                awaitStall(s.port(), c.socket().getLocalPort(), request.length - READ_SIZE);
 
                 // Only new data makes a new edge; each one moves the stream one read further.
                 c.send("x\n");
                 got.writeBytes(c.readExactly(echoedAfterReads(request, 2) - got.size()));
                 assertThat(got.toByteArray()).isEqualTo(java.util.Arrays.copyOf(request, got.size()));
-                assertThat(c.silentFor(200)).as("and stalls again").isTrue();
+                awaitStall(s.port(), c.socket().getLocalPort(), request.length + 2 - 2 * READ_SIZE);   // and stalls again
             }
         }
 
@@ -169,7 +184,7 @@ class EpollEchoServerTest {
                 letGo.run();
                 assertThat(a.roundTrip("a\n")).isEqualTo("a\n");
                 b.send("b\n");
-                assertThat(b.silentFor(500)).as("one accept per edge: b stays in the queue").isTrue();
+                awaitStall(s.port(), 0, 1);           // one accept per edge: b stays in the listener's queue
                 assertThat(s.connectionCount()).as("the waker and a").isEqualTo(2);
                 // Only a new connection makes a new edge, and it moves the queue by one: b.
                 try (TestClient c = new TestClient(s.port())) {

@@ -11,9 +11,15 @@ import java.nio.ByteBuffer;
  * unit of hand-off of {@link ReactorServer}. A read, not a line: 64 KiB of bare newlines is
  * 65,536 requests, and one batch. Pooled by the loop, so nothing is allocated per read; its
  * buffers start small and grow to what its reads need, at most one read and its answers.
- * (Its fields are public for day 6's {@code deliver}, where the worker writes the answers.)
+ *
+ * <p>A read, not a line, because as 65,536 tasks one read would be 65,536 allocations, queue
+ * nodes and wake-ups, and a queue that grows with what one client sends. Memory held per
+ * connection is then bounded whatever the line size: at most one batch (one read,
+ * {@value ReactorServer#READ_SIZE} bytes, and its answers), the framer's unfinished line (under
+ * {@code Protocol.MAX_LINE}), and the outbox (under its high-water mark plus one batch of
+ * answers, after which reading pauses).
  */
-public final class Batch {
+final class Batch {
 
     private static final System.Logger LOG = c10k.day01.Log.logger("day05");
     private static final int START = 4096;
@@ -23,20 +29,14 @@ public final class Batch {
     private byte[] in = new byte[START];
     ByteBuffer view = ByteBuffer.wrap(in);
     /** The answers, written by the worker. */
-    public final Replies out = new Replies(START, ReactorServer.READ_SIZE + Protocol.MAX_LINE);
+    final Replies out = new Replies(START, ReactorServer.READ_SIZE + Protocol.MAX_LINE);
     /** The next finished batch, in the workers' stack of finished batches. */
     Batch nextDone;
     private final LineFramer.LineSink answer = this::answerOne;
-    /** The connection, its fd number and its generation when the batch left the loop. */
-    public ReactorServer.Conn conn;
-    public int fd, generation;
-    /** How many bytes of {@link #out} a worker already wrote itself (day 6); the loop sends the rest. */
-    public int sent;
-    /**
-     * The client's framer and session, taken when the batch left the loop: a day 6 slot may
-     * take its next client while this batch is still out, and that client must start with
-     * a framer and a session of its own, never this client's half line.
-     */
+    ReactorServer.Conn conn;
+    /** How many bytes of {@link #out} a worker sent itself ({@link ReactorServer.WorkerWrite}); the loop sends the rest. */
+    int sent;
+    /** The client's framer and session, lent to the worker while the batch is out. */
     LineFramer framer;
     Handler.Session session;
     int lines;
@@ -54,6 +54,14 @@ public final class Batch {
         }
         System.arraycopy(read, 0, in, 0, n);
         view.clear().limit(n);
+    }
+
+    /** On the loop thread, once the answers are out: nothing of the client stays held. */
+    void recycle() {
+        out.clear();
+        conn = null;
+        framer = null;
+        session = null;
     }
 
     /** On a worker: frame the read with the client's framer and answer each line into {@link #out}. */

@@ -1,14 +1,13 @@
 package c10k.day05;
 
 import c10k.day03.NativeConnection;
+import c10k.day03.Replies;
 import c10k.day04.EpollServer;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;
 import c10k.day04.Tuning;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,31 +30,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the pool, and its answers come back to the loop. Everything else (accepting, interest, the
  * outbox and backpressure, timers, shutdown) is the engine's, unchanged.
  *
- * <p>The unit of hand-off is a <em>read</em>, not a line. One read of 64 KiB of bare newlines
- * is 65,536 requests; as 65,536 tasks it would be 65,536 allocations, queue nodes and
- * wake-ups, and a queue that grows with what one client sends. As one batch it is one task,
- * and the worker frames the bytes itself. A connection has at most one batch with the workers
- * at a time, and the loop does not read it again until the batch comes back: that is the
- * per-connection bound, enforced before a byte is framed, and it is also what keeps the answers
- * in order without a reordering step (its lines are handled one after another by one worker).
- *
- * <p>Memory held per connection is then bounded whatever the line size: at most one batch
- * (one read, {@value #READ_SIZE} bytes, and its answers), the framer's unfinished line (under
- * {@code Protocol.MAX_LINE}), and the outbox (under its high-water mark plus one batch of
- * answers, after which reading pauses). Batches are pooled and few: at most
- * {@value #QUEUE_CAPACITY} wait for a worker, across all connections; when the queue is full
- * the loop does not block (that would stop I/O for everyone) but leaves that connection
- * unread, on a waiting list, until a worker frees a place.
+ * <p>The unit of hand-off is a <em>read</em>, not a line: one {@link Batch}, framed by the
+ * worker (its page says why and what it bounds). A connection has at most one batch with the
+ * workers at a time, and the loop does not read it again until the batch comes back: that is
+ * the per-connection bound, enforced before a byte is framed, and it keeps the answers in
+ * order with no reordering step. At most {@value #QUEUE_CAPACITY} batches wait for a worker,
+ * across all connections; when the queue is full the loop does not block (that would stop I/O
+ * for everyone) but leaves that connection unread, on a waiting list, until a worker frees a
+ * place.
  *
  * <p>The loop thread alone reads, writes, registers and closes fds; workers see only their
  * batch and the connection's framer and session, which travel with it. So no fd is ever read
- * or written by two threads without a lock; and workers never {@code send()} themselves, as
- * day 6's do, which is the bug day 6 is about.
+ * or written by two threads without a lock. (Letting workers {@code send()} themselves, through
+ * {@link WorkerWrite}, is where day 6 starts, and meets the fd-reuse race.)
  *
  * <p>Waking the loop: workers put finished batches on a lock-free stack, and signal the loop's
- * eventfd only if the loop is about to block ({@link #loopAsleep}). A loop that is busy takes
- * them on its next pass with no system call on either side; this is Netty's {@code wakenUp}
- * protocol, a Dekker handshake between two volatile writes and two volatile reads.
+ * eventfd only if the loop is about to block ({@link #loopAsleep}).
  */
 public class ReactorServer extends EpollServer implements PooledServer {
 
@@ -67,53 +57,48 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private static final int SPARES_KEPT = 256;
 
     /** A day 4 connection plus what the pool needs: the batch in flight, and the handler's session. */
-    protected static class Conn extends NativeConnection {
-        Handler.Session session = new Handler.Session();
-        /**
-         * Which client this is, for an answer that comes back late. A day 5 connection object
-         * serves one client and is never reused, so its generation stays 0 and "closed" says it
-         * all; day 6's slots serve client after client and count them here.
-         */
-        public int generation;
-        Batch batch;       // with the workers, or null
-        boolean waiting;   // on the waiting list for room in the queue
+    public static class Conn extends NativeConnection {
+        final Handler.Session session = new Handler.Session();
+        Batch batch;            // with the workers, or null
+        boolean waiting;        // on the waiting list for room in the queue
         boolean edgeWhileOut;   // an event came while the batch was with the workers: read again on its return
+        boolean lineArrived;    // a read that went out held a complete line
 
         protected Conn(int fd) {
             super(fd);
         }
 
-        /** Day 6: the slot takes its next client. */
+        /** On the loop thread: {@code b} goes out with what its worker needs, our framer and session. */
+        void handTo(Batch b) {
+            b.conn = this;
+            b.framer = framer();
+            b.session = session;
+            batch = b;
+        }
+
+        /** Its batch is with the workers: not finished until it is back, and its framer is theirs. */
         @Override
-        protected void reset() {
-            super.reset();
-            session = new Handler.Session();
-            batch = null;
-            waiting = false;
-            edgeWhileOut = false;
-            generation++;
+        protected final boolean answersOutstanding() {
+            return batch != null;
+        }
+
+        /** A line is activity, for the idle clock, when it arrives: not when its answer is back. */
+        @Override
+        public final boolean takeActivity() {
+            boolean a = super.takeActivity() | lineArrived;
+            lineArrived = false;
+            return a;
         }
     }
 
-    // The extension points day 6 builds on; a day 5 reactor uses the defaults.
-
-    /** A new client's fd: the connection that serves it, or null if turned away (and fd closed). */
-    protected Conn newConnection(EventLoop loop, int fd) {
-        return new Conn(fd);
-    }
-
-    /** On a worker, once a batch is answered: day 6's workers write the answers themselves here. */
-    protected void deliver(Batch b) {
-    }
-
-    /** Whether a read may go to the workers now. Day 6's workers write themselves, so not while output waits. */
-    protected boolean mayDispatch(Conn c) {
-        return true;
-    }
-
-    /** The connection is deregistered: close it (day 6 keeps its slot's number instead). */
-    protected void release(Conn c) {
-        c.close();
+    /**
+     * The one point of the reactor that day 4's {@link Layer} has no word for, since it runs on a
+     * worker and a layer runs on the loop: once a batch is answered, the worker may send the
+     * answers itself. Returns how many bytes the kernel took; the loop sends the rest, in order.
+     */
+    @FunctionalInterface
+    public interface WorkerWrite {
+        int write(Conn c, Replies answers);
     }
 
     private final int workers;
@@ -124,13 +109,15 @@ public class ReactorServer extends EpollServer implements PooledServer {
      * Set by the loop just before {@code epoll_wait}, cleared when it looks at its answers. The
      * loop writes it and then reads {@link #done}; a worker writes {@code done} and then reads
      * it. Both are volatile, so at least one of the two sees the other's write: either the loop
-     * finds the answer and does not block, or the worker signals the eventfd.
+     * finds the answer and does not block, or the worker signals the eventfd. A busy loop takes
+     * its answers with no system call on either side: Netty's {@code wakenUp} protocol.
      */
     private final AtomicBoolean loopAsleep = new AtomicBoolean();
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final List<Thread> pool = new ArrayList<>();
     private volatile EventLoop loop;
     private final HandOff handOff = new HandOff();
+    private Layer clients;             // null: a Conn per client, closed on release
+    private WorkerWrite workerWrite;   // null: the loop sends every answer
 
     // The loop thread's own.
     private final ArrayDeque<Batch> spare = new ArrayDeque<>();
@@ -143,29 +130,32 @@ public class ReactorServer extends EpollServer implements PooledServer {
         this.handler = handler;
     }
 
+    /** Before {@link #start}: who the clients are (a {@link Layer} whose accepted gives a {@link Conn}), and a worker's own write. */
+    protected final void plugIn(Layer clients, WorkerWrite workerWrite) {
+        if (loop != null) throw new IllegalStateException("already started");
+        this.clients = clients;
+        this.workerWrite = workerWrite;
+    }
+
     @Override
     protected EventLoop newLoop(int listenFd) {
         NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(READ_SIZE, NativeConnection.ECHO, stats.newCounters());
-        // The pool does not grow with the load, which is the point. Platform threads, though a
-        // blocking handler would suit virtual ones: "N threads" stays literally N.
-        AtomicInteger n = new AtomicInteger();
-        for (int i = 0; i < workers; i++) {
-            pool.add(Thread.ofPlatform().name("day05-worker-" + n.incrementAndGet()).daemon(true).start(this::workLoop));
-        }
+        work.startWorkers(workers, "day05-worker-", this::answer);
         loop = new EventLoop("day05-reactor", listenFd, Tuning.EDGE.withoutSpareFd(), handOff, buffers, timeouts, clock);
         return loop;
     }
 
-    /** The hand-off, as day 4's extension points. */
+    /** The hand-off, as day 4's extension points; accepting and releasing are the clients' layer's. */
     private final class HandOff implements Layer {
         @Override
         public NativeConnection accepted(EventLoop loop, int fd) {
-            return newConnection(loop, fd);
+            return clients == null ? new Conn(fd) : clients.accepted(loop, fd);
         }
 
         @Override
         public void release(EventLoop loop, NativeConnection c) {
-            ReactorServer.this.release((Conn) c);
+            if (clients == null) c.close();
+            else clients.release(loop, c);
         }
 
         @Override
@@ -176,7 +166,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
                 return false;
             }
             if (c.isLingering()) return c.readAndAnswer(loop.buffers, 16);   // closing: input is dropped
-            if (!c.wantsRead() || !mayDispatch(c)) return false;
+            if (!c.wantsRead()) return false;
             if (!work.hasRoom()) {                         // the pool is behind: pause this one, never block
                 if (!c.waiting) {
                     c.waiting = true;
@@ -191,24 +181,16 @@ public class ReactorServer extends EpollServer implements PooledServer {
             int n = c.receive(read, 0, read.length, loop.buffers.counters);
             if (n == 0) return false;                      // EAGAIN, end of stream or reset: recorded by receive
             // A newline completes a line: activity for the idle clock now, when the line arrived,
-            // not when its answer is back (day 6's workers write it before the loop hears of it).
-            // Bytes with no newline (a dripper's) restart nothing.
+            // not when its answer is back. Bytes with no newline (a dripper's) restart nothing.
             for (int i = 0; i < n; i++) {
                 if (read[i] == '\n') {
-                    c.lineArrived();
+                    c.lineArrived = true;
                     break;
                 }
             }
             Batch b = spare.isEmpty() ? new Batch(handler) : spare.poll();
             b.fill(read, n);
-            b.conn = c;
-            b.fd = c.fd;
-            b.generation = c.generation;
-            b.framer = c.framer();
-            b.session = c.session;
-            b.sent = 0;
-            c.batch = b;
-            c.setAnswersPending(true);
+            c.handTo(b);
             inFlight.incrementAndGet();
             work.add(b);                                   // room was checked above; published at the end of the pass
             return false;
@@ -225,8 +207,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
             // Awake: workers need not signal. One that finishes after the drain below is seen by
             // beforeWait, which then does not let the loop block.
             loopAsleep.set(false);
-            Batch b;
-            b = done.getAndSet(null);                      // every finished batch at once, newest first
+            Batch b = done.getAndSet(null);                // every finished batch at once, newest first
             while (b != null) {
                 Batch next = b.nextDone;
                 b.nextDone = null;
@@ -247,17 +228,12 @@ public class ReactorServer extends EpollServer implements PooledServer {
     /** On the loop thread: a batch is back. Send its answers first, then read that connection again. */
     private void answered(EventLoop loop, Batch b) {
         Conn c = b.conn;
-        b.conn = null;
         inFlight.decrementAndGet();
-        if (c.batch == b) {
-            c.batch = null;
-            c.setAnswersPending(false);
-        }
-        if (!c.isClosed() && c.generation == b.generation) {
-            // Reset while its batch was with the workers: the object is closed, and its fd number
-            // may already belong to a new client. We never look it up by number, so the late
-            // answer cannot reach that client; it is simply dropped.
-            c.answered(b.lines, loop.buffers.counters);
+        c.batch = null;
+        if (!c.isClosed()) {
+            // Else closed while its batch was out (a reset), its number perhaps a new client's by
+            // now: never looked up by number, the late answer cannot reach that client; dropped.
+            if (b.lines > 0) loop.buffers.counters.lines(b.lines);
             c.sendFirst(b.out.array(), b.sent, b.out.length(), loop.buffers);
             if (b.refused) c.stopReading();
             // The socket may hold more: the read filled the buffer, or an edge came while the
@@ -266,56 +242,32 @@ public class ReactorServer extends EpollServer implements PooledServer {
             if (c.wantsRead() && (c.edgeWhileOut || !c.drained())) handOff.readable(loop, c);
             loop.update(c);
         }
-        b.out.clear();
-        b.framer = null;
-        b.session = null;
+        b.recycle();
         if (spare.size() < SPARES_KEPT) spare.push(b);
     }
 
-    /** A worker: frame the batch's bytes with the connection's framer and answer each line into the batch. */
-    private void workLoop() {
-        try {
-            while (true) {
-                Batch b = work.take();
-                b.frameAndAnswer();
-                deliver(b);
-                // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
-                // The loop takes the whole stack at once; order between connections is free.
-                Batch top;
-                do {
-                    top = done.get();
-                    b.nextDone = top;
-                } while (!done.compareAndSet(top, b));
-                EventLoop l = loop;
-                // Signal only a loop that may be blocking, and only once: the first worker to
-                // see the flag clears it, the others leave the loop to drain them all.
-                if (loopAsleep.get() && loopAsleep.getAndSet(false) && l != null) l.wakeup();
-            }
-        } catch (InterruptedException e) {
-            // the server is closing
-        }
+    /** A worker: frame the batch's bytes with the connection's framer, answer each line into the batch, hand it back. */
+    private void answer(Batch b) throws InterruptedException {
+        b.frameAndAnswer();
+        b.sent = workerWrite == null ? 0 : workerWrite.write(b.conn, b.out);
+        // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
+        // The loop takes the whole stack at once; order between connections is free.
+        Batch top;
+        do {
+            top = done.get();
+            b.nextDone = top;
+        } while (!done.compareAndSet(top, b));
+        EventLoop l = loop;
+        // Signal only a loop that may be blocking, and only once: the first worker to
+        // see the flag clears it, the others leave the loop to drain them all.
+        if (loopAsleep.get() && loopAsleep.getAndSet(false) && l != null) l.wakeup();
     }
 
-    /**
-     * The loop has ended: stop the workers (interrupting handlers that block), then let the
-     * engine close the eventfd, but only once no worker can signal it any more.
-     */
+    /** The loop has ended: stop the workers; the engine closes the eventfd only once none can signal it. */
     @Override
     protected boolean loopEnded() {
-        for (Thread t : pool) t.interrupt();
-        boolean allDone = true;
-        for (Thread t : pool) {
-            try {
-                t.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            allDone &= !t.isAlive();
-        }
-        if (!allDone) {
-            LOG.log(Level.WARNING,
-                    "a handler ignores interrupts; leaving the eventfd open rather than risk a stray write");
-        }
+        boolean allDone = work.stopWorkers();
+        if (!allDone) LOG.log(Level.WARNING, "a handler ignores interrupts; leaving the eventfd open rather than risk a stray write");
         return allDone;
     }
 
@@ -326,14 +278,12 @@ public class ReactorServer extends EpollServer implements PooledServer {
 
     /** Worker threads alive now; stays {@link #workerThreads()} whatever the load. */
     public int poolSize() {
-        int alive = 0;
-        for (Thread t : pool) if (t.isAlive()) alive++;
-        return alive;
+        return work.workersAlive();
     }
 
     /** Worker threads ever started: also {@link #workerThreads()}. */
     public int largestPoolSize() {
-        return pool.size();
+        return work.workersStarted();
     }
 
     @Override

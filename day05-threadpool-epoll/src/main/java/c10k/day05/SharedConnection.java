@@ -21,6 +21,12 @@ final class SharedConnection extends NativeConnection {
     final Handler.Session session = new Handler.Session();
     /** Born owned: the accepting thread holds it until it is registered. */
     final Ownership ownership = new Ownership(true);
+    /**
+     * Which clock ran out on another thread and is not dealt with yet ({@code TIMED_OUT} or
+     * {@code TIMED_OUT_HARD}), else 0. Under the timers' lock: written by the thread that fired
+     * the clock, read and cleared by the owner, who alone decides whether it stands.
+     */
+    volatile int fired;
 
     SharedConnection(int fd, long id) {
         super(fd);
@@ -68,6 +74,11 @@ final class SharedConnection extends NativeConnection {
             do {
                 p = pending.get();
             } while (!pending.compareAndSet(p, p | news));   // a write even if the bits are set: the owner's look must follow it
+        }
+
+        /** News posted and not yet taken: for tests that wait until another thread has spoken. */
+        int posted() {
+            return pending.get();
         }
 
         /** Lets go; if news came meanwhile and the caller got it back, returns the news (owned again), else 0. */

@@ -34,6 +34,7 @@ final class SharedConnections {
         final NativeConnection.LoopBuffers buffers;
         private final ArrayDeque<SharedConnection> due = new ArrayDeque<>();
         private final Timers.Expired onExpired = (c, hard) -> {
+            ((SharedConnection) c).fired = hard ? TIMED_OUT_HARD : TIMED_OUT;   // under the timers' lock
             ((SharedConnection) c).ownership.post(hard ? TIMED_OUT_HARD : TIMED_OUT);
             due.add((SharedConnection) c);
         };
@@ -54,6 +55,8 @@ final class SharedConnections {
     private final AtomicInteger count = new AtomicInteger(), readPaused = new AtomicInteger();
     private volatile int largestOutbox;
     private volatile boolean stopping;
+    /** Test hook: runs on the owner after it acted on a connection, before its clock is restarted. */
+    volatile java.util.function.Consumer<SharedConnection> beforeRetime = c -> { };
 
     /** Day 4's engine frames; each line is answered by the handler, on the thread that read it. */
     private final NativeConnection.Answerer answerer = this::answer;
@@ -110,13 +113,7 @@ final class SharedConnections {
     /** The owner acts on the news: day 4's handle, word for word where it can be. False once closed. */
     private boolean handle(SharedConnection c, int news, Lent t) {
         try {
-            // A timeout is void if the clock was restarted after it fired: the thread that fired
-            // it took the timer off its list, and only the owner puts it back, in update(). That
-            // happens when a line came in as the clock ran out: its answer went out, another
-            // thread fired the old deadline, and then this owner restarted the clock. (Any event
-            // of ours in that same instant restarts it too: the price of one clock per
-            // connection shared by threads, a few microseconds of slack on a deadline of seconds.)
-            if ((news & (TIMED_OUT | TIMED_OUT_HARD)) != 0 && c.timer.list() == null) {
+            if ((news & (TIMED_OUT | TIMED_OUT_HARD)) != 0 && timeoutStands(c)) {
                 t.buffers.counters.timedOut();
                 if ((news & TIMED_OUT_HARD) != 0) c.markBroken();   // send or drain: the peer is not reading
                 else c.stopReading();                                // idle: close gently (FIN, drain)
@@ -144,6 +141,21 @@ final class SharedConnections {
         }
     }
 
+    /**
+     * The owner, on a timeout news: whether it stands. Void if the clock was restarted since it
+     * fired, for a reason that counts (see {@code update}): a line came in as the clock ran out,
+     * its answer went out, another thread fired the old deadline, and this owner restarted the
+     * clock. The owner's update may also not have looked yet (it took no lock: no clock ran).
+     */
+    private boolean timeoutStands(SharedConnection c) {
+        synchronized (timers) {
+            if (c.fired == 0) return false;
+            boolean stands = !timers.voidsTimeout(c, c.fired == TIMED_OUT_HARD);
+            c.fired = 0;                          // dealt with: the next update restarts whichever clock runs
+            return stands;
+        }
+    }
+
     /** After anything happened: close if done, else timers and interest, and re-arm (ONESHOT). */
     private boolean update(SharedConnection c, Lent t) {
         if (c.settle()) {
@@ -158,9 +170,14 @@ final class SharedConnections {
         }
         c.takeResumed();          // no owed turn: re-arming with EPOLLIN reports bytes already waiting
         if (t.buffers.largestOutbox > largestOutbox) largestOutbox = t.buffers.largestOutbox;
-        if (timers.mayRetime(c)) {                 // else no clock runs or would: no lock to take
+        beforeRetime.accept(c);
+        if (c.fired != 0 || timers.mayRetime(c)) {   // else no clock runs or would: no lock to take
             synchronized (timers) {
-                timers.retime(c, clock.getAsLong());   // the clock read under the lock keeps each list in order
+                // A clock that ran out while we held the connection is restarted only for what
+                // would have restarted it anyway (voidsTimeout); else it stays stopped and the
+                // timeout posted to us stands, whatever else we did meanwhile.
+                if (c.fired != 0 && timers.voidsTimeout(c, c.fired == TIMED_OUT_HARD)) c.fired = 0;
+                if (c.fired == 0) timers.retime(c, clock.getAsLong());   // the clock read under the lock keeps each list in order
             }
         }
         // While paused, EPOLLIN stays out of the mask: MOD would report the unread data at

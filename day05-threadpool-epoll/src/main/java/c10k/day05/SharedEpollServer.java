@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -98,6 +99,12 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
     private final AtomicBoolean stopBegun = new AtomicBoolean();
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
     private final CountDownLatch stoppedAccepting = new CountDownLatch(1);
+    /** How long close() waits for each thread: a handler that ignores interrupts may never return. */
+    Duration closeWait = Duration.ofSeconds(5);
+    /** Threads still running, and whether close() gave up waiting for one: then the last to end releases. */
+    private final Object ends = new Object();
+    private int running;
+    private boolean closeBegun, abandoned;
 
     public SharedEpollServer(String host, int port, int threads, Handler handler) {
         if (threads < 1) throw new IllegalArgumentException("threads must be positive");
@@ -130,6 +137,11 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
         beforeWait = hook;
     }
 
+    /** Test hook, after {@link #start}: runs on a connection's owner once it has acted, before its clock is restarted. */
+    void beforeEachRetime(Consumer<SharedConnection> hook) {
+        connections.beforeRetime = hook;
+    }
+
     @Override
     public void start() throws IOException {
         listenFd = Sockets.listen(host, requestedPort, 4096);
@@ -149,6 +161,7 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
         }
         int batch = handler.mayBlock() ? 1 : EVENTS_PER_WAIT;
         // Platform threads: every FFM downcall (epoll_wait above all) would pin a virtual thread anyway.
+        running = threadCount;
         for (int i = 0; i < threadCount; i++) {
             SharedConnections.Lent lent = connections.new Lent(stats.newCounters());
             threads.add(Thread.ofPlatform().name("day05-shared-" + (i + 1)).start(() -> run(lent, batch)));
@@ -165,7 +178,7 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
                 beforeWait.run();
                 int n = events.waitFor(epoll, timeoutMillis());
                 t.buffers.counters.wakeup();
-                for (int i = 0; i < n; i++) {
+                for (int i = 0; i < n && !closed; i++) {   // after close() gave up on us: touch nothing more
                     long data = events.data(i);
                     if (data == WAKE) {
                         if (!leaving()) wake.drain();
@@ -182,7 +195,16 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
             died(e);
         } finally {
             wake.signal();   // undrained now: the others see it and leave too
+            ended();
         }
+    }
+
+    /** A thread ends; if close() stopped waiting for it, the last one out closes what close() had to leave open. */
+    private void ended() {
+        synchronized (ends) {
+            if (--running > 0 || !abandoned) return;
+        }
+        releaseAll();
     }
 
     private boolean leaving() {
@@ -244,9 +266,10 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
         stopping = true;
         wake.signal();
         try {
-            stoppedAccepting.await();
-            closeListener();
             long until = System.nanoTime() + drain.toNanos() + 1_000_000_000L;   // a blocked handler may never let go
+            // Every thread may be in a handler that blocks: then nobody stops accepting, and the
+            // listener stays open (a thread may still accept on it) until close() decides.
+            if (stoppedAccepting.await(Math.max(1, until - System.nanoTime()), TimeUnit.NANOSECONDS)) closeListener();
             for (Thread t : threads) t.join(Duration.ofNanos(Math.max(1, until - System.nanoTime())));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -256,24 +279,41 @@ public final class SharedEpollServer implements PooledServer, Stats.Source {
 
     /**
      * Abortive: raise the flag, signal the eventfd (every waiting thread wakes), interrupt
-     * handlers that block, wait for all threads, then close what is left. Once every thread has
-     * ended nobody owns a connection, so closing them here races with nothing.
+     * handlers that block, wait for the threads, then close what is left. Once every thread has
+     * ended nobody owns a connection, so closing them here races with nothing. A thread still in
+     * a handler after {@link #closeWait} (one that ignores interrupts) is left behind, owning its
+     * connection: its fd, the epoll fd and the eventfd stay open, since closing a number it may
+     * still write to would hand its bytes to whoever gets the number next (day 6's bug), and that
+     * thread releases everything when it ends. The process can exit meanwhile.
      */
     @Override
     public synchronized void close() {
-        if (released || threads.isEmpty()) return;
+        if (threads.isEmpty() || closeBegun) return;
         closed = true;
         wake.signal();
         for (Thread t : threads) if (t != Thread.currentThread()) t.interrupt();
+        long until = System.nanoTime() + closeWait.toNanos();
         for (Thread t : threads) {
             try {
-                if (t != Thread.currentThread()) t.join();
+                if (t != Thread.currentThread()) t.join(Duration.ofNanos(Math.max(1, until - System.nanoTime())));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        connections.closeAll();
         stoppedAccepting.countDown();
+        synchronized (ends) {
+            closeBegun = true;
+            abandoned = running > 0;
+        }
+        if (abandoned) {
+            LOG.log(Level.WARNING, this + ": a handler ignores interrupts; its thread is left to release the fds when it ends");
+            return;
+        }
+        releaseAll();
+    }
+
+    private void releaseAll() {
+        connections.closeAll();
         releaseFds();
         released = true;
         LOG.log(System.Logger.Level.INFO, this + ": " + stats.snapshot().wakeups() + " epoll_wait wake-ups");

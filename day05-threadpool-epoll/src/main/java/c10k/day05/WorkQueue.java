@@ -1,5 +1,7 @@
 package c10k.day05;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -21,6 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The bound counts both: {@link #hasRoom} is false once {@code capacity} batches are
  * waiting, published or not, and the loop then leaves connections unread rather than block.
+ * The workers that take from it are started and stopped here too, as a
+ * {@code ThreadPoolExecutor} holds its queue and its threads.
  */
 final class WorkQueue<T> {
 
@@ -34,6 +38,13 @@ final class WorkQueue<T> {
     private int pendingSize;
     /** Waiting in all, pending and published; written under the lock or by the loop thread alone. */
     private volatile int waiting;
+    private final List<Thread> workers = new ArrayList<>();
+
+    /** What a worker does with each task it takes. */
+    @FunctionalInterface
+    interface Work<T> {
+        void on(T task) throws InterruptedException;
+    }
 
     WorkQueue(int capacity) {
         ring = new Object[capacity];
@@ -91,5 +102,47 @@ final class WorkQueue<T> {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Starts {@code n} workers, each taking tasks and doing {@code work} until interrupted. The
+     * pool does not grow with the load, which is the point. Platform threads, though a blocking
+     * handler would suit virtual ones: "N threads" stays literally N.
+     */
+    void startWorkers(int n, String name, Work<T> work) {
+        for (int i = 1; i <= n; i++) {
+            workers.add(Thread.ofPlatform().name(name + i).daemon(true).start(() -> {
+                try {
+                    while (true) work.on(take());
+                } catch (InterruptedException e) {
+                    // the server is closing
+                }
+            }));
+        }
+    }
+
+    /** Interrupts every worker (and a handler that blocks) and waits for them; true if all have ended. */
+    boolean stopWorkers() {
+        for (Thread t : workers) t.interrupt();
+        boolean allDone = true;
+        for (Thread t : workers) {
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            allDone &= !t.isAlive();
+        }
+        return allDone;
+    }
+
+    int workersAlive() {
+        int alive = 0;
+        for (Thread t : workers) if (t.isAlive()) alive++;
+        return alive;
+    }
+
+    int workersStarted() {
+        return workers.size();
     }
 }

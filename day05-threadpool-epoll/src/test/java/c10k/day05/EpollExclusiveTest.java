@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The thundering herd, counted. Four day 4 loops, level-triggered, each with its own epoll
  * instance, all watch ONE listening socket; one client connects. Without
  * {@code EPOLLEXCLUSIVE} the kernel wakes all four; with it (epoll_ctl(2), Linux 4.5) it
- * wakes one.
+ * wakes one, and the kernel's own view of the other three (asleep in {@code epoll_wait}, state
+ * S in {@code /proc}) says they were not woken.
  *
  * <p>The loops here never accept (a budget of 0 accepts per turn), and that is what makes
  * the count exact. A loop that accepts would race the others: the losers would find the
@@ -83,15 +84,18 @@ class EpollExclusiveTest {
 
             try (Socket client = new Socket()) {
                 client.connect(new InetSocketAddress("127.0.0.1", port));   // queued by the kernel; nobody accepts
-                // Bounded waiting for a condition, not for time: without the flag, until all
-                // four have woken; with it, until the one that woke has gone round 1,000 times,
-                // long after any other would have woken too.
-                awaitCondition(() -> {
-                    int woken = woken(loops, before);
-                    if (!exclusive) return woken == LOOPS;
-                    for (int i = 0; i < LOOPS; i++) if (loops.get(i).wakeups() - before[i] >= 1_000) return true;
-                    return false;
-                });
+                // Without the flag, until all four have woken. With it, until one has; then the
+                // others are looked at in the kernel: asleep in epoll_wait, not runnable. The
+                // kernel wakes every waiter it is going to wake in one pass over the listener's
+                // wait queue, done before the first woken thread can even return to Java, so a
+                // loop still asleep now was not woken (no waiting for it not to wake).
+                awaitCondition(() -> woken(loops, before) == (exclusive ? 1 : LOOPS));
+                if (exclusive) {
+                    for (int i = 0; i < LOOPS; i++) {
+                        if (loops.get(i).wakeups() > before[i]) continue;
+                        assertThat(inEpollWait(tids[i]) && sleeping(tids[i])).as("loop " + i + " still asleep").isTrue();
+                    }
+                }
                 int woken = woken(loops, before);
                 System.out.println("one connect, " + LOOPS + " loops, EPOLLEXCLUSIVE " + exclusive + ": " + woken + " woken");
                 assertThat(woken).isEqualTo(exclusive ? 1 : LOOPS);
@@ -127,6 +131,16 @@ class EpollExclusiveTest {
             String call = Files.readString(Path.of("/proc/self/task", tid, "syscall")).split(" ")[0].trim();
             boolean aarch64 = System.getProperty("os.arch").equals("aarch64");
             return aarch64 ? call.equals("22") || call.equals("441") : call.equals("232") || call.equals("281") || call.equals("441");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The task's state in /proc/self/task/TID/stat is S: asleep, and not woken (a woken task is R). */
+    private static boolean sleeping(String tid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/task", tid, "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("S");
         } catch (IOException e) {
             return false;
         }

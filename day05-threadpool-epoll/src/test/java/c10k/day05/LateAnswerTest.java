@@ -87,8 +87,10 @@ class LateAnswerTest {
             Fds.await("the late answer came back to the loop", Duration.ofSeconds(30), () -> server.requestsInFlight() == 0);
 
             // The newcomer's first bytes are the answer to its own first line, nothing before it.
+            // Nothing after it either, without waiting to see: the loop handled the late answer
+            // (inFlight is counted down in the pass that handles it) before it read this line, so a
+            // late answer sent to the newcomer would have come first.
             assertThat(heir.roundTrip("the newcomer's own line\n")).isEqualTo("the newcomer's own line\n");
-            assertThat(heir.silentFor(100)).as("and nothing else").isTrue();
         } finally {
             for (TestClient c : newcomers) c.close();
         }

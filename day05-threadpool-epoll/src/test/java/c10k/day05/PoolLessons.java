@@ -12,16 +12,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * What day 5's servers must show, whichever design: requests of one connection answered in
- * order even when handlers take random time; a slow request holds up only its own connection;
+ * order even when handlers finish out of order; a slow request holds up only its own connection;
  * the thread count does not grow with the clients. Each test makes its server with the handler
  * it needs, and checks for leaked fds after closing it.
  */
@@ -47,15 +45,36 @@ public abstract class PoolLessons {
         Fds.awaitNoLeak(fdsBefore);
     }
 
-    /** The simulated work: 0 to 2 ms, different for every request, so workers finish out of order. */
-    static final Handler RANDOM_DELAY_ECHO = line -> {
-        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(2_000_000));
-        return line;
-    };
-
+    /**
+     * Handlers that finish out of order, on purpose: A's first request is held in its handler
+     * until B's request, sent after it, has been handled. A's answers must still come in
+     * order, and B's are not held up.
+     */
     @Test
     void answersComeBackInOrderWhenHandlersFinishOutOfOrder() throws Exception {
-        PooledServer s = start(8, RANDOM_DELAY_ECHO);
+        CountDownLatch aHeld = new CountDownLatch(1), bHandled = new CountDownLatch(1);
+        PooledServer s = start(4, line -> {
+            if (line[0] == 'A' && line[2] == '0' && line[3] == '\n') {
+                aHeld.countDown();
+                bHandled.await(30, TimeUnit.SECONDS);   // bounds a broken server only; B comes at once
+            }
+            if (line[0] == 'B') bHandled.countDown();
+            return line;
+        });
+        StringBuilder aLines = new StringBuilder();
+        for (int j = 0; j < 100; j++) aLines.append("A ").append(j).append('\n');
+        try (TestClient a = new TestClient(s.port()); TestClient b = new TestClient(s.port())) {
+            a.send(aLines.toString());
+            assertThat(aHeld.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(b.roundTrip("B, sent later, answered first\n")).isEqualTo("B, sent later, answered first\n");
+            assertThat(a.readString(aLines.length())).isEqualTo(aLines.toString());
+        }
+    }
+
+    /** Many clients pipelining on 8 threads: workers finish in whatever order; no answer strays or overtakes. */
+    @Test
+    void manyPipelinedClientsEachGetTheirOwnAnswersInOrder() throws Exception {
+        PooledServer s = start(8, Handlers.ECHO);
         int clients = 50;
         int lines = 500;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {

@@ -3,6 +3,7 @@ package c10k.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.KernelView;
 import c10k.day01.Protocol;
 import c10k.day01.TestClient;
 import c10k.day03.Outbox;
@@ -69,13 +70,50 @@ class ReactorBoundsTest {
             try (TestClient polite = new TestClient(s.port())) {
                 assertThat(polite.roundTrip("still served?\n")).isEqualTo("still served?\n");
             }
-            // One batch per connection at a time, a bounded queue: a handful of batches, not millions of tasks.
-            assertThat(s.requestsInFlight()).isLessThanOrEqualTo(ReactorServer.QUEUE_CAPACITY + 2);
+            // One batch per connection at a time: a handful of batches, not millions of tasks
+            // (the queue's own bound is shown below, with more connections than it holds).
+            assertThat(s.requestsInFlight()).isLessThanOrEqualTo(flooders);
             // The outbox passes the high-water mark by at most one batch of answers, then reading stops.
             assertThat(s.largestOutbox()).isLessThanOrEqualTo(Outbox.HIGH_WATER + ReactorServer.READ_SIZE + Protocol.MAX_LINE);
         } finally {
             for (TestClient c : clients) c.reset();
             for (Thread w : writers) w.join();
+        }
+    }
+
+    /**
+     * The queue's bound, across connections: every worker is held in its handler, and more
+     * clients than the queue holds send a line each. The loop hands out as many reads as the
+     * workers and the queue can take, leaves the other connections unread (their bytes stay in
+     * the kernel), and sleeps: it never blocks, and never queues more. Seen from the kernel:
+     * the loop asleep in epoll_wait while the rest wait unread.
+     */
+    @Test
+    void moreClientsThanTheQueueHoldsWaitUnreadInTheKernel() throws Exception {
+        int workers = 2, bound = ReactorServer.QUEUE_CAPACITY + workers, clients = bound + 30;
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        fdsBefore = Fds.baseline();
+        server = new ReactorServer("127.0.0.1", 0, workers, line -> {
+            release.await();
+            return line;
+        });
+        server.start();
+        ReactorServer s = server;
+        List<TestClient> clientsList = new ArrayList<>();
+        try {
+            for (int i = 0; i < clients; i++) clientsList.add(new TestClient(s.port()).send("line " + i + "\n"));
+            String loop = KernelView.threadNamed("day05-reactor");
+            Fds.await(bound + " in flight, the rest unread, the loop asleep", PATIENCE, () -> {
+                if (s.requestsInFlight() != bound || !KernelView.asleepInEpollWait(loop)) return false;
+                int unread = 0;
+                for (TestClient c : clientsList) if (KernelView.rxQueue(s.port(), c.socket().getLocalPort()) > 0) unread++;
+                return unread == clients - bound;
+            });
+            release.countDown();
+            for (int i = 0; i < clients; i++) assertThat(clientsList.get(i).readLine()).isEqualTo("line " + i + "\n");
+        } finally {
+            release.countDown();
+            for (TestClient c : clientsList) c.close();
         }
     }
 

@@ -3,6 +3,7 @@ package c10k.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.KernelView;
 import c10k.day01.TestClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -36,6 +37,7 @@ class SharedBatchTest {
     private final AtomicInteger held = new AtomicInteger();
     private SharedEpollServer server;
     private int fdsBefore;
+    private volatile String slowThread;
 
     /** Echo, except that "slow" blocks its handler until the test releases it. */
     private Handler blockingOnSlow(boolean saysItMayBlock) {
@@ -43,6 +45,7 @@ class SharedBatchTest {
             @Override
             public byte[] handle(byte[] line) throws InterruptedException {
                 if (new String(line, StandardCharsets.US_ASCII).equals("slow\n")) {
+                    slowThread = Thread.currentThread().getName();
                     slowStarted.countDown();
                     release.await();   // a database that takes its time
                 }
@@ -123,8 +126,14 @@ class SharedBatchTest {
             try (TestClient newcomer = sameBatch(a, b)) {
                 // The other thread is free, but B's event and the listener's sit in the blocked
                 // thread's batch, disarmed for everyone else.
-                assertThat(b.silentFor(500)).as("B waits behind A").isTrue();
-                assertThat(newcomer.silentFor(100)).as("so does the newcomer").isTrue();
+                // As the kernel sees it: the free thread asleep in epoll_wait while B's line sits
+                // unread in B's socket and the newcomer in the listener's queue. Asleep, it is
+                // told nothing of them: no waiting to see that nothing comes.
+                String free = KernelView.threadNamed(slowThread.endsWith("-1") ? "day05-shared-2" : "day05-shared-1");
+                Fds.await("the free thread asleep, B and the newcomer waiting", PATIENCE,
+                        () -> KernelView.asleepInEpollWait(free)
+                                && KernelView.rxQueue(server.port(), b.socket().getLocalPort()) == "quick\n".length()
+                                && KernelView.rxQueue(server.port(), 0) == 1);
                 release.countDown();
                 assertThat(a.readLine()).isEqualTo("slow\n");
                 assertThat(b.readLine()).isEqualTo("quick\n");

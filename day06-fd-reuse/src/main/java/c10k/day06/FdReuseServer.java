@@ -1,6 +1,5 @@
 package c10k.day06;
 
-import c10k.day05.Batch;
 import c10k.day01.Stats;
 import c10k.day03.Replies;
 import c10k.day03.Sockets;
@@ -34,11 +33,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *     and a generation, checked under the slot's lock, stops every late write.</li>
  * </ul>
  *
- * <p>What both share is here: the worker writes only when nothing is queued before its answer
- * ({@link #mayDispatch}: a read goes to the workers only while the outbox is empty), so a
- * worker never overtakes bytes the loop still holds, and the loop sends what the kernel
- * refused ({@code Batch.sent}). One batch's answers are the most the outbox ever holds: the
- * reactor's bound, now per answer.
+ * <p>Both plug into the reactor as the reactor plugs into day 4's loop: a {@code Layer} says
+ * who the clients are ({@code accepted}, {@code release}), and the reactor's one worker-side
+ * point, {@link ReactorServer.WorkerWrite}, is {@link #writeOnWorker} here. What both share is
+ * in this class: the worker writes only when nothing is queued before its answer (a
+ * {@link Client} does not want to read while output waits, so no read goes to the workers
+ * then), so a worker never overtakes bytes the loop still holds, and the loop sends what the
+ * kernel refused. One batch's answers are the most the outbox ever holds: the reactor's
+ * bound, now per answer.
  */
 public abstract class FdReuseServer extends ReactorServer {
 
@@ -88,31 +90,28 @@ public abstract class FdReuseServer extends ReactorServer {
         }
     }
 
-    /** Workers write themselves, so a read goes to them only while nothing waits to be sent before it. */
-    @Override
-    protected final boolean mayDispatch(Conn c) {
-        return !c.hasPendingOutput();
-    }
-
-    /** On the worker, once its batch is answered: write the answers to the client's socket. */
-    @Override
-    protected final void deliver(Batch b) {
+    /**
+     * The reactor's {@link ReactorServer.WorkerWrite} for both modes: on the worker, once its
+     * batch is answered, write the answers to the client's socket ({@link #write}).
+     */
+    protected final int writeOnWorker(Conn c, Replies answers) {
         try {
-            if (b.out.length() > 0) write(b, workerCounters.get());
+            return answers.length() > 0 ? write((Client) c, answers, workerCounters.get()) : 0;
         } catch (RuntimeException | Error e) {
             // A failure here must not cost the pool a thread or leave the batch out for good
-            // (the connection would never be read or closed again): the loop sends the rest.
+            // (the connection would never be read or closed again): the loop sends it all.
             LOG.log(Level.WARNING, "day06: a worker's write failed: " + e + "; the loop takes over");
+            return 0;
         } finally {
             writesDone.incrementAndGet();
         }
     }
 
     /**
-     * On a worker: send {@code b.out} to the client, first byte first, and set {@code b.sent}
-     * to what the kernel took. What it did not take, the loop queues and sends in order.
+     * On a worker: send {@code answers} to client {@code c}, first byte first, and return what
+     * the kernel took. What it did not take, the loop queues and sends in order.
      */
-    protected abstract void write(Batch b, Stats.Counters counters);
+    protected abstract int write(Client c, Replies answers, Stats.Counters counters);
 
     /** Sends {@code out} to {@code fd} until done or {@code EAGAIN}; an error (EPIPE, EBADF) ends it. Returns the bytes taken. */
     protected static int sendFirst(int fd, Replies out, Stats.Counters counters) {

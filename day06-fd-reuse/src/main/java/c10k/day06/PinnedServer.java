@@ -1,10 +1,12 @@
 package c10k.day06;
 
-import c10k.day05.Batch;
 import c10k.day01.Stats;
+import c10k.day03.NativeConnection;
+import c10k.day03.Replies;
 import c10k.day03.SyscallException;
 import c10k.day04.Acceptor;
 import c10k.day04.EventLoop;
+import c10k.day04.Layer;
 import c10k.day05.Handler;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -25,10 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *     number comes round again only after every other free slot. Alone, it only delays reuse:
  *     with one free slot left, the next client gets the number at once.</li>
  * <li><b>The generation</b>: bumped whenever a slot takes a client, and checked under the
- *     slot's lock before every write by a worker. It is what tells a late writer that its
- *     client is gone, however soon the slot was reused; the lock makes check-and-send one step
- *     as far as the loop's replace-and-reuse is concerned.</li>
+ *     slot's lock before every write by a worker ({@link #write}). It is what tells a late
+ *     writer that its client is gone, however soon the slot was reused; the lock makes
+ *     check-and-send one step as far as the loop's replace-and-reuse is concerned.</li>
  * </ol>
+ * The first two plug into day 4's {@link Layer} ({@link Pinning}: accept onto a slot, release
+ * back to it); the third is the reactor's worker-side write.
  */
 public final class PinnedServer extends FdReuseServer {
 
@@ -42,17 +46,27 @@ public final class PinnedServer extends FdReuseServer {
     private volatile int freeCount;
 
     /** One slot: a fixed fd number that successive clients occupy in turn. */
-    final class Slot extends Client {
+    static final class Slot {
+        final int fd;
         /** Held by a worker while it checks and writes, by the loop while it swaps the socket behind the number. */
         final ReentrantLock lock = new ReentrantLock();
+        int generation;   // under the lock: the slot's clients so far, bumped when it takes the next
+        boolean open;     // under the lock: a client is on the number (else the placeholder is)
 
         Slot(int fd) {
-            super(fd);
+            this.fd = fd;
         }
+    }
 
-        /** Loop thread, under {@link #lock}: a new client on this number; a new generation, a clean state. */
-        void takeClient() {
-            reset();
+    /** A client on a slot: the slot's number, and which of the slot's clients it is. */
+    final class SlotClient extends Client {
+        final Slot slot;
+        final int generation;
+
+        SlotClient(Slot slot, int generation) {
+            super(slot.fd);
+            this.slot = slot;
+            this.generation = generation;
         }
 
         /** The last step of closing: the placeholder goes back on the number, never a close. */
@@ -66,6 +80,7 @@ public final class PinnedServer extends FdReuseServer {
         super(host, port, workers, handler);
         this.poolSize = poolSize;
         this.fdBase = fdBase;
+        plugIn(new Pinning(), this::writeOnWorker);
     }
 
     /**
@@ -91,61 +106,69 @@ public final class PinnedServer extends FdReuseServer {
         }
     }
 
-    /** Loop thread: a client accepted on {@code fd} moves onto the first free slot's number. */
-    @Override
-    protected Conn newConnection(EventLoop loop, int fd) {
-        Slot s = free.poll();
-        if (s == null) {
-            Acceptor.refuse(fd, loop.buffers.counters);   // the pool is the capacity: say so, keep serving
-            return null;
-        }
-        s.lock.lock();
-        try {
-            numbers.pin(fd, s.fd);
-            s.takeClient();
-        } catch (SyscallException e) {
-            LOG.log(Level.WARNING, "day06: " + e.getMessage() + "; refusing one client");
-            free.addFirst(s);
-            Acceptor.refuse(fd, loop.buffers.counters);
-            return null;
-        } finally {
-            s.lock.unlock();
-        }
-        freeCount = free.size();
-        newestFd = s.fd;
-        return s;
-    }
+    /** Day 4's extension points, on the loop thread: a client onto a slot's number, and back. */
+    private final class Pinning implements Layer {
 
-    /**
-     * Loop thread, after the engine removed the number from epoll: under the lock, so a worker
-     * that is writing finishes first and a worker that comes later sees the slot closed (FIN
-     * first unless the peer is gone; then the placeholder replaces the socket). To the back of
-     * the queue: its number comes round again last.
-     */
-    @Override
-    protected void release(Conn c) {
-        Slot s = (Slot) c;
-        s.lock.lock();
-        try {
-            s.close();
-        } finally {
-            s.lock.unlock();
+        /** A client accepted on {@code fd} moves onto the first free slot's number: a new generation. */
+        @Override
+        public NativeConnection accepted(EventLoop loop, int fd) {
+            Slot s = free.poll();
+            if (s == null) {
+                Acceptor.refuse(fd, loop.buffers.counters);   // the pool is the capacity: say so, keep serving
+                return null;
+            }
+            int generation;
+            s.lock.lock();
+            try {
+                numbers.pin(fd, s.fd);
+                generation = ++s.generation;
+                s.open = true;
+            } catch (SyscallException e) {
+                LOG.log(Level.WARNING, "day06: " + e.getMessage() + "; refusing one client");
+                free.addFirst(s);
+                Acceptor.refuse(fd, loop.buffers.counters);
+                return null;
+            } finally {
+                s.lock.unlock();
+            }
+            freeCount = free.size();
+            newestFd = s.fd;
+            return new SlotClient(s, generation);
         }
-        free.addLast(s);
-        freeCount = free.size();
+
+        /**
+         * After the engine removed the number from epoll: under the lock, so a worker that is
+         * writing finishes first and a worker that comes later sees the slot closed (FIN first
+         * unless the peer is gone; then the placeholder replaces the socket). To the back of the
+         * queue: its number comes round again last.
+         */
+        @Override
+        public void release(EventLoop loop, NativeConnection c) {
+            Slot s = ((SlotClient) c).slot;
+            s.lock.lock();
+            try {
+                s.open = false;
+                c.close();
+            } finally {
+                s.lock.unlock();
+            }
+            free.addLast(s);
+            freeCount = free.size();
+        }
     }
 
     /** The fix: write only if the slot still holds the client this batch was read from. */
     @Override
-    protected void write(Batch b, Stats.Counters counters) {
-        Slot s = (Slot) b.conn;
+    protected int write(Client c, Replies answers, Stats.Counters counters) {
+        SlotClient client = (SlotClient) c;
+        Slot s = client.slot;
         s.lock.lock();
         try {
-            if (checkGeneration && (s.isClosed() || s.generation != b.generation)) {
+            if (checkGeneration && (!s.open || s.generation != client.generation)) {
                 counters.lateWriteRefused();   // not our client any more; the loop drops the batch too
-                return;
+                return 0;
             }
-            b.sent = sendFirst(s.fd, b.out, counters);
+            return sendFirst(s.fd, answers, counters);
         } finally {
             s.lock.unlock();
         }

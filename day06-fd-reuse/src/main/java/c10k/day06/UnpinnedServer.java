@@ -1,8 +1,10 @@
 package c10k.day06;
 
-import c10k.day05.Batch;
 import c10k.day01.Stats;
+import c10k.day03.NativeConnection;
+import c10k.day03.Replies;
 import c10k.day04.EventLoop;
+import c10k.day04.Layer;
 import c10k.day05.Handler;
 
 /**
@@ -19,18 +21,20 @@ public final class UnpinnedServer extends FdReuseServer {
 
     public UnpinnedServer(String host, int port, int workers, Handler handler) {
         super(host, port, workers, handler);
+        plugIn(new Layer() {
+            /** The fd accept gave, used as it is; released by day 4's default, a close. */
+            @Override
+            public NativeConnection accepted(EventLoop loop, int fd) {
+                newestFd = fd;
+                return new Client(fd);
+            }
+        }, this::writeOnWorker);
     }
 
+    /** The bug: {@code c.fd} is a number, and nothing says it is still this client's. */
     @Override
-    protected Conn newConnection(EventLoop loop, int fd) {
-        newestFd = fd;
-        return new Client(fd);
-    }
-
-    /** The bug: {@code b.fd} is a number, and nothing says it is still this client's. */
-    @Override
-    protected void write(Batch b, Stats.Counters counters) {
-        b.sent = sendFirst(b.fd, b.out, counters);
+    protected int write(Client c, Replies answers, Stats.Counters counters) {
+        return sendFirst(c.fd, answers, counters);
     }
 
     @Override

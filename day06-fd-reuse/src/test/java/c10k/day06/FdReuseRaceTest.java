@@ -3,6 +3,8 @@ package c10k.day06;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,10 +54,27 @@ class FdReuseRaceTest {
     void withoutTheGenerationTheLateWriteMeetsThePlaceholderNotBob() throws Exception {
         // Alice's number is not reused yet (FIFO): it holds the placeholder, and the late send
         // fails with EPIPE. Nobody receives anything, though nothing refused it either.
-        RaceDemo.Outcome o = RaceDemo.play(h -> new PinnedServer("127.0.0.1", 0, 2, h, 16, 1_150).withoutGenerationCheck());
+        AtomicReference<String> aliceNumber = new AtomicReference<>(), placeholder = new AtomicReference<>();
+        AtomicInteger dupGot = new AtomicInteger();
+        RaceDemo.Outcome o = RaceDemo.play(h -> new PinnedServer("127.0.0.1", 0, 2, h, 16, 1_150).withoutGenerationCheck(),
+                (server, outcome) -> {
+                    // What a closed number cannot do: name a socket (the placeholder), and refuse
+                    // to be handed out (F_DUPFD from that number up gives the next one).
+                    aliceNumber.set(Probe.link(outcome.aliceFd()));
+                    placeholder.set(Probe.link(((PinnedServer) server).placeholderFd()));
+                    try {
+                        int probe = c10k.day06.Fds.dupAtLeast(((PinnedServer) server).placeholderFd(), outcome.aliceFd());
+                        dupGot.set(probe);
+                        c10k.day03.Sockets.close(probe);
+                    } catch (c10k.day03.SyscallException e) {
+                        throw new AssertionError(e);
+                    }
+                });
         assertThat(o.bobFd()).isEqualTo(1_151);
         assertThat(o.bobReceived()).isEmpty();
         assertThat(o.refusedLateWrites()).isZero();
+        assertThat(aliceNumber.get()).as("Alice's number, after her late write").isEqualTo(placeholder.get()).startsWith("socket:[");
+        assertThat(dupGot.get()).as("her number is held: nobody else can be given it").isNotEqualTo(o.aliceFd());
     }
 
     @Test

@@ -26,9 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -197,7 +195,7 @@ class PinnedServerTest {
     }
 
     /**
-     * Many short-lived clients, slow handlers, clients that reset in the middle: with a pool
+     * Many short-lived clients, clients that reset in the middle: with a pool
      * of 8 slots every number is reused constantly while workers are still late. Every byte
      * each client receives must be its own. A client that resets waits until a worker holds its
      * first line, so that its worker surely comes late (the loop sees the reset while the worker
@@ -210,17 +208,16 @@ class PinnedServerTest {
 
         @Override
         protected EchoServer newServer() {
-            Handler slowish = line -> {
+            Handler holdsResetters = line -> {
                 String text = new String(line, StandardCharsets.US_ASCII);
                 int id = Integer.parseInt(text.substring(text.indexOf('-') + 1, text.indexOf('|')));
                 if (text.endsWith("|0\n") && inHandler.containsKey(id)) {
                     inHandler.get(id).countDown();
                     hasReset.get(id).await(20, TimeUnit.SECONDS);
                 }
-                LockSupport.parkNanos(ThreadLocalRandom.current().nextInt(2_000_000));
                 return line;
             };
-            return pinned(slowish, 8);
+            return pinned(holdsResetters, 8);
         }
 
         @Test
