@@ -46,6 +46,7 @@ public final class Hold {
 
     private final long n;
     private final int port;
+    private final int atLeastWorkers;
     private final boolean wait;
     private final HoldMachine machine;
     private final int workers, clients, sources;
@@ -56,28 +57,30 @@ public final class Hold {
     private boolean stopped;
     private final long t0 = System.nanoTime();
 
-    Hold(long n, int port, boolean wait, HoldMachine machine, Path scratch) {
+    Hold(long n, int port, int atLeastWorkers, boolean wait, HoldMachine machine, Path scratch) {
         this.n = n;
         this.port = port;
+        this.atLeastWorkers = atLeastWorkers;
         this.wait = wait;
         this.machine = machine;
         this.scratch = scratch;
-        this.workers = Master.workersFor(n, machine.openFilesPerProcess());
+        this.workers = Math.max(atLeastWorkers, Master.workersFor(n, machine.openFilesPerProcess()));
         this.clients = (int) ((n + machine.perClient() - 1) / machine.perClient());
         this.sources = (int) ((n + machine.perSource() - 1) / machine.perSource());
     }
 
     public static void main(String[] args) throws Exception {
         long n = 100_000;
-        int port = 0;
+        int port = 0, atLeastWorkers = 1;
         boolean wait = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--wait" -> wait = true;
+                case "--workers" -> atLeastWorkers = Integer.parseInt(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: ./jbang hold [N] [--port P] [--wait]   (N connections, default 100,000; "
-                            + "--wait: hold them until Enter, to look around with ss -s)");
+                    System.out.println("usage: ./jbang hold [N] [--port P] [--workers W] [--wait]   (N connections, default 100,000; "
+                            + "W: at least W worker processes; --wait: hold them until Enter, to look around with ss -s)");
                     return;
                 }
                 default -> n = Long.parseLong(args[i].replace("_", "").replace(",", ""));
@@ -85,7 +88,7 @@ public final class Hold {
         }
         HoldMachine machine = HoldMachine.read();
         Path scratch = Files.createTempDirectory("hold");
-        Hold hold = new Hold(n, port, wait, machine, scratch);
+        Hold hold = new Hold(n, port, atLeastWorkers, wait, machine, scratch);
         System.exit(hold.run());
     }
 
@@ -108,12 +111,28 @@ public final class Hold {
         }
         Thread onSignal = new Thread(() -> stop("interrupted"));
         Runtime.getRuntime().addShutdownHook(onSignal);
+        int status = 1;
         try {
-            return hold(client);
+            status = hold(client);
+            return status;
         } finally {
             stop("done");
             Runtime.getRuntime().removeShutdownHook(onSignal);
+            cleanUp(status);
         }
+    }
+
+    /** The scratch folder goes (the client binary, the server's log); a failed run shows the log's last lines first. */
+    private void cleanUp(int status) throws IOException {
+        Path log = scratch.resolve("server.log");
+        if (status != 0 && Files.exists(log)) {
+            List<String> lines = Files.readAllLines(log);
+            lines.subList(Math.max(0, lines.size() - 10), lines.size()).forEach(l -> System.out.println("server: " + l));
+        }
+        try (var files = Files.list(scratch)) {
+            for (Path f : files.toList()) Files.delete(f);
+        }
+        Files.delete(scratch);
     }
 
     private int hold(Path client) throws Exception {
@@ -190,7 +209,7 @@ public final class Hold {
         List<String> command = new ArrayList<>(List.of(ServerProcess.javaBin(), "--enable-native-access=ALL-UNNAMED"));
         command.addAll(WORKER_JVM);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "c10k.day05.Day05", "--mode", "loops", "--threads", "1",
-                "--connections", "" + n, "--idle-timeout", "0", "--port", "" + port, "--log-level", "WARNING"));
+                "--connections", "" + n, "--processes", "" + workers, "--idle-timeout", "0", "--port", "" + port, "--log-level", "WARNING"));
         Path log = scratch.resolve("server.log");
         synchronized (this) {
             if (stopped) throw new IOException("stopped");

@@ -62,7 +62,7 @@ public final class Master implements EchoServer {
     private int port;
     /** Set under the lock that guards {@link #workers}, so a worker is either launched and stored, or not launched at all. */
     private volatile boolean stopping;
-    private Duration readyTimeout = Duration.ofSeconds(60);
+    private Duration readyTimeout;
     private String workerMain = Day05.class.getName();
     private BiConsumer<Integer, Process> launched = (i, p) -> { };
 
@@ -77,6 +77,9 @@ public final class Master implements EchoServer {
         this.workerArgs = List.copyOf(workerArgs);
         this.workers = new Process[processes];
         this.startedAt = new long[processes];
+        // They start together: on a machine with fewer cores than workers, the last to get the
+        // CPU waits for the others' start-up (a second or two of CPU each) before its own.
+        this.readyTimeout = Duration.ofSeconds(60 + 2L * processes);
     }
 
     /**
@@ -90,7 +93,7 @@ public final class Master implements EchoServer {
         return (int) Math.max(1, (connections + share - 1) / share);
     }
 
-    /** How long a worker may take to print its ready line before it counts as failed (default 60 s); before {@link #start}. */
+    /** How long a worker may take to print its ready line before it counts as failed (default 60 s + 2 s per worker); before {@link #start}. */
     public Master readyTimeout(Duration timeout) {
         this.readyTimeout = timeout;
         return this;
