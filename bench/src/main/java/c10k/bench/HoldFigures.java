@@ -21,7 +21,7 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
      * them too, which is why they are read as differences over a million sockets, not over ten.
      */
     record Snapshot(long slab, long tcpMemPages, long tcpInUse, long socketsUsed, long memAvailable, long filesInUse,
-                    long serverRss, long clientRss, long workerHeap, long worker1Fds, long largestWorkerFds) {
+                    long serverRss, long clientRss, long workerHeap, long worker1Fds, long largestWorkerFds, long listenOverflows) {
 
         static Snapshot take(ProcessHandle master, List<ProcessHandle> workers, List<ProcessHandle> clients) throws IOException {
             long serverRss = master == null ? 0 : ServerProcess.rssOf(master);
@@ -36,7 +36,8 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
             }
             return new Snapshot(HoldMachine.meminfo("Slab"), HoldMachine.sockstat("TCP:", "mem"), HoldMachine.sockstat("TCP:", "inuse"),
                     HoldMachine.sockstat("sockets:", "used"), HoldMachine.meminfo("MemAvailable"),
-                    Long.parseLong(HoldMachine.sysctl("fs/file-nr").split("\\s+")[0]), serverRss, clientRss, heap, fds1, largest);
+                    Long.parseLong(HoldMachine.sysctl("fs/file-nr").split("\\s+")[0]), serverRss, clientRss, heap, fds1, largest,
+                    HoldMachine.tcpExt("ListenOverflows"));
         }
     }
 
@@ -54,7 +55,7 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
         rows.add(row("worker processes (day 5, one loop each)", "%d, the fullest with %,d open files of %,d", workers, full.largestWorkerFds,
                 machine.openFilesPerProcess()));
         rows.add(row("client processes (hold_client.c) / source addresses", "%d / %d", clients, sources));
-        rows.add(row("server, user space: resident (all workers) per connection", "%,.0f B (%,.0f MiB for the workers with no client)",
+        rows.add(row("server, user space: resident (all workers) per connection", "%,.0f B (%,.0f MiB for the master and workers before the first client)",
                 rssPerConn, empty.serverRss / 1048576.0));
         rows.add(row("server, user space: heap per connection (worker 1, after a full GC)", "%,.0f B (%,d connections)", heapPerConn, worker1Conns));
         rows.add(row("clients, resident, all processes", "%,.1f MiB", full.clientRss / 1048576.0));
@@ -62,6 +63,7 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
         rows.add(row("kernel: slab per socket (/proc/meminfo Slab)", "%,.0f B (%,.0f MiB in all)", slabPerSocket, (full.slab - empty.slab) / 1048576.0));
         rows.add(row("kernel: TCP buffer memory per socket (sockstat TCP mem)", "%,.0f B (%,d pages in all)", tcpPerSocket,
                 full.tcpMemPages - empty.tcpMemPages));
+        rows.add(row("accept queues that overflowed (TcpExt ListenOverflows, whole machine)", "%,d", full.listenOverflows - empty.listenOverflows));
         rows.add(row("memory available: before / while held", "%.1f GiB / %.1f GiB", before.memAvailable / 1073741824.0,
                 full.memAvailable / 1073741824.0));
         return markdown(List.of("what", "measured"), rows);

@@ -134,6 +134,19 @@ record HoldMachine(long openFilesPerProcess, long fileMax, long filesInUse, int 
         throw new IOException("no " + line + " " + field + " in /proc/net/sockstat");
     }
 
+    /** A counter of /proc/net/netstat's TcpExt lines (a line of names, then a line of values), e.g. ListenOverflows. */
+    static long tcpExt(String name) throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("/proc/net/netstat"));
+        for (int i = 0; i + 1 < lines.size(); i++) {
+            if (!lines.get(i).startsWith("TcpExt:")) continue;
+            List<String> names = List.of(lines.get(i).split("\\s+"));
+            String[] values = lines.get(i + 1).split("\\s+");
+            int at = names.indexOf(name);
+            return at > 0 ? Long.parseLong(values[at]) : 0;
+        }
+        return 0;
+    }
+
     /** A soft limit of this process from /proc/self/limits; unlimited as Long.MAX_VALUE. */
     static long limit(String name) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
