@@ -21,9 +21,17 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
      * them too, which is why they are read as differences over a million sockets, not over ten.
      */
     record Snapshot(long slab, long tcpMemPages, long tcpInUse, long socketsUsed, long memAvailable, long filesInUse,
-                    long serverRss, long clientRss, long workerHeap, long worker1Fds, long largestWorkerFds, long listenOverflows) {
+                    long serverRss, long clientRss, long workerHeap, long worker1Fds, long largestWorkerFds, long listenOverflows,
+                    java.util.Map<String, Long> caches) {
 
         static Snapshot take(ProcessHandle master, List<ProcessHandle> workers, List<ProcessHandle> clients) throws IOException {
+            // The machine's figures first: listing /proc/PID/fd makes a proc inode and a dentry
+            // for every fd listed (about 900 bytes of slab each), which would be charged to the sockets.
+            long slab = HoldMachine.meminfo("Slab"), tcpMem = HoldMachine.sockstat("TCP:", "mem");
+            long tcpInUse = HoldMachine.sockstat("TCP:", "inuse"), socketsUsed = HoldMachine.sockstat("sockets:", "used");
+            long available = HoldMachine.meminfo("MemAvailable"), overflows = HoldMachine.tcpExt("ListenOverflows");
+            long files = Long.parseLong(HoldMachine.sysctl("fs/file-nr").split("\\s+")[0]);
+            java.util.Map<String, Long> caches = HoldMachine.slabCaches(SOCKET_CACHES);
             long serverRss = master == null ? 0 : ServerProcess.rssOf(master);
             long clientRss = 0;
             for (ProcessHandle c : clients) clientRss += ServerProcess.rssOf(c);
@@ -34,12 +42,15 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
                 heap = heapAfterGc(workers.getFirst());
                 fds1 = fds(workers.getFirst());
             }
-            return new Snapshot(HoldMachine.meminfo("Slab"), HoldMachine.sockstat("TCP:", "mem"), HoldMachine.sockstat("TCP:", "inuse"),
-                    HoldMachine.sockstat("sockets:", "used"), HoldMachine.meminfo("MemAvailable"),
-                    Long.parseLong(HoldMachine.sysctl("fs/file-nr").split("\\s+")[0]), serverRss, clientRss, heap, fds1, largest,
-                    HoldMachine.tcpExt("ListenOverflows"));
+            return new Snapshot(slab, tcpMem, tcpInUse, socketsUsed, available, files, serverRss, clientRss, heap, fds1, largest, overflows, caches);
         }
     }
+
+    /**
+     * The slab caches a socket's objects live in: its struct tcp_sock, its inode (a socket is a
+     * file), its dentry, its struct file, and its epoll registration.
+     */
+    static final List<String> SOCKET_CACHES = List.of("TCP", "sock_inode_cache", "dentry", "filp", "eventpoll_epi");
 
     String table() {
         long sockets = full.tcpInUse - before.tcpInUse;
@@ -61,6 +72,14 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
         rows.add(row("clients, resident, all processes", "%,.1f MiB", full.clientRss / 1048576.0));
         rows.add(row("kernel: sockets (TCP in use, both ends)", "%,d", sockets));
         rows.add(row("kernel: slab per socket (/proc/meminfo Slab)", "%,.0f B (%,.0f MiB in all)", slabPerSocket, (full.slab - empty.slab) / 1048576.0));
+        if (!full.caches.isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            for (String cache : SOCKET_CACHES) {
+                long grew = full.caches.getOrDefault(cache, 0L) - empty.caches.getOrDefault(cache, 0L);
+                b.append(b.isEmpty() ? "" : ", ").append(fmt("%s %,.0f", cache, grew / (double) Math.max(1, sockets)));
+            }
+            rows.add(row("kernel: of which, per socket, in bytes (/proc/slabinfo)", "%s", b));
+        }
         rows.add(row("kernel: TCP buffer memory per socket (sockstat TCP mem)", "%,.0f B (%,d pages in all)", tcpPerSocket,
                 full.tcpMemPages - empty.tcpMemPages));
         rows.add(row("accept queues that overflowed (TcpExt ListenOverflows, whole machine)", "%,d", full.listenOverflows - empty.listenOverflows));
@@ -75,10 +94,16 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
      */
     String ceilings() {
         long next = 2 * n;
-        // What each further connection takes: from the server ready and idle to every connection held.
-        double memPerConn = (empty.memAvailable - full.memAvailable) / (double) Math.max(1, held);
+        // What a connection takes, counted where it is held: the kernel's slab for two sockets,
+        // the workers' and clients' growth, and its share of a worker JVM's fixed cost. Not the
+        // drop of MemAvailable: that counts reclaimable slab (a socket's inode and dentry) as
+        // available, and an open socket's cannot be reclaimed.
+        long sockets = Math.max(1, full.tcpInUse - before.tcpInUse);
+        double perConnection = 2.0 * (full.slab - empty.slab) / sockets
+                + (double) (full.serverRss - empty.serverRss + full.clientRss) / Math.max(1, held);
+        double jvmShare = empty.serverRss / (double) workers / Math.max(1, n / workers);
+        long memRoom = (long) (before.memAvailable / (perConnection + jvmShare));
         long fileRoom = (machine.fileMax() - before.filesInUse) / 2;
-        long memRoom = (long) (empty.memAvailable / Math.max(1, memPerConn)) + held;
         long tcpPages = full.tcpMemPages - empty.tcpMemPages;
         long watchRoom = machine.epollWatches() / 2;
         List<String[]> rows = new ArrayList<>();
@@ -90,8 +115,9 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
                 fmt("no ceiling: more source addresses (%d at %,d; 127/8 has 16 million)", (next + machine.perSource() - 1) / machine.perSource(), next)});
         rows.add(new String[] {"open files on the machine (fs.file-max)", fmt("%,d", machine.fileMax()), fmt("%,d", full.filesInUse),
                 fmt("%,d connections (2 files each)", fileRoom)});
-        rows.add(new String[] {"memory (MemAvailable with the server idle)", fmt("%.1f GiB", empty.memAvailable / 1073741824.0),
-                fmt("%,.0f B per connection, all ends", memPerConn), fmt("%,d connections", memRoom)});
+        rows.add(new String[] {"memory (MemAvailable before the hold)", fmt("%.1f GiB", before.memAvailable / 1073741824.0),
+                fmt("%,.0f B per connection (both sockets, both programs) + %,.0f B of a worker JVM", perConnection, jvmShare),
+                fmt("%,d connections", memRoom)});
         rows.add(new String[] {"TCP buffer memory (tcp_mem, pages)", fmt("%,d / %,d / %,d", machine.tcpMemPages()[0], machine.tcpMemPages()[1],
                 machine.tcpMemPages()[2]), fmt("%,d pages while all are idle", full.tcpMemPages),
                 tcpPages <= held / 100 ? fmt("not by idle connections; about %,d lines in flight at once", machine.tcpMemPages()[2] / 2)

@@ -147,6 +147,20 @@ record HoldMachine(long openFilesPerProcess, long fileMax, long filesInUse, int 
         return 0;
     }
 
+    /** Bytes in use in each named slab cache (active objects times object size), from /proc/slabinfo; empty where it cannot be read (not root). */
+    static java.util.Map<String, Long> slabCaches(List<String> names) {
+        java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/slabinfo"))) {
+                String[] w = line.split("\\s+");
+                if (w.length > 3 && names.contains(w[0])) out.put(w[0], Long.parseLong(w[1]) * Long.parseLong(w[3]));
+            }
+        } catch (IOException | RuntimeException e) {
+            out.clear();
+        }
+        return out;
+    }
+
     /** A soft limit of this process from /proc/self/limits; unlimited as Long.MAX_VALUE. */
     static long limit(String name) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
