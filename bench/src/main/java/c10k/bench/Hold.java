@@ -14,7 +14,6 @@ import c10k.day05.Master;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,6 +85,10 @@ public final class Hold {
                 default -> n = Long.parseLong(args[i].replace("_", "").replace(",", ""));
             }
         }
+        if (n < 1) {
+            System.out.println("N must be a positive number of connections");
+            System.exit(2);
+        }
         HoldMachine machine = HoldMachine.read();
         Path scratch = Files.createTempDirectory("hold");
         Hold hold = new Hold(n, port, atLeastWorkers, wait, machine, scratch);
@@ -114,6 +117,9 @@ public final class Hold {
         int status = 1;
         try {
             status = hold(client);
+            return status;
+        } catch (IOException e) {
+            System.out.println("stopping: " + e.getMessage());
             return status;
         } finally {
             stop("done");

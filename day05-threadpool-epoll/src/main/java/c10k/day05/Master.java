@@ -134,10 +134,8 @@ public final class Master implements EchoServer {
 
     /**
      * Starts worker {@code i} and stores it at once, under the lock a shutdown takes to list the
-     * workers: a worker launched is a worker the shutdown will stop, even if it is not ready yet.
-     * Were it stored only once ready, a worker being restarted when SIGTERM arrives would be
-     * missed by the shutdown and, once the master exited, go on listening, reparented to pid 1.
-     * Returns its ready line, to come.
+     * workers, so the shutdown stops it even before it is ready: stored only once ready, a worker
+     * restarted as SIGTERM arrives is missed, and outlives the master, listening, under pid 1.
      */
     private CompletableFuture<String> launch(int i) throws IOException {
         List<String> command = new ArrayList<>();
@@ -155,8 +153,7 @@ public final class Master implements EchoServer {
             startedAt[i] = System.nanoTime();
         }
         CompletableFuture<String> ready = new CompletableFuture<>();
-        // A thread of its own reads the ready line, so that waiting for it can have a deadline
-        // (a read from a pipe has none), then swallows the rest.
+        // A thread of its own reads the ready line (a read from a pipe has no deadline; the wait for the line has), then the rest.
         Thread.ofPlatform().daemon(true).name("day05-master-out-" + (i + 1)).start(() -> {
             try {
                 ready.complete(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine());
@@ -212,10 +209,9 @@ public final class Master implements EchoServer {
     }
 
     /**
-     * The JVM options a worker inherits from us: heap, collector, properties ({@code -X},
-     * {@code -XX}, {@code -D}), and native access for FFM. So the master's command line sets
-     * every worker's memory: {@code java -Xmx64m -XX:+UseSerialGC … Day05 --processes 56}.
-     * Not a debugger's agent, and not a flight recording (every worker would write one file).
+     * The JVM options a worker inherits from us ({@code -X}, {@code -XX}, {@code -D}: heap, collector,
+     * properties), and native access for FFM: the master's command line sets every worker's memory
+     * ({@code java -Xmx32m -XX:+UseSerialGC … Day05}). Not a debugger's agent, nor a flight recording.
      */
     private static List<String> jvmOptions() {
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED"));
