@@ -12,7 +12,7 @@ import c10k.day01.ServerCli;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code ./jbang day05 --mode reactor|shared|loops|loops-reuseport --threads N [--processes P]}: epoll plus a fixed set of threads. */
+/** {@code ./jbang day05 --mode reactor|shared|loops|loops-reuseport --threads N [--processes P] [--connections N]}: epoll plus a fixed set of threads. */
 public final class Day05 {
     public static void main(String[] args) {
         ServerCli.named("day05", "An edge-triggered epoll line-echo server with a fixed set of threads: "
@@ -21,6 +21,9 @@ public final class Day05 {
                 .threads(4)
                 .intOption("--processes", "P", 1, "loops only: P worker processes, each a loops-reuseport server on the same port")
                 .only("--processes", "loops", "loops-reuseport")
+                .intOption("--connections", "N", 1, "loops only: room for N connections: at least as many worker processes as "
+                        + "the open-files limit asks (about 90% of it each)")
+                .only("--connections", "loops", "loops-reuseport")
                 .timeouts()
                 .run(args, o -> switch (o.mode()) {
                     case "shared" -> new SharedEpollServer(o.host(), o.port(), o.threads(), Handlers.ECHO).timeouts(o.timeouts());
@@ -31,7 +34,11 @@ public final class Day05 {
 
     /** {@code --mode loops} (an acceptor hands fds out), {@code loops-reuseport}, and with {@code --processes}, a master. */
     static EchoServer loops(ServerCli.Options o) {
-        int processes = o.intOption("--processes");
+        // One process may hold no more connections than its open-files limit (RLIMIT_NOFILE, the
+        // same for every worker: they inherit ours), so N connections ask for N / limit workers.
+        long openFiles = ((com.sun.management.UnixOperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getMaxFileDescriptorCount();
+        int processes = Math.max(o.intOption("--processes"), Master.workersFor(o.intOption("--connections"), openFiles));
         if (processes > 1) {
             // Each worker is this command's loops-reuseport server; the master only starts, restarts and stops them.
             List<String> worker = new ArrayList<>(List.of("--mode", "loops-reuseport", "--threads", "" + o.threads(),

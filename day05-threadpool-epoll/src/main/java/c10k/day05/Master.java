@@ -3,8 +3,8 @@ package c10k.day05;
 import c10k.day01.EchoServer;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
@@ -14,8 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 
 /**
  * Day 5, {@code --mode loops --processes P}: the process form of the loops, nginx's master and
@@ -41,9 +43,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * can take the port while a worker restarts. nginx's master goes further and opens the
  * listeners itself for its forked workers; a JVM cannot hand its descriptors to a child.
  *
- * <p>A worker is started with this JVM's {@code java} and class path (as day 4's tests start a
- * child server), and counts as ready when it prints its {@code listening on} line. The master
- * prints its own once every worker is ready.
+ * <p>A worker is started with this JVM's {@code java}, class path and options, and counts as
+ * ready when it prints its {@code listening on} line; the master prints its own once all are.
  */
 public final class Master implements EchoServer {
 
@@ -59,7 +60,11 @@ public final class Master implements EchoServer {
     private final AtomicInteger restarts = new AtomicInteger();
     private SocketChannel portHolder;
     private int port;
+    /** Set under the lock that guards {@link #workers}, so a worker is either launched and stored, or not launched at all. */
     private volatile boolean stopping;
+    private Duration readyTimeout;
+    private String workerMain = Day05.class.getName();
+    private BiConsumer<Integer, Process> launched = (i, p) -> { };
 
     /**
      * @param workerArgs what each worker gets after {@code --host} and {@code --port}, e.g.
@@ -72,8 +77,44 @@ public final class Master implements EchoServer {
         this.workerArgs = List.copyOf(workerArgs);
         this.workers = new Process[processes];
         this.startedAt = new long[processes];
+        // They start together: on a machine with fewer cores than workers, the last to get the
+        // CPU waits for the others' start-up (a second or two of CPU each) before its own.
+        this.readyTimeout = Duration.ofSeconds(60 + 2L * processes);
     }
 
+    /**
+     * How many workers hold {@code connections} when each may open {@code openFiles} files: a
+     * worker's JVM keeps some dozens of its own (jars, epoll, eventfds, listeners, pipes), and the
+     * kernel's hash does not split exactly evenly, so each is planned for 90% of its limit.
+     */
+    public static int workersFor(long connections, long openFiles) {
+        long share = openFiles * 9 / 10 - 64;
+        if (share < 1) throw new IllegalArgumentException("an open-files limit of " + openFiles + " leaves a worker no room");
+        return (int) Math.max(1, (connections + share - 1) / share);
+    }
+
+    /** How long a worker may take to print its ready line before it counts as failed (default 60 s + 2 s per worker); before {@link #start}. */
+    public Master readyTimeout(Duration timeout) {
+        this.readyTimeout = timeout;
+        return this;
+    }
+
+    /** Tests: the main class the workers run instead of {@link Day05}. */
+    Master workerMain(String className) {
+        this.workerMain = className;
+        return this;
+    }
+
+    /** Tests: called with each worker process just after it was launched and stored, before its ready line is awaited. */
+    Master onLaunched(BiConsumer<Integer, Process> hook) {
+        this.launched = hook;
+        return this;
+    }
+
+    /**
+     * Launches every worker first, then waits for their ready lines: the JVMs start side by side,
+     * not one after the other, so every core is busy starting one and none waits for a pipe.
+     */
     @Override
     public void start() throws IOException {
         portHolder = SocketChannel.open();
@@ -82,35 +123,60 @@ public final class Master implements EchoServer {
             portHolder.setOption(StandardSocketOptions.SO_REUSEPORT, true);
             portHolder.bind(new InetSocketAddress(host, requestedPort));
             port = ((InetSocketAddress) portHolder.getLocalAddress()).getPort();
-            for (int i = 0; i < workers.length; i++) startWorker(i);
+            List<CompletableFuture<String>> ready = new ArrayList<>();
+            for (int i = 0; i < workers.length; i++) ready.add(launch(i));
+            for (int i = 0; i < workers.length; i++) awaitReady(i, ready.get(i));
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
         }
     }
 
-    /** Starts worker {@code i} and waits for its {@code listening on} line; then watches for its end. */
-    private void startWorker(int i) throws IOException {
+    /**
+     * Starts worker {@code i} and stores it at once, under the lock a shutdown takes to list the
+     * workers, so the shutdown stops it even before it is ready: stored only once ready, a worker
+     * restarted as SIGTERM arrives is missed, and outlives the master, listening, under pid 1.
+     */
+    private CompletableFuture<String> launch(int i) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(jvmOptions());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Day05.class.getName(),
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), workerMain,
                 "--host", host, "--port", Integer.toString(port)));
         command.addAll(workerArgs);
-        // Its log lines go where ours go; its stdout (the ready line) comes to us.
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String ready = out.readLine();
-        if (ready == null || !ready.startsWith("listening on ")) {
-            p.destroyForcibly();
-            throw new IOException("worker " + (i + 1) + " did not start (it said: " + ready + ")");
-        }
-        Thread.ofPlatform().daemon(true).name("day05-master-out-" + (i + 1)).start(() -> discard(p.getInputStream()));
+        Process p;
         synchronized (this) {
+            if (stopping) throw new IOException("stopping: worker " + (i + 1) + " not started");
+            // Its log lines go where ours go; its stdout (the ready line) comes to us.
+            p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             workers[i] = p;
             startedAt[i] = System.nanoTime();
         }
-        if (stopping) p.destroy();                         // restarted just as a shutdown began
+        CompletableFuture<String> ready = new CompletableFuture<>();
+        // A thread of its own reads the ready line (a read from a pipe has no deadline; the wait for the line has), then the rest.
+        Thread.ofPlatform().daemon(true).name("day05-master-out-" + (i + 1)).start(() -> {
+            try {
+                ready.complete(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine());
+                p.getInputStream().transferTo(OutputStream.nullOutputStream());
+            } catch (IOException gone) {
+                ready.complete(null);                     // the worker ended, and the JDK closed the pipe
+            }
+        });
+        launched.accept(i, p);
+        return ready;
+    }
+
+    /** Waits for worker {@code i}'s {@code listening on} line, for at most the ready timeout; then watches for its end. */
+    private void awaitReady(int i, CompletableFuture<String> ready) throws IOException {
+        Process p;
+        synchronized (this) {
+            p = workers[i];
+        }
+        String line = ready.completeOnTimeout("nothing within " + readyTimeout.toMillis() + " ms", readyTimeout.toNanos(), TimeUnit.NANOSECONDS).join();
+        if (line == null || !line.startsWith("listening on ")) {
+            p.destroyForcibly();
+            throw new IOException("worker " + (i + 1) + " (pid " + p.pid() + ") did not start (it said: " + line + "); stopped it");
+        }
         LOG.log(Level.INFO, "worker " + (i + 1) + " ready: pid " + p.pid());
         p.onExit().thenRun(() -> died(i, p));
     }
@@ -128,16 +194,12 @@ public final class Master implements EchoServer {
                         since = System.nanoTime() - startedAt[i];
                     }
                     if (since < RESTART_PAUSE_NANOS) TimeUnit.NANOSECONDS.sleep(RESTART_PAUSE_NANOS - since);
-                    if (stopping) return;
                     try {
-                        startWorker(i);
+                        awaitReady(i, launch(i));
                         restarts.incrementAndGet();
                         return;
                     } catch (IOException e) {
-                        LOG.log(Level.ERROR, "worker " + (i + 1) + " could not be restarted: " + e.getMessage() + "; trying again");
-                        synchronized (this) {
-                            startedAt[i] = System.nanoTime();   // so the next try waits its second
-                        }
+                        if (!stopping) LOG.log(Level.ERROR, "worker " + (i + 1) + " could not be restarted: " + e.getMessage() + "; trying again");
                     }
                 }
             } catch (InterruptedException e) {
@@ -146,21 +208,17 @@ public final class Master implements EchoServer {
         });
     }
 
-    /** The JVM options a worker inherits from us: heap and properties, and native access for FFM. */
+    /**
+     * The JVM options a worker inherits from us ({@code -X}, {@code -XX}, {@code -D}: heap, collector,
+     * properties), and native access for FFM: the master's command line sets every worker's memory
+     * ({@code java -Xmx32m -XX:+UseSerialGC … Day05}). Not a debugger's agent, nor a flight recording.
+     */
     private static List<String> jvmOptions() {
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED"));
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if ((a.startsWith("-X") || a.startsWith("-D")) && !a.contains("jdwp")) options.add(a);
+            if ((a.startsWith("-X") || a.startsWith("-D")) && !a.contains("jdwp") && !a.startsWith("-XX:StartFlightRecording")) options.add(a);
         }
         return options;
-    }
-
-    private static void discard(InputStream in) {
-        try {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-        } catch (IOException ignored) {
-            // the worker is gone
-        }
     }
 
     @Override
@@ -186,8 +244,7 @@ public final class Master implements EchoServer {
      */
     @Override
     public void shutdownGracefully(Duration drain) {
-        stopping = true;
-        List<Process> all = alive();
+        List<Process> all = stopAndList();
         for (Process p : all) p.destroy();                 // SIGTERM: the worker's own graceful shutdown
         awaitAll(all, drain.plusSeconds(15));
         close();
@@ -196,8 +253,7 @@ public final class Master implements EchoServer {
     /** At once (a second signal, or a test): every worker gets SIGTERM again, which closes it at once, then SIGKILL if need be. */
     @Override
     public void close() {
-        stopping = true;
-        List<Process> all = alive();
+        List<Process> all = stopAndList();
         for (Process p : all) p.destroy();
         awaitAll(all, Duration.ofSeconds(10));
         for (Process p : all) {
@@ -210,16 +266,16 @@ public final class Master implements EchoServer {
                 }
             }
         }
-        if (portHolder != null) {
-            try {
-                portHolder.close();
-            } catch (IOException ignored) {
-                // nothing left to do
-            }
+        try {
+            if (portHolder != null) portHolder.close();
+        } catch (IOException ignored) {
+            // nothing left to do
         }
     }
 
-    private synchronized List<Process> alive() {
+    /** From now on no worker is launched; every one launched so far, ready or not, is in the list. */
+    private synchronized List<Process> stopAndList() {
+        stopping = true;
         List<Process> all = new ArrayList<>();
         for (Process p : workers) if (p != null && p.isAlive()) all.add(p);
         return all;
