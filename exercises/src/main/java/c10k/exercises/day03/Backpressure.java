@@ -12,10 +12,10 @@ package c10k.exercises.day03;
  *
  * <p><b>The contract</b>, with the numbers yours to choose:
  * <ul>
- *   <li>the bytes held for one peer never exceed {@link #MAX_HELD}, whatever it sends. Know
- *       what one read can add: the loop reads at most {@link #READ_BYTES}, and those bytes may
- *       also complete a line whose start came in an earlier read (a line is at most
- *       {@code Protocol.MAX_LINE});
+ *   <li>the bytes held for one peer never exceed {@link #MAX_HELD}, whatever it sends and
+ *       however it splits it (the loop reads at most {@link #READ_BYTES} at a time). These
+ *       numbers differ from the chapter's water marks on purpose: its 64 and 32 KiB do not
+ *       keep this bound, and the numbers that do are yours to work out;
  *   <li>a peer with at most {@link #ALWAYS_READ} bytes waiting is read: a client pipelining
  *       normally is never slowed down;
  *   <li>each pause and each resume costs the loop a system call: once paused, at least

@@ -47,16 +47,16 @@ class BackpressureTest {
 
     @Test
     @Hints({"At the moment you say \"read\", how many bytes can be waiting after that read, at worst?", "",
-            "Add up the worst one read can bring (both parts the contract names), then ask which pending sizes still"
-            + " leave room for it under MAX_HELD."})
+            "One read takes at most READ_BYTES from the socket, but can its answers be longer than what it read? Think"
+            + " of a line whose start came in an earlier read (a line is at most Protocol.MAX_LINE)."})
     void neverReadsWhenOneMoreReadCouldBreakTheBound() {
         for (int p = 0; p <= Backpressure.MAX_HELD; p += STEP) {
             if (!bp.shouldRead(p)) return;
             assertThat(p + ONE_READ)
-                    .as("with " + p + " bytes waiting the loop may still read, and one read can add up to "
-                            + ONE_READ + " bytes of answers (READ_BYTES, plus the rest of a line of up to MAX_LINE begun"
-                            + " in an earlier read): " + (p + ONE_READ) + " bytes held, over MAX_HELD. The decision to"
-                            + " stop comes before the read that would break the bound, not after")
+                    .as("with " + p + " bytes waiting your shouldRead said read, and the worst read from there leaves"
+                            + " more than MAX_HELD bytes held for this peer (it has room for " + (Backpressure.MAX_HELD - p)
+                            + " more). The decision to stop comes before the read that would break the bound, not after:"
+                            + " what is the most one read can add?")
                     .isLessThanOrEqualTo(Backpressure.MAX_HELD);
         }
     }

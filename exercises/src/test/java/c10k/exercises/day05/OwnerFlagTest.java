@@ -12,7 +12,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "Two promises: never two owners, and no event left behind by a thread that found the connection owned. Which instant between two of the given lines of tryRelease lets another thread's offer() slip through unseen?",
+        "Two promises: never two owners, and no event left behind by a thread that found the connection owned. Which instant between two of the given lines lets another thread's offer() slip through unseen?",
         "Re-read day 5's \"Ownership flags versus EPOLLONESHOT\" and \"Why one reader and one writer per fd\".",
         "Play the failing test's story with two threads on paper, one line at a time: where does the other thread's offer() run, what does it see, and what does the owner then see?"})
 @DisplayName("2. OwnerFlag: find the lost wake-up of one owner per connection")
