@@ -90,6 +90,27 @@ class BackpressureTest {
     }
 
     @Test
+    @Hints({"Does \"a peer with at most ALWAYS_READ bytes waiting is read\" stop being true once you have paused?", "",
+            "One write can send a great deal at once: from paused, the next call may see any size. Where must your"
+            + " resume mark be for every line of the contract to hold at that call?"})
+    void aPausedPeerWithLittleWaitingIsReadAgain() {
+        int p = 0;
+        while (p <= Backpressure.MAX_HELD && bp.shouldRead(p)) p += STEP;
+        int pausedAt = p;
+        assertThat(bp.isPaused()).as("the outbox grew to " + pausedAt + " bytes: paused").isTrue();
+        // The peer read a lot at once: one write of the loop took nearly everything.
+        int left = Backpressure.ALWAYS_READ;
+        assertThat(bp.shouldRead(left))
+                .as("paused at " + pausedAt + " bytes, then one write drained all but " + left + " (ALWAYS_READ), and the"
+                        + " peer is still not read: a client that pipelines normally again is slowed down, each pause"
+                        + " waiting for its last bytes to be sent")
+                .isTrue();
+        for (int q = left; q >= 0; q -= STEP) {
+            assertThat(bp.shouldRead(q)).as("resumed, then " + q + " bytes waiting: still read").isTrue();
+        }
+    }
+
+    @Test
     void aClientThatNeverReadsIsThrottledAndOthersAreServed() throws Exception {
         long total = 32L * 1024 * 1024;   // far more than the kernel buffers on the way can hold
         AtomicLong written = new AtomicLong();
