@@ -72,9 +72,9 @@ class OwnerFlagTest {
         flag[0] = new OwnerFlag(owned, new OwnerFlag.Flag());
         assertThat(flag[0].offer()).isTrue();
         assertThat(flag[0].tryRelease())
-                .as("the lost wake-up: another thread's event came in the instant the owner let go; that thread saw the"
-                        + " connection owned and left the work to the owner, and the owner let go without seeing it."
-                        + " Its bytes now sit in the socket, and edge-triggered epoll will not report them again")
+                .as("the lost wake-up: another thread's event was left to the owner (offer said false), and no owner"
+                        + " ever served it: the connection is free and its work undone. Its bytes now sit in the socket,"
+                        + " and edge-triggered epoll will not report them again")
                 .isFalse();
         assertThat(played[0]).as("tryRelease must release owned with owned.set(false)").isTrue();
     }
