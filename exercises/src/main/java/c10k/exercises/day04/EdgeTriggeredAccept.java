@@ -5,15 +5,15 @@ import c10k.day03.SyscallException;
 import java.util.function.IntConsumer;
 
 /**
- * Day 4, exercise 2: the edge-triggered listener, which must accept until {@code EAGAIN}.
+ * Day 4, exercise 2: the edge-triggered listener, when many clients connect on one edge.
  *
  * <p><b>Build</b> {@link #acceptAll}: one accept turn for a listening socket that
- * edge-triggered epoll has just reported readable. The contract: every connection taken from
- * the kernel's accept queue goes to {@code onAccepted}, in order; {@link Result#DRAINED} only
- * when the kernel said the queue is empty ({@link Sockets#WOULD_BLOCK}); at most
- * {@code maxAccepts} connections per turn, and a turn that stopped there says
- * {@link Result#OWED} (the loop comes back to the listener without waiting for an edge).
- * Errors ({@code EMFILE}) propagate: the caller has a plan for them.
+ * edge-triggered epoll has just reported readable. The contract the loop relies on: every
+ * connection taken from the kernel's accept queue goes to {@code onAccepted}, in order; no
+ * client the kernel has completed is left waiting for an edge that may never come;
+ * {@link Result#DRAINED} means the loop may wait for the next edge, {@link Result#OWED} that
+ * it must come back to the listener without one; at most {@code maxAccepts} connections per
+ * turn. Errors ({@code EMFILE}) propagate: the caller has a plan for them.
  *
  * <p><b>What the tests try</b>: a scripted listener with connections queued, one with a
  * thousand (a burst), one whose accept fails; then real clients connecting together on one

@@ -10,22 +10,14 @@ import c10k.day03.SyscallException;
  * {@code onChunk}, then say how the turn ended, so the loop knows whether to wait for the next
  * edge, come back on its own, or close.
  *
- * <p><b>The contract</b> the loop relies on:
- * <ul>
- *   <li>every byte {@code recv} returns reaches {@code onChunk}, once, in order, and nothing else does;
- *   <li>{@link Result#DRAINED} only when the kernel has shown there is nothing left to read;
- *   <li>{@link Result#END_OF_STREAM} when the peer's FIN has been read, and no {@code recv} after it;
- *   <li>{@link Result#OWED} when the turn stopped with data maybe still waiting;
- *   <li>at most {@code maxReads} calls to {@code recv} per turn;
- *   <li>{@code hangUpReported}: the event that started this turn carried {@code EPOLLRDHUP} or
- *       {@code EPOLLHUP}: the peer has shut down its side, and no later edge will say so again;
- *   <li>errors ({@code ECONNRESET}) are the caller's: they propagate.
- * </ul>
- * Two proofs of "nothing left" exist. The plain rule is {@code EAGAIN}
- * ({@link Sockets#WOULD_BLOCK}), and it is always right. Day 4's chapter adds a refinement
- * its engine uses: a short read (fewer bytes than asked) also proves a stream socket empty,
- * except once a hang-up was reported. Either passes these tests where either is right; what
- * you must get right is where the refinement is wrong.
+ * <p><b>The contract</b> the loop relies on: every byte {@code recv} returns reaches
+ * {@code onChunk}, once, in order, and nothing else does; at most {@code maxReads} calls to
+ * {@code recv} per turn; errors ({@code ECONNRESET}) propagate. The result tells the loop what
+ * to do next: {@link Result#DRAINED}, wait for the next edge (so nothing may be left that the
+ * loop would then never read, a FIN included); {@link Result#END_OF_STREAM}, the peer has
+ * finished sending, and nothing more is read; {@link Result#OWED}, come back without an edge.
+ * {@code hangUpReported}: the event that started this turn carried {@code EPOLLRDHUP} or
+ * {@code EPOLLHUP}: the peer has shut down its side, and no later edge will say so again.
  *
  * <p><b>What the tests try</b>, with a scripted kernel: chunks then {@code EAGAIN}; a chunk
  * smaller than the buffer; a peer that never stops sending; a FIN with and without a hang-up

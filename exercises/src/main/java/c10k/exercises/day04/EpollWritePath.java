@@ -6,8 +6,7 @@ import c10k.day03.SyscallException;
 import c10k.day04.Epoll;
 
 /**
- * Day 4, exercise 3: the write path of an edge-triggered connection: send first, and watch
- * {@code EPOLLOUT} only after {@code EAGAIN}.
+ * Day 4, exercise 3: the write path of an edge-triggered connection.
  *
  * <p><b>Build</b> the three TODO methods, to this contract:
  * <ul>
@@ -21,7 +20,6 @@ import c10k.day04.Epoll;
  *       {@code EPOLLIN | EPOLLRDHUP | EPOLLET}, and {@code EPOLLOUT} exactly while bytes
  *       wait.
  * </ul>
- * A short write (fewer bytes taken than asked) is not a refusal.
  *
  * <p><b>What the tests try</b>: a kernel that takes everything, one that takes less than asked
  * without refusing, one whose buffer fills, new bytes while old ones wait, an {@code EPOLLOUT}

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * reproduce it, deterministically: they play another thread's move inside a flag's
  * {@code set}, at the instant they choose.
  *
- * <p><b>Fix</b> {@link #offer} and {@link #tryRelease}, keeping their contract, whatever the
- * threads' timing:
+ * <p><b>Find and fix the bug</b>: the class must keep this contract, whatever the threads'
+ * timing:
  * <ul>
  *   <li><b>one owner</b>: at most one thread is between a true {@code offer()} and the
  *       {@code tryRelease()} that returns true;

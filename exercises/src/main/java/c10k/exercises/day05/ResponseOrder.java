@@ -3,7 +3,7 @@ package c10k.exercises.day05;
 import java.util.function.Consumer;
 
 /**
- * Day 5, exercise 1: the reactor's reorder ring. Requests of one connection run on different
+ * Day 5, exercise 1: responses back in order. Requests of one connection run on different
  * workers at once and finish in any order; their responses must still leave in the order the
  * requests came.
  *
@@ -17,12 +17,15 @@ import java.util.function.Consumer;
  * response exactly once, for as long as the connection lives; {@code complete} refuses what is
  * not in flight: a {@code seq} already released or never reserved
  * ({@link IllegalArgumentException}), and a second response for the same {@code seq}
- * ({@link IllegalStateException}). Memory stays bounded by {@code capacity} responses, however
- * many requests the connection makes: nothing grows with the sequence numbers.
+ * ({@link IllegalStateException}). A response may be empty (a request that needs no answer):
+ * it still takes its turn, and {@code release} hands it to {@code out} in its place and counts
+ * it like any other. {@code capacity} is any number from 1 up. Memory stays bounded by
+ * {@code capacity} responses, however many requests the connection makes: nothing grows with
+ * the sequence numbers.
  *
  * <p><b>What the tests try</b>: completions in order, out of order, with a gap that holds the
- * rest, laps of the ring, random permutations, sequence numbers that are not in flight or
- * completed twice, a full window; then pipelined requests over a real socket with workers
+ * rest, a window reused many times over, windows of several sizes, empty responses, random
+ * permutations, sequence numbers that are not in flight or completed twice, a full window; then pipelined requests over a real socket with workers
  * that finish in a random order.
  *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
@@ -34,7 +37,7 @@ import java.util.function.Consumer;
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
- * order, when workers finish out of order"</a>: the "other design" it mentions, the ring, is this
+ * order, when workers finish out of order"</a>: the "other design" it mentions is this
  * exercise; the day's {@code ReactorServer} keeps one connection's lines on one worker instead,
  * and says what that costs.
  *
@@ -47,9 +50,9 @@ public final class ResponseOrder {
     private final int capacity;
     // TODO: what must this object keep between calls? Yours to choose, within the contract.
 
-    /** @param capacity requests in flight at most: a power of two */
+    /** @param capacity requests in flight at most, 1 or more */
     public ResponseOrder(int capacity) {
-        if (capacity < 1 || Integer.bitCount(capacity) != 1) throw new IllegalArgumentException("capacity must be a power of two");
+        if (capacity < 1) throw new IllegalArgumentException("capacity must be 1 or more: " + capacity);
         this.capacity = capacity;
     }
 
@@ -75,7 +78,7 @@ public final class ResponseOrder {
         return capacity;
     }
 
-    /** A worker finished request {@code seq}: file its response (never null; an empty array sends nothing). Sends nothing. */
+    /** A worker finished request {@code seq}: file its response (never null; may be empty, and still takes its turn). Sends nothing. */
     public void complete(long seq, byte[] response) {
         // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: ResponseOrder.complete (day 5, exercise 1)");

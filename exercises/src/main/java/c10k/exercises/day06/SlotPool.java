@@ -1,8 +1,5 @@
 package c10k.exercises.day06;
 
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -12,7 +9,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * client occupies a number, a placeholder does: the server put it on every number of the range
  * before making the pool, so the number is never free for anything else in the process.
  *
- * <p><b>Build</b> {@link #acquire} and {@link #release}, to this contract. {@code acquire}:
+ * <p><b>Build</b> what the pool keeps (the structure is yours to choose), {@link #freeCount},
+ * {@link #acquire} and {@link #release}, to this contract. Every slot starts free, lowest
+ * number first. {@code acquire}:
  * a free slot for a new client (null when none is free), marked open and with a generation no
  * earlier client of that slot had; of the free slots, the one that has been free the
  * <em>longest</em>. {@code release}: the slot's client is gone: it is no longer open, its
@@ -106,22 +105,27 @@ public final class SlotPool implements AutoCloseable {
         void close(int n);
     }
 
-    private final ArrayDeque<Slot> free = new ArrayDeque<>();
-    private final List<Slot> all = new ArrayList<>();
+    /** Every slot of the pool, by number: {@code slots[i]} owns {@code base + i}. */
+    private final Slot[] slots;
     private final Numbers numbers;
+    // TODO: what else must the pool keep, to know which slots are free and in which order?
 
     /**
+     * Every slot starts free.
+     *
      * @param numbers the range's numbers, each already holding the placeholder; called under the slot's lock
      */
     public SlotPool(int base, int size, Numbers numbers) {
         this.numbers = numbers;
-        for (int i = 0; i < size; i++) all.add(new Slot(base + i));
-        free.addAll(all);
+        this.slots = new Slot[size];
+        for (int i = 0; i < size; i++) slots[i] = new Slot(base + i);
+        // TODO: every slot is free now, lowest number first.
     }
 
     /** Slots free now. */
     public int freeCount() {
-        return free.size();
+        // TODO
+        throw new UnsupportedOperationException("TODO: SlotPool.freeCount (day 6, exercise 1)");
     }
 
     /** A free slot for a new client, its generation bumped and marked open; null when every slot is taken. */
@@ -143,7 +147,7 @@ public final class SlotPool implements AutoCloseable {
      */
     @Override
     public void close() {
-        for (Slot slot : all) {
+        for (Slot slot : slots) {
             slot.lock.lock();
             try {
                 slot.open = false;
@@ -152,7 +156,5 @@ public final class SlotPool implements AutoCloseable {
                 slot.lock.unlock();
             }
         }
-        all.clear();
-        free.clear();
     }
 }

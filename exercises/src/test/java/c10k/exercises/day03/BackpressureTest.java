@@ -47,16 +47,16 @@ class BackpressureTest {
 
     @Test
     @Hints({"At the moment you say \"read\", how many bytes can be waiting after that read, at worst?", "",
-            "Add up the worst one read can bring (both parts the contract names), then ask which pending sizes still"
-            + " leave room for it under MAX_HELD."})
+            "One read takes at most READ_BYTES from the socket, but can its answers be longer than what it read? Think"
+            + " of a line whose start came in an earlier read (a line is at most Protocol.MAX_LINE)."})
     void neverReadsWhenOneMoreReadCouldBreakTheBound() {
         for (int p = 0; p <= Backpressure.MAX_HELD; p += STEP) {
             if (!bp.shouldRead(p)) return;
             assertThat(p + ONE_READ)
-                    .as("with " + p + " bytes waiting the loop may still read, and one read can add up to "
-                            + ONE_READ + " bytes of answers (READ_BYTES, plus the rest of a line of up to MAX_LINE begun"
-                            + " in an earlier read): " + (p + ONE_READ) + " bytes held, over MAX_HELD. The decision to"
-                            + " stop comes before the read that would break the bound, not after")
+                    .as("with " + p + " bytes waiting your shouldRead said read, and the worst read from there leaves"
+                            + " more than MAX_HELD bytes held for this peer (it has room for " + (Backpressure.MAX_HELD - p)
+                            + " more). The decision to stop comes before the read that would break the bound, not after:"
+                            + " what is the most one read can add?")
                     .isLessThanOrEqualTo(Backpressure.MAX_HELD);
         }
     }
@@ -86,6 +86,27 @@ class BackpressureTest {
             assertThat(bp.shouldRead(q))
                     .as("resumed at " + resumedAt + " bytes and paused again at " + q + ": the same flapping, the other way")
                     .isTrue();
+        }
+    }
+
+    @Test
+    @Hints({"Does \"a peer with at most ALWAYS_READ bytes waiting is read\" stop being true once you have paused?", "",
+            "One write can send a great deal at once: from paused, the next call may see any size. Where must your"
+            + " resume mark be for every line of the contract to hold at that call?"})
+    void aPausedPeerWithLittleWaitingIsReadAgain() {
+        int p = 0;
+        while (p <= Backpressure.MAX_HELD && bp.shouldRead(p)) p += STEP;
+        int pausedAt = p;
+        assertThat(bp.isPaused()).as("the outbox grew to " + pausedAt + " bytes: paused").isTrue();
+        // The peer read a lot at once: one write of the loop took nearly everything.
+        int left = Backpressure.ALWAYS_READ;
+        assertThat(bp.shouldRead(left))
+                .as("paused at " + pausedAt + " bytes, then one write drained all but " + left + " (ALWAYS_READ), and the"
+                        + " peer is still not read: a client that pipelines normally again is slowed down, each pause"
+                        + " waiting for its last bytes to be sent")
+                .isTrue();
+        for (int q = left; q >= 0; q -= STEP) {
+            assertThat(bp.shouldRead(q)).as("resumed, then " + q + " bytes waiting: still read").isTrue();
         }
     }
 

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Hints({
         "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here?",
         "Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
-        "The listener is read like a socket: what is its \"empty\", and what is a turn that stopped before it?"})
-@DisplayName("2. EdgeTriggeredAccept: the ET listener accepts until EAGAIN")
+        "The listener is read like a socket: accept until the kernel says the queue is empty (EAGAIN, Sockets.WOULD_BLOCK), or the budget is spent; a turn that stopped at the budget is owed."})
+@DisplayName("2. EdgeTriggeredAccept: every client of a burst served, on one edge")
 class EdgeTriggeredAcceptTest {
 
     /** The real-socket test opens a listener, an epoll instance and ten connections: every fd is closed when it ends. */

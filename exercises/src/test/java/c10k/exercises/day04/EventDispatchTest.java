@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 @Hints({
         "The stalled client has answers waiting on the server, and the server is never told to send them. Which of epoll's reports would have said \"send now\", and in which situation could handle() have had it and not acted on it?",
-        "Re-read day 4's \"Level-triggered and edge-triggered\" and \"update: EPOLLOUT only while something waits\": what an edge is, and when EPOLLOUT is reported again.",
-        "Write down the events a pipelining client's connection can get in one epoll_wait, all of them at once, and follow each through handle()."})
+        "Re-read day 4's \"handle: both directions, every time\": the lesson this bug breaks; then \"update: EPOLLOUT only while something waits\": when EPOLLOUT is reported again.",
+        "One event can carry EPOLLIN and EPOLLOUT together: the peer read (room appeared) and sent a new line in the same instant. Follow that event through handle()."})
 @DisplayName("4. EventDispatch: find why a pipelining client stalls for good")
 class EventDispatchTest {
 
@@ -65,10 +65,10 @@ class EventDispatchTest {
         EventDispatch.handle(c, Epoll.EPOLLIN | Epoll.EPOLLOUT);
         assertThat(c.calls).as("the new line must be read").contains("read");
         assertThat(c.waiting)
-                .as("the stall: after an event that reported the peer's new line and room in its socket at once, "
-                        + c.waiting + " bytes of answers still wait, and nothing will send them: edge-triggered epoll"
-                        + " reported that room once, and will not report it again until the socket's state changes,"
-                        + " which only sending would do")
+                .as("the stall: a pipelining client's connection was handled, and " + c.waiting + " bytes of answers"
+                        + " are still unsent with nothing scheduled to send them. The lesson it breaks: an edge-triggered"
+                        + " report comes once; a report the handler does not act on is never repeated, and the connection"
+                        + " waits for a change that only it could make")
                 .isLessThan(64 * 1024);
     }
 

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @Hints({
-        "Two promises: never two owners, and no event left behind by a thread that found the connection owned. Which instant between two of the given lines of tryRelease lets another thread's offer() slip through unseen?",
+        "Two promises: never two owners, and no event left behind by a thread that found the connection owned. Which instant between two of the given lines lets another thread's offer() slip through unseen?",
         "Re-read day 5's \"Ownership flags versus EPOLLONESHOT\" and \"Why one reader and one writer per fd\".",
         "Play the failing test's story with two threads on paper, one line at a time: where does the other thread's offer() run, what does it see, and what does the owner then see?"})
 @DisplayName("2. OwnerFlag: find the lost wake-up of one owner per connection")
@@ -72,9 +72,9 @@ class OwnerFlagTest {
         flag[0] = new OwnerFlag(owned, new OwnerFlag.Flag());
         assertThat(flag[0].offer()).isTrue();
         assertThat(flag[0].tryRelease())
-                .as("the lost wake-up: another thread's event came in the instant the owner let go; that thread saw the"
-                        + " connection owned and left the work to the owner, and the owner let go without seeing it."
-                        + " Its bytes now sit in the socket, and edge-triggered epoll will not report them again")
+                .as("the lost wake-up: another thread's event was left to the owner (offer said false), and no owner"
+                        + " ever served it: the connection is free and its work undone. Its bytes now sit in the socket,"
+                        + " and edge-triggered epoll will not report them again")
                 .isFalse();
         assertThat(played[0]).as("tryRelease must release owned with owned.set(false)").isTrue();
     }

@@ -27,9 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
-        "Which sequence numbers are in flight, and which one must leave next? What must happen to a slot once its response has left, for the ring to be reused a lap later?",
+        "Which sequence numbers are in flight, and which one must leave next? What must happen to what you kept for a response once it has left, when request number capacity + 1 comes?",
         "Re-read day 5's \"Reactor: order, when workers finish out of order\": the ring it calls the other design is this exercise.",
-        "Play the tests' story by hand with capacity 4: reserve 0 to 3, complete 2, then 0, then release; then a second lap. Where does each seq live, and when is its place free again?"})
+        "Play the tests' story by hand with capacity 3: reserve 0 to 2, complete 2, then 0, then release; then reserve 3 and 4. Where does each seq live, when is its place free again, and is an empty response still a response?"})
 @DisplayName("1. ResponseOrder: responses leave in request order, whichever worker finishes first")
 class ResponseOrderTest {
 
@@ -99,7 +99,7 @@ class ResponseOrderTest {
     }
 
     @Test
-    void theRingWrapsWithoutOverwriting() {
+    void theWindowIsReusedWithoutResendingOldResponses() {
         ResponseOrder order = new ResponseOrder(4);
         for (int i = 0; i < 4; i++) order.reserve();
         order.complete(1, response(1));
@@ -111,20 +111,20 @@ class ResponseOrderTest {
         order.complete(2, response(2));
         release(order);
         assertThat(sent)
-                .as("seqs 4 and 5 are still with their workers, in the slots 0 and 1 used. If a released"
-                        + " response stays in its slot, it goes out again as the answer to seq 4:"
-                        + " clear a slot when its response leaves")
+                .as("seqs 4 and 5 are still with their workers, yet more went out: a response already sent"
+                        + " was sent again, as the answer to a request still being served. Each response leaves"
+                        + " exactly once")
                 .containsExactly("r0", "r1", "r2", "r3");
         order.complete(5, response(5));
         order.complete(4, response(4));
         release(order);
-        // Many more laps of the 4-slot ring, each completed in reverse.
+        // The window reused many more times, each batch completed in reverse.
         for (long base = 6; base < 6 + 4 * 250; base += 4) {
             for (int i = 0; i < 4; i++) order.reserve();
             for (long s = base + 3; s >= base; s--) order.complete(s, response(s));
             release(order);
         }
-        assertThat(sent).as("250 laps round a ring of 4, each lap finished backwards").isEqualTo(responses(0, 1006));
+        assertThat(sent).as("250 batches of 4 in a window of 4, each finished backwards").isEqualTo(responses(0, 1006));
     }
 
     @Test
@@ -171,10 +171,10 @@ class ResponseOrderTest {
         order.complete(0, response(0));
         release(order);
         assertThatThrownBy(() -> order.complete(0, response(0)))
-                .as("seq 0 was released already; filing it again would put it in the slot seq 8 will use")
+                .as("seq 0 was released already: a second response for it has no place in the order")
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> order.complete(9, response(9)))
-                .as("seq 9 was never reserved (only 0 and 1 were): refuse it, it lands on seq 1's slot")
+                .as("seq 9 was never reserved (only 0 and 1 were): refuse it")
                 .isInstanceOf(IllegalArgumentException.class);
         order.complete(1, response(1));
         assertThatThrownBy(() -> order.complete(1, response(1)))
@@ -202,9 +202,53 @@ class ResponseOrderTest {
         assertThat(order.nextToSend()).isEqualTo(2);
     }
 
+    @Test
+    @Hints({"Does your code assume something about capacity that the contract does not promise?", "",
+            "With capacity 3, where do seqs 0, 1, 2 wait, and where do 3 and 4 go once 0 and 1 have left? Check that no two"
+            + " numbers in flight ever share a place."})
+    void aWindowOfAnySizeKeepsItsOrder() {
+        for (int capacity : new int[] {3, 5, 6}) {
+            sent.clear();
+            ResponseOrder order = new ResponseOrder(capacity);
+            long next = 0;
+            for (int batch = 0; batch < 40; batch++) {
+                // Reserve up to a full window, complete it backwards, release: every batch starts
+                // at another offset, as a capacity that does not divide the batches would.
+                int n = 1 + batch % capacity;
+                for (int i = 0; i < n; i++) order.reserve();
+                for (long s = next + n - 1; s >= next; s--) order.complete(s, response(s));
+                assertThat(release(order)).as("capacity %d: the %d responses of seqs %d to %d were all filed", capacity, n,
+                        next, next + n - 1).isEqualTo(n);
+                next += n;
+            }
+            assertThat(sent).as("capacity %d: every response, once, in order", capacity).isEqualTo(responses(0, next));
+        }
+    }
+
+    @Test
+    @Hints({"What does your code take as the sign that a response is not back yet? Can a real response look like that?", "",
+            "A request may need no answer; its response is an empty array, and the client's next answer still waits for it"
+            + " to take its turn. Give release's caller every filed response, in its place, and count it."})
+    void anEmptyResponseTakesItsTurn() {
+        ResponseOrder order = new ResponseOrder(4);
+        for (int i = 0; i < 3; i++) order.reserve();
+        order.complete(2, response(2));
+        order.complete(1, new byte[0]);
+        assertThat(release(order)).as("seq 0 is still with its worker: nothing leaves").isZero();
+        order.complete(0, response(0));
+        assertThat(release(order))
+                .as("seqs 0, 1 (an empty response) and 2 were all filed: release hands over and counts each of them")
+                .isEqualTo(3);
+        assertThat(sent)
+                .as("an empty response is a response: it leaves in its place, once, and does not hold back the one after it")
+                .containsExactly("r0", "", "r2");
+        assertThat(order.inFlight()).as("nothing is in flight any more").isZero();
+        assertThat(order.nextToSend()).isEqualTo(3);
+    }
+
     /**
      * The reactor in miniature, over a real socket: the test thread is the loop (it reads
-     * pipelined lines, gives each a seq, and sends what your ring releases); a worker per
+     * pipelined lines, gives each a seq, and sends what your ResponseOrder releases); a worker per
      * request answers it, and the test decides in which order the workers finish (a fixed
      * shuffle), so answers surely come back out of order.
      */

@@ -49,7 +49,12 @@ public final class WritePath {
         return outbox.size();
     }
 
-    /** Sends {@code answers} (position to limit) now if nothing waits, and queues what is left. */
+    /**
+     * Sends {@code answers} (position to limit) now if nothing waits, and queues what is left.
+     * Once this returns, the buffer is the caller's again, whatever its position (the loop reuses
+     * it for the next read's answers): what must wait is copied into the outbox
+     * ({@code Outbox.append} copies {@code src[from, to)} and leaves {@code src}'s position as it was).
+     */
     public void send(ByteBuffer answers) throws IOException {
         // Behind older bytes, never ahead of them: the peer must get answers in order.
         if (outbox.isEmpty() && answers.hasRemaining()) channel.write(answers);

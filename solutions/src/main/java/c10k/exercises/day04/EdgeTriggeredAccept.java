@@ -5,7 +5,7 @@ import c10k.day03.SyscallException;
 import java.util.function.IntConsumer;
 
 /**
- * Day 4, exercise 2: the edge-triggered listener, which must accept until {@code EAGAIN}.
+ * Day 4, exercise 2: the edge-triggered listener, when many clients connect on one edge.
  *
  * <p><b>Build</b> {@link #acceptAll}: call {@code accept} again and again, handing each new
  * fd to {@code onAccepted}, until the kernel says the queue is empty

@@ -33,7 +33,8 @@ import c10k.day04.Epoll;
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
  * and edge-triggered"</a> and
  * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
- * update}: {@code EPOLLOUT} only while something waits"</a>.
+ * update}: {@code EPOLLOUT} only while something waits"</a>. The section that teaches the lesson
+ * this bug breaks is named by {@code ./jbang check day04 --hint 2}: find the instant first.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EventDispatchTest}.
  */

@@ -28,9 +28,8 @@ import java.io.IOException;
  * real one sends with {@code Sockets.send(fd, ...)}.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
- * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a> and
- * <a href="../../../../../../../day06-fd-reuse/README.md#step-3-the-generation-checked-under-the-slots-lock">"Step
- * 3: the generation, checked under the slot's lock"</a>.
+ * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a>.
+ * The step that fixes it is named by {@code ./jbang check day06 --hint 2}: find the instant first.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code LateWriteTest}.
  */

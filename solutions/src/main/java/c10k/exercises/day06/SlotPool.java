@@ -1,8 +1,6 @@
 package c10k.exercises.day06;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -106,17 +104,20 @@ public final class SlotPool implements AutoCloseable {
         void close(int n);
     }
 
-    private final ArrayDeque<Slot> free = new ArrayDeque<>();
-    private final List<Slot> all = new ArrayList<>();
+    /** Every slot of the pool, by number: {@code slots[i]} owns {@code base + i}. */
+    private final Slot[] slots;
     private final Numbers numbers;
+    /** The free slots, the one free the longest first: a freed slot joins at the back. */
+    private final ArrayDeque<Slot> free = new ArrayDeque<>();
 
     /**
      * @param numbers the range's numbers, each already holding the placeholder; called under the slot's lock
      */
     public SlotPool(int base, int size, Numbers numbers) {
         this.numbers = numbers;
-        for (int i = 0; i < size; i++) all.add(new Slot(base + i));
-        free.addAll(all);
+        this.slots = new Slot[size];
+        for (int i = 0; i < size; i++) slots[i] = new Slot(base + i);
+        for (Slot slot : slots) free.addLast(slot);
     }
 
     /** Slots free now. */
@@ -157,7 +158,7 @@ public final class SlotPool implements AutoCloseable {
      */
     @Override
     public void close() {
-        for (Slot slot : all) {
+        for (Slot slot : slots) {
             slot.lock.lock();
             try {
                 slot.open = false;
@@ -166,7 +167,6 @@ public final class SlotPool implements AutoCloseable {
                 slot.lock.unlock();
             }
         }
-        all.clear();
         free.clear();
     }
 }
