@@ -33,8 +33,9 @@ import java.util.function.IntConsumer;
  * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
  * budget per turn, and the owed list"</a> and
  * <a href="../../../../../../../day04-epoll-et/README.md#drop-and-et_stops_early">"{@code drop},
- * and {@code ET_STOPS_EARLY}"</a> (the first: "The listener is an fd too"; the second: {@code
- * ACCEPTS_PER_TURN} and {@code listenerOwed}; the third: the mode that accepts once per event).
+ * and {@code ET_STOPS_EARLY}"</a>
+ * (the first: "The listener is an fd too"; the second: {@code Tuning.acceptsPerTurn} and
+ * {@code Listening.owed()}; the third: the mode that accepts once per event).
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */
