@@ -47,7 +47,6 @@ final class RingLoop implements Runnable {
 
     static final System.Logger LOG = c10k.day01.Log.logger("day07");
     private static final long STOP_LIMIT_NANOS = 10_000_000_000L;
-    private static final int EBUSY = 16;
 
     private final String name;
     private final boolean multishot;
@@ -59,6 +58,8 @@ final class RingLoop implements Runnable {
     private final int recvSize, ringBuffers, ringBufferSize;
     private final int listenFd;
     private final boolean wantFixedFiles, incrementalBuffers;
+    private final KernelFeatures kernel;
+    private final CompletionQueue.Handler dispatcher = this::dispatch;
     private final Runnable turnHook;
     private final Consumer<Throwable> onFatal;
 
@@ -84,7 +85,7 @@ final class RingLoop implements Runnable {
 
     RingLoop(String name, IoUringEchoServer.Mode mode, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters,
              Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles,
-             boolean incrementalBuffers, Runnable turnHook, Consumer<Throwable> onFatal) {
+             boolean incrementalBuffers, KernelFeatures kernel, Runnable turnHook, Consumer<Throwable> onFatal) {
         this.onFatal = onFatal;
         this.name = name;
         this.multishot = mode == IoUringEchoServer.Mode.MULTISHOT;
@@ -98,7 +99,8 @@ final class RingLoop implements Runnable {
         this.ringBufferSize = ringBufferSize;
         this.listenFd = listenFd;
         this.wantFixedFiles = fixedFiles && multishot;
-        this.incrementalBuffers = incrementalBuffers;
+        this.incrementalBuffers = incrementalBuffers && kernel.has(KernelFeatures.Feature.INCREMENTAL_BUFFERS);
+        this.kernel = kernel;
         this.turnHook = turnHook;
     }
 
@@ -122,7 +124,8 @@ final class RingLoop implements Runnable {
             SubmissionQueue sq = ring.sq();
             connections = new Connections(sq, counters, timers, direct, acceptor);
             sender = new Sender(sq, counters, timers, connections, direct);
-            receiver = new Receiver(sq, counters, timers, connections, sender, direct, buffers, recvSize, arena);
+            int budget = kernel.has(KernelFeatures.Feature.RECV_BUDGET) ? Receiver.RECV_BUDGET : 0;
+            receiver = new Receiver(sq, counters, timers, connections, sender, direct, buffers, budget, recvSize);
             sender.wire(receiver);
             connections.wire(receiver, sender);
             timers.tick();
@@ -167,7 +170,7 @@ final class RingLoop implements Runnable {
 
     /** What io_uring_enter may say without anything being wrong: the caller goes round again. */
     private static boolean normal(int r) {
-        return r >= 0 || r == -ETIME || r == -Errno.EINTR || r == -Errno.EAGAIN || r == -EBUSY;
+        return r >= 0 || r == -Errno.ETIME || r == -Errno.EINTR || r == -Errno.EAGAIN || r == -Errno.EBUSY;
     }
 
     /** The nearest deadline, as the wait's timeout: no fixed tick, no wake-up for nothing. */
@@ -178,17 +181,13 @@ final class RingLoop implements Runnable {
     }
 
     private void reap() {
-        int n = cq.ready();
-        for (int i = 0; i < n; i++) {
-            long userData = cq.userData(i);
-            dispatch(Requests.kind(userData), Requests.slot(userData), cq.res(i), cq.flags(i));
-        }
-        cq.consumed(n);   // only now may the kernel reuse those slots: we have read them
+        int n = cq.drain(dispatcher);   // each slot is handed back even if a handler throws: never handled twice
         figures.completions += n;   // only this thread writes it
         receiver.endOfBatch();
     }
 
-    private void dispatch(int kind, int slot, int res, int flags) {
+    private void dispatch(long userData, int res, int flags) {
+        int kind = Requests.kind(userData), slot = Requests.slot(userData);
         switch (kind) {
             case ACCEPT, ACCEPT_PAUSE, ACCEPT_AUX -> acceptor.onCompletion(kind, res, flags);
             case RECV -> receiver.onRecv(connections.get(slot), res, flags);
@@ -213,7 +212,8 @@ final class RingLoop implements Runnable {
     private static void preload() {
         for (Class<?> c : new Class<?>[] {Sockets.class, Errno.class, SyscallException.class, UringConnection.class,
                 c10k.day01.LineFramer.class, c10k.day01.LineFramer.LineSink.class, Outbox.class, Deadlines.class,
-                Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, IoUringAbi.class}) {
+                Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, IoUringAbi.class,
+                c10k.day03.AcceptErrors.class, c10k.day03.AcceptErrors.Kind.class, c10k.day03.Faults.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
@@ -296,6 +296,7 @@ final class RingLoop implements Runnable {
         Sockets.close(listenFd);
         if (inflight() == 0) {
             if (sender != null) sender.freeAll();
+            if (receiver != null) receiver.freeAll();
             if (buffers != null) buffers.close();
             arena.close();
         } else {
@@ -316,6 +317,7 @@ final class RingLoop implements Runnable {
             figures.enobufs = receiver.enobufs();
             figures.largestUnsent = receiver.largestUnsent();
             figures.recvBudget = receiver.recvBudget();
+            figures.recvBuffersKept = receiver.kept();
         }
     }
 

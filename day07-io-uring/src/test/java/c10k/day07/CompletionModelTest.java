@@ -1,5 +1,8 @@
 package c10k.day07;
 
+import static c10k.day03.Errno.ECANCELED;
+import static c10k.day03.Errno.ENOBUFS;
+import static c10k.day03.Errno.ETIME;
 import static c10k.day07.IoUringAbi.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
