@@ -30,13 +30,17 @@ public record KernelFeatures(String kernel, Set<Feature> offered, Ceiling ceilin
 
     /** What the server uses beyond Linux 5.11's io_uring, with the version that brings it. */
     public enum Feature {
-        CANCEL_BY_FD(5, 19, "cancel by fd and cancel-all", false),
-        COOP_TASKRUN(5, 19, "completions posted at our next enter (COOP_TASKRUN)", false),
+        /** IORING_ASYNC_CANCEL_FD and _ANY: a connection's requests, or all, in one cancel. */
+        CANCEL_BY_FD(5, 19, "cancel by fd", false),
+        /** Completions posted when we next enter, not by interrupting our thread. */
+        COOP_TASKRUN(5, 19, "COOP_TASKRUN", false),
         BUFFER_RING(5, 19, "provided-buffer rings", true),
         MULTISHOT_RECV(6, 0, "multishot receive", true),
-        SINGLE_ISSUER(6, 1, "one issuer, task work deferred to our enter (SINGLE_ISSUER 6.0, DEFER_TASKRUN 6.1)", false),
-        INCREMENTAL_BUFFERS(6, 12, "provided buffers consumed incrementally", true),
-        RECV_BUDGET(6, 17, "a byte budget on each multishot receive", true);
+        /** SINGLE_ISSUER (6.0) with DEFER_TASKRUN (6.1): the ring's work runs in our own enter. */
+        SINGLE_ISSUER(6, 1, "SINGLE_ISSUER with DEFER_TASKRUN", false),
+        INCREMENTAL_BUFFERS(6, 12, "incremental provided buffers", true),
+        /** sqe.optlen on a multishot receive: it ends after that many bytes. */
+        RECV_BUDGET(6, 17, "a receive budget", true);
 
         final int major, minor;
         final String words;

@@ -8,7 +8,6 @@ import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.day01.Timeouts;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
