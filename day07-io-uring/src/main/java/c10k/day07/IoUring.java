@@ -41,10 +41,10 @@ public final class IoUring implements AutoCloseable {
     /** Set up with IORING_SETUP_R_DISABLED: no request is taken until the owner {@link #enable}s it. */
     private final boolean disabled;
     /** Tests: the older kernel this ring answers as ({@code NONE}: this kernel, as it is). */
-    private final KernelFeatures.Ceiling ceiling;
+    private final KernelCeiling ceiling;
     private volatile boolean closed;
 
-    private IoUring(int fd, MemorySegment params, KernelFeatures.Ceiling ceiling) throws SyscallException {
+    private IoUring(int fd, MemorySegment params, KernelCeiling ceiling) throws SyscallException {
         this.fd = fd;
         this.ceiling = ceiling;
         this.disabled = (params.get(JAVA_INT, P_FLAGS) & IORING_SETUP_R_DISABLED) != 0;
@@ -89,7 +89,7 @@ public final class IoUring implements AutoCloseable {
      *     with the reason in words
      */
     public static IoUring open(int entries, int cqEntries) throws UnavailableException, SyscallException {
-        return open(entries, cqEntries, 0, KernelFeatures.Ceiling.NONE);
+        return open(entries, cqEntries, 0, KernelCeiling.NONE);
     }
 
     /**
@@ -107,7 +107,7 @@ public final class IoUring implements AutoCloseable {
     }
 
     /** With {@code flags} besides CQSIZE and CLAMP, on io_uring as {@code ceiling} makes it answer. */
-    static IoUring open(int entries, int cqEntries, int flags, KernelFeatures.Ceiling ceiling)
+    static IoUring open(int entries, int cqEntries, int flags, KernelCeiling ceiling)
             throws UnavailableException, SyscallException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(PARAMS);
@@ -175,7 +175,7 @@ public final class IoUring implements AutoCloseable {
         }
     }
 
-    KernelFeatures.Ceiling ceiling() {
+    KernelCeiling ceiling() {
         return ceiling;
     }
 

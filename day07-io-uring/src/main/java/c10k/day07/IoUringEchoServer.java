@@ -63,7 +63,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     private boolean incrementalBuffers = true;
     private Runnable turnHook = () -> { };
     private Consumer<Throwable> onFatal = IoUringEchoServer::exitOnFatal;
-    private KernelFeatures.Ceiling ceiling = KernelFeatures.Ceiling.fromSystemProperty();
+    private KernelCeiling ceiling = KernelCeiling.fromSystemProperty();
     private KernelFeatures kernel;
 
     private int port;
@@ -128,10 +128,10 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
 
     /**
      * Tests: io_uring answers as an older kernel would ("6.1"), or refuses itself ("EPERM",
-     * "ENOSYS"); see {@link KernelFeatures.Ceiling}. Readers: {@code -Dc10k.day07.kernel=6.1}.
+     * "ENOSYS"); see {@link KernelCeiling}. Readers: {@code -Dc10k.day07.kernel=6.1}.
      */
     public IoUringEchoServer withKernelAsOf(String spec) {
-        this.ceiling = KernelFeatures.Ceiling.of(spec);
+        this.ceiling = KernelCeiling.of(spec);
         return this;
     }
 

@@ -25,20 +25,12 @@ import java.util.function.LongSupplier;
  * the operations (accept, recv, send) and is told what each one did.
  *
  * <p>A turn of the loop is one {@code io_uring_enter}: it submits every SQE queued during
- * the previous turn (the recv re-armed after each completion, the sends of the answers,
- * the cancels) and waits for at least one completion, or until the next deadline. Then we
- * walk the completion queue, and hand each completion, by its {@link Requests kind}, to the
- * part of the server that asked for it:
- * <ul>
- * <li>{@link Acceptor}: the accept request, out of fds, the registered file table;</li>
- * <li>{@link Receiver}: each connection's receive, framing, backpressure, and in multishot
- *     mode the provided-buffer ring;</li>
- * <li>{@link Sender}: each connection's sends;</li>
- * <li>{@link Connections}: the table of connections, lingering and closing;</li>
- * <li>{@link Timers}: the idle, send and drain deadlines.</li>
- * </ul>
- * What is left here is the loop itself, its own two requests (the wake-up eventfd's read,
- * the cancel-everything of a stop), and the commands from other threads.
+ * the previous turn and waits for at least one completion, or until the next deadline. Each
+ * completion then goes, by its {@link Requests kind}, to the part that asked for it:
+ * {@link Acceptor}, {@link Receiver}, {@link Sender}, {@link Connections} (closing), with
+ * {@link Timers} for the deadlines. What is left here is the loop itself, its own two
+ * requests (the wake-up eventfd's read, the cancel-everything of a stop), and the commands
+ * from other threads.
  *
  * <p>Everything here runs on the loop thread; other threads only set the two command flags
  * and signal the eventfd, whose pending read is one of our requests.

@@ -29,7 +29,7 @@ public final class SubmissionQueue {
 
     private final IoUring ring;
     /** Tests: the older kernel the ring answers as ({@code NONE} here: no request is touched). */
-    private final KernelFeatures.Ceiling ceiling;
+    private final KernelCeiling ceiling;
     private final MemorySegment sqRing, sqes;
     private final long headAt, tailAt;
     private final int mask, entries;
@@ -94,7 +94,7 @@ public final class SubmissionQueue {
      * a request with a flag or a field it does not know.
      */
     private void asOlderKernel(long at) {
-        if (ceiling != KernelFeatures.Ceiling.NONE && ceiling.refuses(sqes, at)) sqes.set(JAVA_BYTE, at + SQE_OPCODE, (byte) 0xFF);
+        if (ceiling != KernelCeiling.NONE && ceiling.refuses(sqes, at)) sqes.set(JAVA_BYTE, at + SQE_OPCODE, (byte) 0xFF);
     }
 
     /** IORING_OP_NOP: completes at once with res 0. Shows the round trip, nothing else. */

@@ -155,6 +155,6 @@ class DryBufferRingTest {
     }
 
     static boolean kernelConsumesIncrementally() throws Exception {
-        return KernelFeatures.probe(KernelFeatures.Ceiling.NONE).has(KernelFeatures.Feature.INCREMENTAL_BUFFERS);
+        return KernelFeatures.probe(KernelCeiling.NONE).has(KernelFeatures.Feature.INCREMENTAL_BUFFERS);
     }
 }

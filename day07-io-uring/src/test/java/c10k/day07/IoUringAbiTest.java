@@ -166,7 +166,7 @@ class IoUringAbiTest {
     @Test
     void aRingForOneThreadTakesRequestsOnlyFromTheThreadThatEnabledIt() throws Exception {
         IoUringAvailable.assume();
-        KernelFeatures kernel = KernelFeatures.probe(KernelFeatures.Ceiling.NONE);
+        KernelFeatures kernel = KernelFeatures.probe(KernelCeiling.NONE);
         org.junit.jupiter.api.Assumptions.assumeTrue(kernel.has(KernelFeatures.Feature.SINGLE_ISSUER),
                 "this kernel has no IORING_SETUP_SINGLE_ISSUER with DEFER_TASKRUN (Linux 6.1)");
         try (IoUring ring = IoUring.open(8, 32, kernel)) {

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The server on the kernels readers have, played on this one: io_uring made to answer as an
- * older kernel would ({@link KernelFeatures.Ceiling}: every flag, field and request newer than
+ * older kernel would ({@link KernelCeiling}: every flag, field and request newer than
  * that kernel refused with EINVAL, as that kernel refuses it), or not at all, as a container's
  * seccomp profile answers.
  *
