@@ -86,6 +86,8 @@ public final class Errno {
     public static final int EALREADY = 114;
     public static final int EINPROGRESS = 115;
     public static final int ECANCELED = 125;
+    public static final int ETIME = 62;   // io_uring: a timeout request, or a wait with a timeout, expired
+    public static final int EBADFD = 77;   // io_uring: a ring set up disabled that nobody has enabled yet
 
     private record Row(int number, String name, String words) {
     }
@@ -166,7 +168,9 @@ public final class Errno {
             new Row(EHOSTUNREACH, "EHOSTUNREACH", "no route to host"),
             new Row(EALREADY, "EALREADY", "operation already in progress"),
             new Row(EINPROGRESS, "EINPROGRESS", "operation now in progress"),
-            new Row(ECANCELED, "ECANCELED", "operation canceled")
+            new Row(ECANCELED, "ECANCELED", "operation canceled"),
+            new Row(ETIME, "ETIME", "timer expired"),
+            new Row(EBADFD, "EBADFD", "file descriptor in bad state")
         }) {
             TABLE.put(row.number(), row);
         }

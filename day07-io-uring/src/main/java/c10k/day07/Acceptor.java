@@ -4,7 +4,9 @@ import static c10k.day07.IoUringAbi.*;
 import static c10k.day07.Requests.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import c10k.day03.AcceptErrors;
 import c10k.day03.Errno;
+import c10k.day03.Faults;
 import c10k.day03.Sockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -78,7 +80,7 @@ final class Acceptor {
                 return;
             }
             if (r != -Errno.EMFILE) {
-                RingLoop.log(Level.INFO, name + ": no registered file table (" + errnoName(-r) + "): connections are fds");
+                RingLoop.log(Level.INFO, name + ": no registered file table (" + Errno.name(-r) + "): connections are fds");
                 return;
             }
         }
@@ -160,6 +162,13 @@ final class Acceptor {
             inflight--;
         }
         if (res >= 0) {
+            int injected = Faults.take("io_uring accept");   // tests: this accept failed instead
+            if (injected != 0) {
+                closeAccepted(res);   // the client sees a reset, as after a real failure
+                res = -injected;
+            }
+        }
+        if (res >= 0) {
             if (outOfFds) {
                 outOfFds = false;
                 RingLoop.log(Level.INFO, name + ": accepting again");
@@ -170,32 +179,49 @@ final class Acceptor {
                     cancelAccept();   // one at a time from now on
                     acceptCancelled = true;
                 }
-            } else if (direct) {
-                sq.closeFixed(res, ud(ACCEPT_AUX, 0));
-                inflight++;
             } else {
-                Sockets.close(res);
+                closeAccepted(res);
             }
-        } else if (res == -Errno.EMFILE || res == -Errno.ENFILE) {
-            // Out of fds (or, with direct descriptors, ENFILE: the ring's file table is full).
-            // The client stays in the listen queue; accepting again at once would fail again
-            // at once (a busy loop). Wait 100 ms on a timeout request instead: the connections
-            // we serve meanwhile may close and free fds.
-            if (!outOfFds) {
-                RingLoop.log(Level.WARNING, name + ": accept: " + errnoName(-res) + " ("
-                        + Errno.description(-res) + "); accepting again in 100 ms, and every 100 ms until it works");
+        } else if (res != -Errno.ECANCELED) {
+            // An if, not a switch on the enum: that would be a class of its own, loaded the first
+            // time it runs, which is when we are out of fds and cannot open its file.
+            AcceptErrors.Kind kind = AcceptErrors.classify(-res);
+            if (kind == AcceptErrors.Kind.GONE_ALREADY) {
+                // accept(2): ECONNABORTED, EPROTO, EPERM and the network errors are about one
+                // client, not the listener: accept the next one at once.
+                RingLoop.LOG.log(Level.DEBUG, name + ": accept: " + Errno.name(-res) + ", going on");
+            } else if (kind == AcceptErrors.Kind.SHORT_OF_RESOURCES) {
+                // Out of fds (EMFILE, ENFILE; with direct descriptors ENFILE is a full file
+                // table) or of kernel memory (ENOBUFS, ENOMEM), as day 3 sorts them. The client
+                // stays in the listen queue; accepting again at once would fail again at once
+                // (a busy loop). Wait 100 ms on a timeout request instead: the connections we
+                // serve meanwhile may close and free what was short.
+                if (!outOfFds) {
+                    RingLoop.log(Level.WARNING, name + ": accept: " + Errno.name(-res) + " (" + Errno.description(-res)
+                            + "); accepting again in 100 ms, and every 100 ms until it works");
+                }
+                outOfFds = true;
+                pauseWanted = true;
+                if (acceptArmed) cancelAccept();   // still armed (not on today's kernels): stop it first
+            } else {
+                // The listener itself is broken (EBADF, EINVAL): the ring's loop ends, saying why.
+                throw new IllegalStateException("accept on the listener failed: " + Errno.name(-res)
+                        + " (" + Errno.description(-res) + ")");
             }
-            outOfFds = true;
-            pauseWanted = true;
-            if (acceptArmed) cancelAccept();   // still armed (not on today's kernels): stop it first
-        } else if (res != -ECANCELED) {
-            // accept(2): ECONNABORTED, EPROTO, ENOBUFS, ENOMEM, EPERM and the network errors
-            // are about one client, not the listener: accept the next one.
-            RingLoop.LOG.log(Level.DEBUG, name + ": accept: " + errnoName(-res) + ", going on");
         }
         if (acceptArmed) return;
         if (pauseWanted) armPause();
         else armAccept();
+    }
+
+    /** A socket accepted that we will not serve (shutting down, or a test's fault). */
+    private void closeAccepted(int res) {
+        if (direct) {
+            sq.closeFixed(res, ud(ACCEPT_AUX, 0));
+            inflight++;
+        } else {
+            Sockets.close(res);
+        }
     }
 
     private void cancelAccept() {

@@ -37,6 +37,8 @@ import java.nio.ByteBuffer;
 final class BufferRing implements AutoCloseable {
 
     private static final VarHandle SHORT = JAVA_SHORT.varHandle();
+    /** This machine's page size (sysconf(_SC_PAGESIZE)). */
+    static final long PAGE_SIZE = IoUringSyscalls.pageSize();
 
     private final IoUring ring;
     private final short group;
@@ -62,31 +64,39 @@ final class BufferRing implements AutoCloseable {
     }
 
     /**
-     * With {@code incremental}, asks for incremental consumption and falls back to whole
-     * buffers on a kernel that does not know it ({@link #incremental()} says which it got).
+     * With {@code incremental} (Linux 6.12), each buffer is consumed incrementally; a kernel
+     * without it refuses the registration with EINVAL ({@link KernelFeatures} asks first).
      */
     BufferRing(IoUring ring, short group, int count, int size, boolean incremental, Arena arena) throws SyscallException {
+        this(ring, group, count, size, incremental, arena, PAGE_SIZE);
+    }
+
+    /** {@code pageSize}: tests pretend a kernel with larger pages (64 KiB on some aarch64). */
+    BufferRing(IoUring ring, short group, int count, int size, boolean incremental, Arena arena, long pageSize)
+            throws SyscallException {
         if (Integer.bitCount(count) != 1 || count > 32_768) throw new IllegalArgumentException("count must be a power of two up to 32768");
         this.ring = ring;
         this.group = group;
         this.count = count;
         this.size = size;
-        // The kernel maps the ring itself and insists on a page-aligned address.
-        this.entries = arena.allocate(BUF.byteSize() * count, 4096);
+        // The kernel maps the ring itself and insists on an address at the start of a page:
+        // 4,096 bytes on x86-64, but 16 KiB or 64 KiB on some aarch64 kernels.
+        this.entries = arena.allocate(BUF.byteSize() * count, pageSize);
         this.memory = arena.allocate((long) count * size, 64);
         this.base = memory.address();
         this.views = new ByteBuffer[count];
         for (int bid = 0; bid < count; bid++) views[bid] = memory.asSlice((long) bid * size, size).asByteBuffer();
         int r = register(incremental ? IOU_PBUF_RING_INC : 0);
-        if (r == -c10k.day03.Errno.EINVAL && incremental) {   // a kernel before 6.12
-            incremental = false;
-            r = register(0);
-        }
         if (r < 0) throw new SyscallException("io_uring_register(IORING_REGISTER_PBUF_RING)", -r);
         this.incremental = incremental;
         this.used = new int[count];
         for (int bid = 0; bid < count; bid++) give(bid);
         publish();
+    }
+
+    /** Where this ring's entries start: on a page, for the kernel. */
+    long entriesAddress() {
+        return entries.address();
     }
 
     private int register(int flags) {

@@ -66,6 +66,35 @@ public final class CompletionQueue {
         return cqRing.get(JAVA_INT, cqeAt(i) + CQE_FLAGS);
     }
 
+    /** What a loop does with one completion. */
+    public interface Handler {
+        void completion(long userData, int res, int flags);
+    }
+
+    /**
+     * Hands every ready completion to {@code handler}, oldest first, then their slots back to
+     * the kernel in one release store; returns how many. If the handler throws, the slots of
+     * the completions it was given, the one that threw included, go back all the same: a
+     * caller that reaps again (to cancel and wait, before freeing memory) must not be handed a
+     * completion twice, which would end a request twice, release its buffer twice, and could
+     * make the count of requests in flight reach 0 while the kernel still owns some memory.
+     */
+    public int drain(Handler handler) {
+        int n = ready(), handed = 0;
+        try {
+            while (handed < n) {
+                long at = cqeAt(handed);
+                long userData = cqRing.get(JAVA_LONG, at + CQE_USER_DATA);
+                int res = cqRing.get(JAVA_INT, at + CQE_RES), flags = cqRing.get(JAVA_INT, at + CQE_FLAGS);
+                handed++;
+                handler.completion(userData, res, flags);
+            }
+        } finally {
+            consumed(handed);
+        }
+        return n;
+    }
+
     /** Hands the first {@code n} CQE slots back to the kernel. Read them before this. */
     public void consumed(int n) {
         head += n;

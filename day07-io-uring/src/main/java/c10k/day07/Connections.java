@@ -187,6 +187,7 @@ final class Connections implements Timers.Expiry {
             if (c != null) {
                 if (!direct) Sockets.close(c.fd);
                 if (!c.sendArmed) sender.release(c);   // in flight, the kernel may still read it: never freed
+                if (!c.recvArmed) receiver.release(c);   // likewise a basic recv's buffer
                 table[i] = null;
                 counters.closed();
             }

@@ -4,6 +4,7 @@ import static c10k.day07.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import c10k.day03.Errno;
 import c10k.day03.Sockets;
 import c10k.day03.SyscallException;
 import java.lang.foreign.Arena;
@@ -39,10 +40,13 @@ public final class IoUring implements AutoCloseable {
     private long enters;
     /** Set up with IORING_SETUP_R_DISABLED: no request is taken until the owner {@link #enable}s it. */
     private final boolean disabled;
+    /** Tests: the older kernel this ring answers as ({@code NONE}: this kernel, as it is). */
+    private final KernelCeiling ceiling;
     private volatile boolean closed;
 
-    private IoUring(int fd, MemorySegment params) throws SyscallException {
+    private IoUring(int fd, MemorySegment params, KernelCeiling ceiling) throws SyscallException {
         this.fd = fd;
+        this.ceiling = ceiling;
         this.disabled = (params.get(JAVA_INT, P_FLAGS) & IORING_SETUP_R_DISABLED) != 0;
         this.features = params.get(JAVA_INT, P_FEATURES);
         int sqCount = params.get(JAVA_INT, P_SQ_ENTRIES);
@@ -85,65 +89,45 @@ public final class IoUring implements AutoCloseable {
      *     with the reason in words
      */
     public static IoUring open(int entries, int cqEntries) throws UnavailableException, SyscallException {
-        return open(entries, cqEntries, false);
+        return open(entries, cqEntries, 0, KernelCeiling.NONE);
     }
 
     /**
-     * {@link #open(int, int)}, and with {@code ownedByOneThread} the setup a server's loop
-     * wants: one thread, not this one, will be the only one to submit and reap, so the kernel
-     * may run the work of completions when that thread asks for them instead of whenever it
-     * likes. Three flags together (Linux 6.1): {@code IORING_SETUP_SINGLE_ISSUER} (a promise:
-     * one task submits), {@code IORING_SETUP_DEFER_TASKRUN} (completion work waits for our
-     * next {@code io_uring_enter} with {@code GETEVENTS}: no interrupting the loop thread in
-     * the middle of its turn, and a turn's completions posted in one batch), and
+     * A server's ring: set up with what {@code kernel} offers ({@link KernelFeatures#setupFlags}).
+     * Where the kernel has them (Linux 6.1), three flags together: {@code IORING_SETUP_SINGLE_ISSUER}
+     * (a promise: one task submits), {@code IORING_SETUP_DEFER_TASKRUN} (completion work waits
+     * for that task's next {@code io_uring_enter} with {@code GETEVENTS}: no interrupting the
+     * loop thread in the middle of its turn, and a turn's completions posted in one batch), and
      * {@code IORING_SETUP_R_DISABLED} (the ring takes nothing until {@link #enable}: the
      * submitting task is the one that enables it, which is how a ring made on one thread is
-     * given to another). Older kernels get {@code IORING_SETUP_COOP_TASKRUN} (5.19), then
-     * nothing.
+     * given to another). Otherwise {@code IORING_SETUP_COOP_TASKRUN} (5.19), or nothing.
      */
-    public static IoUring open(int entries, int cqEntries, boolean ownedByOneThread) throws UnavailableException, SyscallException {
-        int base = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-        int[] tries = ownedByOneThread
-                ? new int[] {base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
-                             base | IORING_SETUP_COOP_TASKRUN, base}
-                // COOP_TASKRUN (5.19): completions are posted when we next enter the kernel,
-                // instead of the kernel interrupting our thread to post them.
-                : new int[] {base | IORING_SETUP_COOP_TASKRUN, base};
+    public static IoUring open(int entries, int cqEntries, KernelFeatures kernel) throws UnavailableException, SyscallException {
+        return open(entries, cqEntries, kernel.setupFlags(), kernel.ceiling());
+    }
+
+    /** With {@code flags} besides CQSIZE and CLAMP, on io_uring as {@code ceiling} makes it answer. */
+    static IoUring open(int entries, int cqEntries, int flags, KernelCeiling ceiling)
+            throws UnavailableException, SyscallException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(PARAMS);
-            int fd = -c10k.day03.Errno.EINVAL;
-            for (int k = 0; k < tries.length && fd == -c10k.day03.Errno.EINVAL; k++) {   // EINVAL: a flag this kernel lacks
-                params.fill((byte) 0);
-                params.set(JAVA_INT, P_FLAGS, tries[k]);
-                params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
-                fd = IoUringSyscalls.setup(entries, params);
-            }
+            params.set(JAVA_INT, P_FLAGS, IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | flags);
+            params.set(JAVA_INT, P_CQ_ENTRIES, cqEntries);
+            int refused = ceiling.setup(flags);
+            int fd = refused != 0 ? -refused : IoUringSyscalls.setup(entries, params);
             if (fd < 0) throw new UnavailableException(-fd);
             int features = params.get(JAVA_INT, P_FEATURES);
             if ((features & IORING_FEAT_EXT_ARG) == 0 || (features & IORING_FEAT_NODROP) == 0) {
                 Sockets.close(fd);
                 throw new UnavailableException("io_uring on this kernel is too old (no IORING_FEAT_EXT_ARG"
-                        + " or IORING_FEAT_NODROP, Linux 5.11); multishot receive needs Linux 6.0");
+                        + " or IORING_FEAT_NODROP, Linux 5.11); day 7 needs Linux 5.19");
             }
             try {
-                return new IoUring(fd, params);
+                return new IoUring(fd, params, ceiling);
             } catch (SyscallException e) {
                 Sockets.close(fd);
                 throw e;
             }
-        }
-    }
-
-    /**
-     * Why io_uring cannot be used here, or null if it can: the tests skip with this reason,
-     * the server refuses to start with it.
-     */
-    public static String unavailableReason() {
-        try {
-            open(2, 4).close();
-            return null;
-        } catch (UnavailableException | SyscallException e) {
-            return e.getMessage();
         }
     }
 
@@ -167,16 +151,17 @@ public final class IoUring implements AutoCloseable {
         }
 
         private static String explain(int errno) {
-            String base = "io_uring is not available: io_uring_setup failed with " + errnoName(errno);
+            String base = "io_uring is not available: io_uring_setup failed with " + Errno.name(errno);
             String disabled = sysctl("kernel/io_uring_disabled");
             return switch (errno) {
-                case IoUringAbi.ENOSYS -> base + " (a kernel built without CONFIG_IO_URING, or a seccomp filter"
+                case Errno.ENOSYS -> base + " (a kernel built without CONFIG_IO_URING, or a seccomp filter"
                         + " that answers ENOSYS, as some container runtimes do)";
-                case IoUringAbi.EPERM -> base + (disabled != null && !disabled.equals("0")
+                case Errno.EPERM -> base + (disabled != null && !disabled.equals("0")
                         ? " (kernel.io_uring_disabled = " + disabled + ": 2 disables it for everyone, 1 for users"
                           + " outside kernel.io_uring_group)"
                         : " (most likely a seccomp profile: Docker's default blocks the io_uring calls since Docker 25, moby#46762)");
-                case c10k.day03.Errno.ENOMEM -> base + " (the ring could not be allocated: RLIMIT_MEMLOCK on kernels before 5.12)";
+                case Errno.ENOMEM -> base + " (the ring could not be allocated: RLIMIT_MEMLOCK on kernels before 5.12)";
+                case Errno.EINVAL -> base + " (this kernel does not know a flag we asked for)";
                 default -> base;
             };
         }
@@ -188,6 +173,10 @@ public final class IoUring implements AutoCloseable {
                 return null;
             }
         }
+    }
+
+    KernelCeiling ceiling() {
+        return ceiling;
     }
 
     public int fd() {
@@ -274,7 +263,8 @@ public final class IoUring implements AutoCloseable {
 
     /** io_uring_register(2); returns the result or -errno. */
     public int register(int opcode, MemorySegment arg, int count) {
-        return IoUringSyscalls.register(fd, opcode, arg, count);
+        int refused = ceiling.register(opcode, arg);
+        return refused != 0 ? -refused : IoUringSyscalls.register(fd, opcode, arg, count);
     }
 
     /**

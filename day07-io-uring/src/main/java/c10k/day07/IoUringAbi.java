@@ -146,6 +146,20 @@ public final class IoUringAbi {
     public static final StructLayout TIMESPEC = MemoryLayout.structLayout(
             JAVA_LONG.withName("tv_sec"), JAVA_LONG.withName("tv_nsec")).withName("__kernel_timespec");
 
+    /*
+     * struct io_uring_probe_op { __u8 op; __u8 resv; __u16 flags; __u32 resv2; };   8 bytes
+     * struct io_uring_probe { __u8 last_op; __u8 ops_len; __u16 resv; __u32 resv2[3];
+     *                         struct io_uring_probe_op ops[]; };
+     * The argument of IORING_REGISTER_PROBE (5.6): the kernel fills one op per opcode it
+     * knows, with IO_URING_OP_SUPPORTED in flags if this kernel can run it.
+     */
+    public static final StructLayout PROBE_OP = MemoryLayout.structLayout(
+            JAVA_BYTE.withName("op"), JAVA_BYTE.withName("resv"), JAVA_SHORT.withName("flags"),
+            JAVA_INT.withName("resv2")).withName("io_uring_probe_op");
+    public static final StructLayout PROBE = MemoryLayout.structLayout(
+            JAVA_BYTE.withName("last_op"), JAVA_BYTE.withName("ops_len"), JAVA_SHORT.withName("resv"),
+            MemoryLayout.sequenceLayout(3, JAVA_INT).withName("resv2")).withName("io_uring_probe");
+
     // --- offsets, from the layouts ---------------------------------------------------------
     static final long P_SQ_ENTRIES = off(PARAMS, "sq_entries");
     static final long P_CQ_ENTRIES = off(PARAMS, "cq_entries");
@@ -200,6 +214,8 @@ public final class IoUringAbi {
     static final long GA_TS = off(GETEVENTS_ARG, "ts");
     static final long TS_SEC = off(TIMESPEC, "tv_sec");
     static final long TS_NSEC = off(TIMESPEC, "tv_nsec");
+    static final long PROBE_LAST_OP = off(PROBE, "last_op");
+    static final long PROBE_OP_FLAGS = off(PROBE_OP, "flags");
 
     // --- io_uring_setup(2) flags and features ------------------------------------------------
     public static final int IORING_SETUP_SQPOLL = 1 << 1;
@@ -226,6 +242,9 @@ public final class IoUringAbi {
     // --- io_uring_register(2) opcodes -----------------------------------------------------------
     public static final int IORING_REGISTER_PBUF_RING = 22;
     public static final int IORING_UNREGISTER_PBUF_RING = 23;
+    public static final int IORING_REGISTER_PROBE = 8;
+    /** io_uring_probe_op.flags: this kernel can run the opcode. */
+    public static final int IO_URING_OP_SUPPORTED = 1 << 0;
     public static final int IORING_REGISTER_ENABLE_RINGS = 12;
     public static final int IORING_REGISTER_FILES2 = 13;
     public static final int IORING_RSRC_REGISTER_SPARSE = 1 << 0;
@@ -270,31 +289,6 @@ public final class IoUringAbi {
     public static final int IORING_CQE_F_BUF_MORE = 1 << 4;
     /** io_uring_buf_reg.flags: consume each provided buffer incrementally (6.12). */
     public static final short IOU_PBUF_RING_INC = 2;
-
-    // --- errno values io_uring hands back (as -errno in cqe.res) that day 3's Errno lacks ---
-    public static final int EPERM = 1;
-    public static final int ENOENT = 2;
-    public static final int ENOSYS = 38;
-    public static final int ETIME = 62;
-    /** io_uring_enter on a ring set up with IORING_SETUP_R_DISABLED that nobody has enabled yet. */
-    public static final int EBADFD = 77;
-    public static final int ENOBUFS = 105;
-    public static final int EALREADY = 114;
-    public static final int ECANCELED = 125;
-
-    /** A name for an errno io_uring uses, falling back on day 3's {@code Errno}. */
-    public static String errnoName(int errno) {
-        return switch (errno) {
-            case EPERM -> "EPERM";
-            case ENOENT -> "ENOENT";
-            case ENOSYS -> "ENOSYS";
-            case ETIME -> "ETIME";
-            case ENOBUFS -> "ENOBUFS";
-            case EALREADY -> "EALREADY";
-            case ECANCELED -> "ECANCELED";
-            default -> c10k.day03.Errno.name(errno);
-        };
-    }
 
     private static long off(StructLayout layout, String field) {
         return layout.byteOffset(groupElement(field));

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * Day 7: the line-echo server on io_uring, one ring per thread ({@link RingLoop}).
@@ -61,6 +63,8 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     private boolean incrementalBuffers = true;
     private Runnable turnHook = () -> { };
     private Consumer<Throwable> onFatal = IoUringEchoServer::exitOnFatal;
+    private KernelCeiling ceiling = KernelCeiling.fromSystemProperty();
+    private KernelFeatures kernel;
 
     private int port;
     private final List<RingLoop> loops = new ArrayList<>();
@@ -86,10 +90,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     }
 
     /** Tests: the clock the timeouts are measured with (nanoseconds, like System.nanoTime). */
-    public IoUringEchoServer withClock(LongSupplier nanoClock) {
-        this.clock = nanoClock;
-        return this;
-    }
+    public IoUringEchoServer withClock(LongSupplier nanoClock) { this.clock = nanoClock; return this; }
 
     /** multishot: the provided-buffer ring of each thread, {@code count} (a power of two) x {@code size} bytes. */
     public IoUringEchoServer withBufferRing(int count, int size) {
@@ -98,60 +99,59 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
         return this;
     }
 
-    /**
-     * multishot: connections as direct descriptors in a registered file table (the default),
-     * or as ordinary fds.
-     */
-    public IoUringEchoServer withFixedFiles(boolean fixedFiles) {
-        this.fixedFiles = fixedFiles;
-        return this;
-    }
+    /** multishot: connections as direct descriptors in a registered file table (the default), or as fds. */
+    public IoUringEchoServer withFixedFiles(boolean fixedFiles) { this.fixedFiles = fixedFiles; return this; }
 
     /**
      * multishot: provided buffers consumed incrementally where the kernel can (the default),
      * or whole buffers, one per receive, as before Linux 6.12 (tests show the difference).
      */
-    public IoUringEchoServer withIncrementalBuffers(boolean incremental) {
-        this.incrementalBuffers = incremental;
-        return this;
-    }
+    public IoUringEchoServer withIncrementalBuffers(boolean incremental) { this.incrementalBuffers = incremental; return this; }
 
     /**
      * Tests: runs on each loop thread at the top of every turn, before it enters the kernel.
      * A hook that blocks holds the loop out of the kernel, so that everything that happens
      * meanwhile (data arriving on many sockets) is handled in one turn.
      */
-    public IoUringEchoServer withTurnHook(Runnable hook) {
-        this.turnHook = hook;
-        return this;
-    }
+    public IoUringEchoServer withTurnHook(Runnable hook) { this.turnHook = hook; return this; }
 
     /**
      * What to do when a ring fails (one connection's failure never gets here: it ends that
      * connection). By default the process exits with status 1, the loop having logged why.
      */
-    public IoUringEchoServer onFatal(Consumer<Throwable> handler) {
-        this.onFatal = handler;
-        return this;
-    }
+    public IoUringEchoServer onFatal(Consumer<Throwable> handler) { this.onFatal = handler; return this; }
 
     private static void exitOnFatal(Throwable why) {
         // Not from the loop thread: System.exit runs the shutdown hooks, which join the loops.
         Thread.ofPlatform().start(() -> System.exit(1));
     }
 
-    /** basic: the receive buffer each connection holds. */
-    public IoUringEchoServer withRecvSize(int size) {
-        this.recvSize = size;
+    /**
+     * Tests: io_uring answers as an older kernel would ("6.1"), or refuses itself ("EPERM",
+     * "ENOSYS"); see {@link KernelCeiling}. Readers: {@code -Dc10k.day07.kernel=6.1}.
+     */
+    public IoUringEchoServer withKernelAsOf(String spec) {
+        this.ceiling = KernelCeiling.of(spec);
         return this;
     }
 
+    /** What the start-up probe found (null before start). */
+    public KernelFeatures kernel() { return kernel; }
+
+    /** basic: the receive buffer each connection holds. */
+    public IoUringEchoServer withRecvSize(int size) { this.recvSize = size; return this; }
+
     @Override
     public void start() throws IOException {
+        // Once, before anything is bound: what this kernel offers, each feature tried for real on
+        // a ring and a socketpair of our own, so that no client ever meets a refused request.
+        kernel = KernelFeatures.probe(ceiling);
+        String refusal = kernel.refusal(mode == Mode.MULTISHOT);
+        if (refusal != null) throw new IoUring.UnavailableException(refusal);
+        LOG.log(System.Logger.Level.INFO, this + ": " + kernel.describe(mode == Mode.MULTISHOT));
         try {
             for (int i = 0; i < threads; i++) {
-                // Each ring first: if io_uring is not allowed here, say so before binding anything.
-                IoUring ring = IoUring.open(SQ_ENTRIES, CQ_ENTRIES, true);   // its loop thread enables it
+                IoUring ring = IoUring.open(SQ_ENTRIES, CQ_ENTRIES, kernel);   // its loop thread enables it
                 rings.add(ring);
                 EventFd wake = new EventFd();
                 wakes.add(wake);
@@ -169,7 +169,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                 }
                 String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
                 loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
-                        recvSize, ringBuffers, ringBufferSize, fixedFiles, incrementalBuffers, turnHook, onFatal));
+                        recvSize, ringBuffers, ringBufferSize, fixedFiles, incrementalBuffers, kernel, turnHook, onFatal));
             }
         } catch (IOException | RuntimeException e) {
             // No loop runs yet: the listeners are closed here, the rest by release().
@@ -184,60 +184,52 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     }
 
     @Override
-    public int port() {
-        return port;
-    }
+    public int port() { return port; }
 
     @Override
-    public Stats stats() {
-        return stats;
-    }
+    public Stats stats() { return stats; }
 
-    /** Connections open (accepted, not yet closed), over all threads. */
-    public int connectionCount() {
-        int n = 0;
-        for (RingLoop l : loops) n += l.figures().open;
+    // --- figures, over all threads (each loop publishes its own once per turn) ---------------
+
+    private long sum(ToLongFunction<LoopFigures> figure) {
+        long n = 0;
+        for (RingLoop l : loops) n += figure.applyAsLong(l.figures());
         return n;
     }
+
+    private int max(ToIntFunction<LoopFigures> figure) {
+        int n = 0;
+        for (RingLoop l : loops) n = Math.max(n, figure.applyAsInt(l.figures()));
+        return n;
+    }
+
+    /** Connections open (accepted, not yet closed). */
+    public int connectionCount() { return (int) sum(f -> f.open); }
 
     /** Receive buffers held by connections: the memory an idle connection pins. */
-    public int recvBuffersHeld() {
-        int n = 0;
-        for (RingLoop l : loops) n += l.figures().recvBuffersHeld;
-        return n;
-    }
+    public int recvBuffersHeld() { return (int) sum(f -> f.recvBuffersHeld); }
+
+    /** basic: free receive buffers kept for later connections (at most {@code Receiver.KEEP} a thread). */
+    public int recvBuffersKept() { return (int) sum(f -> f.recvBuffersKept); }
 
     /** The most output one connection ever had waiting: bounded by backpressure. */
-    public int largestUnsent() {
-        int n = 0;
-        for (RingLoop l : loops) n = Math.max(n, l.figures().largestUnsent);
-        return n;
-    }
+    public int largestUnsent() { return max(f -> f.largestUnsent); }
 
-    /** io_uring_enter calls so far, over all threads. */
-    public long enters() {
-        long n = 0;
-        for (RingLoop l : loops) n += l.figures().enters;
-        return n;
-    }
+    /** Accepts that waited 100 ms: out of fds or of kernel memory. */
+    public long acceptPauses() { return sum(f -> f.acceptPauses); }
 
-    /** Multishot receives that ended because the buffer ring was empty. */
+    /** io_uring_enter calls so far. */
+    public long enters() { return sum(f -> f.enters); }
+
     /**
      * multishot: the bytes one recv may bring in before it must be armed again (the bound on
      * what a peer that does not read makes a connection hold, past the high-water mark); 0 in
      * basic mode, or where the kernel takes no budget.
      */
-    public int recvBudget() {
-        int n = 0;
-        for (RingLoop l : loops) n = Math.max(n, l.figures().recvBudget);
-        return n;
-    }
+    public int recvBudget() { return max(f -> f.recvBudget); }
 
-    public long enobufs() {
-        long n = 0;
-        for (RingLoop l : loops) n += l.figures().enobufs;
-        return n;
-    }
+    /** Multishot receives that ended because the buffer ring was empty. */
+    public long enobufs() { return sum(f -> f.enobufs); }
 
     /** Tests: make every loop look at its clock again (after moving a fake clock). */
     public void wakeUp() {
@@ -287,19 +279,14 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
             if (released) return;
             released = true;
         }
-        long enters = enters();
-        long completions = 0, pauses = 0, overflows = 0;
+        long overflows = 0;
         for (IoUring r : rings) overflows += r.cq().overflowed();
-        for (RingLoop l : loops) {
-            completions += l.figures().completions;
-            pauses += l.figures().acceptPauses;
-        }
         // The loops have ended, every request has completed: the rings can go.
         for (IoUring r : rings) r.close();
         for (EventFd w : wakes) w.close();
         if (started) {
-            LOG.log(System.Logger.Level.INFO, this + ": " + enters + " io_uring_enter calls, " + completions
-                    + " completions, " + pauses + " accept pauses (out of fds), " + enobufs() + " ENOBUFS, "
+            LOG.log(System.Logger.Level.INFO, this + ": " + enters() + " io_uring_enter calls, " + sum(f -> f.completions)
+                    + " completions, " + acceptPauses() + " accept pauses, " + enobufs() + " ENOBUFS, "
                     + overflows + " completions dropped (CQ overflow), largest unsent output of one connection "
                     + largestUnsent() + " bytes");
         }

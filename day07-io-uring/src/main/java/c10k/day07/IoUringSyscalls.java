@@ -46,6 +46,13 @@ final class IoUringSyscalls {
     private static final MethodHandle MUNMAP = Libc.downcall("munmap",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
 
+    // int socketpair(int domain, int type, int protocol, int sv[2]);
+    private static final MethodHandle SOCKETPAIR = Libc.downcall("socketpair",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    // long sysconf(int name);
+    private static final MethodHandle SYSCONF = Libc.downcall("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+
+    private static final int AF_UNIX = 1, SC_PAGESIZE = 30;
     private static final int PROT_READ_WRITE = 0x1 | 0x2;
     private static final int MAP_SHARED_POPULATE = 0x01 | 0x8000;
 
@@ -100,6 +107,36 @@ final class IoUringSyscalls {
     static void munmap(MemorySegment at, long size) {
         try {
             int ignored = (int) MUNMAP.invokeExact(Libc.callState(), at, size);
+        } catch (Throwable t) {
+            throw Libc.unreachable(t);
+        }
+    }
+
+    /**
+     * socketpair(2): two connected stream sockets (AF_UNIX), close-on-exec. The start-up probe
+     * arms real receives on one end and writes on the other: no port, nothing a client sees.
+     */
+    static int[] socketpair() throws SyscallException {
+        MemorySegment state = Libc.callState();
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment sv = a.allocate(JAVA_INT, 2);
+            int r = (int) SOCKETPAIR.invokeExact(state, AF_UNIX, c10k.day03.Sockets.SOCK_STREAM | c10k.day03.Sockets.SOCK_CLOEXEC, 0, sv);
+            Libc.check("socketpair", r, state);
+            return new int[] {sv.getAtIndex(JAVA_INT, 0), sv.getAtIndex(JAVA_INT, 1)};
+        } catch (SyscallException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.unreachable(t);
+        }
+    }
+
+    /**
+     * sysconf(_SC_PAGESIZE): 4,096 on x86-64, but 16 KiB or 64 KiB on some aarch64 kernels.
+     * What the kernel maps for us (a provided-buffer ring) must start on a page.
+     */
+    static long pageSize() {
+        try {
+            return (long) SYSCONF.invokeExact(Libc.callState(), SC_PAGESIZE);
         } catch (Throwable t) {
             throw Libc.unreachable(t);
         }

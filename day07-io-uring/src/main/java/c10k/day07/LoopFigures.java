@@ -10,6 +10,8 @@ final class LoopFigures {
     volatile int open;
     /** Receive buffers pinned by connections: one each in basic mode, none in multishot. */
     volatile int recvBuffersHeld;
+    /** basic: free receive buffers kept for the next connections (at most {@code Receiver.KEEP}). */
+    volatile int recvBuffersKept;
     /** The most output one connection ever had waiting: bounded by backpressure. */
     volatile int largestUnsent;
     /** io_uring_enter calls. */

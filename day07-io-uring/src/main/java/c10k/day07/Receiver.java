@@ -6,6 +6,7 @@ import static c10k.day07.Requests.*;
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
 import c10k.day01.Stats;
+import c10k.day03.Errno;
 import c10k.day03.Outbox;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -31,8 +32,8 @@ import java.util.ArrayDeque;
  * turn can bring in megabytes for one connection, all of which become answers in its
  * outbox. Twenty peers that flood empty lines and never read are enough to exhaust a 64 MiB
  * heap that way. So each recv is armed with a budget ({@link #RECV_BUDGET} bytes, {@code sqe.optlen},
- * Linux 6.17): having brought in that much, it ends, and the next one is armed only if the
- * connection is not paused. What a peer that never reads can make us hold is then the
+ * Linux 6.17, where the start-up probe found it): having brought in that much, it ends, and the
+ * next one is armed only if the connection is not paused. What a peer that never reads can make us hold is then the
  * high-water mark, one budget and one buffer, whatever the size of the ring.
  */
 final class Receiver implements LineFramer.LineSink {
@@ -46,8 +47,13 @@ final class Receiver implements LineFramer.LineSink {
     /** multishot mode's shared buffers; null in basic mode. */
     private final BufferRing buffers;
     private final int recvSize;
-    private final Arena arena;
+    /**
+     * basic: free receive buffers, kept for the next connections. At most {@link #KEEP}: after a
+     * burst of 10,000 connections has come and gone, a pool without a cap would hold 160 MiB
+     * for nobody (the send side caps its pools the same way).
+     */
     private final ArrayDeque<Chunk> recvPool = new ArrayDeque<>();
+    static final int KEEP = 64;
     private final ArrayDeque<UringConnection> starved = new ArrayDeque<>();
     /**
      * Frames every connection that has no incomplete line: most of them, most of the time.
@@ -65,15 +71,18 @@ final class Receiver implements LineFramer.LineSink {
      * high-water mark, so that a connection is re-armed about once per 64 KiB it sends.
      */
     static final int RECV_BUDGET = Outbox.HIGH_WATER;
-    /** This kernel takes a budget on a multishot recv; false once it refused one (before 6.17). */
-    private boolean budgeted = true;
+    /** {@link #RECV_BUDGET}, or 0 where the kernel takes none (before 6.17: the start-up probe said so). */
+    private final int budget;
 
-    /** basic mode: a connection's receive buffer, kept for the next connection when it closes. */
-    record Chunk(MemorySegment segment, ByteBuffer view) {
+    /**
+     * basic mode: a connection's receive buffer, with an arena of its own so that it can be
+     * freed when the pool is full, and kept for the next connection otherwise.
+     */
+    record Chunk(Arena arena, MemorySegment segment, ByteBuffer view) {
     }
 
     Receiver(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, Sender sender,
-             boolean direct, BufferRing buffers, int recvSize, Arena arena) {
+             boolean direct, BufferRing buffers, int budget, int recvSize) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;
@@ -82,7 +91,7 @@ final class Receiver implements LineFramer.LineSink {
         this.direct = direct;
         this.buffers = buffers;
         this.recvSize = recvSize;
-        this.arena = arena;
+        this.budget = buffers == null ? 0 : budget;
     }
 
     long enobufs() {
@@ -98,25 +107,40 @@ final class Receiver implements LineFramer.LineSink {
         if (buffers != null) return;
         Chunk chunk = recvPool.poll();
         if (chunk == null) {
+            Arena arena = Arena.ofConfined();   // the loop thread's, like every buffer of this ring
             MemorySegment s = arena.allocate(recvSize, 64);
-            chunk = new Chunk(s, s.asByteBuffer());
+            chunk = new Chunk(arena, s, s.asByteBuffer());
         }
         c.recvBuffer = chunk;
     }
 
-    /** The connection is freed: its buffer (basic mode) goes back to the pool. */
+    /** The connection is freed (no recv in flight): its buffer goes back to the pool, or is freed. */
     void release(UringConnection c) {
-        if (c.recvBuffer != null) recvPool.push(c.recvBuffer);
+        Chunk chunk = c.recvBuffer;
+        if (chunk == null) return;
         c.recvBuffer = null;
+        if (recvPool.size() < KEEP) recvPool.push(chunk);
+        else chunk.arena().close();
+    }
+
+    /** basic: free receive buffers kept for the next connections. */
+    int kept() {
+        return recvPool.size();
+    }
+
+    /** The loop has ended and nothing is in flight: the kept buffers are freed. */
+    void freeAll() {
+        for (Chunk chunk : recvPool) chunk.arena().close();
+        recvPool.clear();
     }
 
     /** The budget each multishot recv is armed with, or 0 if this kernel cannot take one. */
     int recvBudget() {
-        return buffers != null && budgeted ? RECV_BUDGET : 0;
+        return budget;
     }
 
     void arm(UringConnection c) {
-        if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), recvBudget(), ud(RECV, c.slot));
+        if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), budget, ud(RECV, c.slot));
         else sq.recv(c.fd, c.recvBuffer.segment().address(), recvSize, ud(RECV, c.slot));
         c.recvArmed = true;
         connections.submitted(c);
@@ -141,7 +165,7 @@ final class Receiver implements LineFramer.LineSink {
         } else if (res == 0) {
             c.inputEnded = true;         // FIN: answer the complete lines, drop the partial one
             c.discardPartial();
-        } else if (res == -ENOBUFS) {
+        } else if (res == -Errno.ENOBUFS) {
             // The buffer ring ran dry: the multishot recv has ended (no F_MORE). This batch's
             // buffers go back at its end; re-arm then.
             enobufs++;
@@ -149,13 +173,7 @@ final class Receiver implements LineFramer.LineSink {
                 c.starved = true;
                 starved.add(c);
             }
-        } else if (res == -c10k.day03.Errno.EINVAL && buffers != null && budgeted) {
-            // A kernel before 6.17 does not know sqe.optlen on a recv. Arm without a budget
-            // from now on (re-armed below): backpressure still works, with the cancel alone.
-            budgeted = false;
-            RingLoop.LOG.log(System.Logger.Level.WARNING, "this kernel takes no byte budget on a multishot recv (Linux 6.17):"
-                    + " a peer that does not read may make a connection hold up to the whole buffer ring");
-        } else if (res != -ECANCELED) {
+        } else if (res != -Errno.ECANCELED) {
             connections.abort(c);        // ECONNRESET and friends: nothing can be delivered
         }
         if (provided) buffers.release(flags);   // copied out (or discarded): the kernel may refill it

@@ -25,20 +25,12 @@ import java.util.function.LongSupplier;
  * the operations (accept, recv, send) and is told what each one did.
  *
  * <p>A turn of the loop is one {@code io_uring_enter}: it submits every SQE queued during
- * the previous turn (the recv re-armed after each completion, the sends of the answers,
- * the cancels) and waits for at least one completion, or until the next deadline. Then we
- * walk the completion queue, and hand each completion, by its {@link Requests kind}, to the
- * part of the server that asked for it:
- * <ul>
- * <li>{@link Acceptor}: the accept request, out of fds, the registered file table;</li>
- * <li>{@link Receiver}: each connection's receive, framing, backpressure, and in multishot
- *     mode the provided-buffer ring;</li>
- * <li>{@link Sender}: each connection's sends;</li>
- * <li>{@link Connections}: the table of connections, lingering and closing;</li>
- * <li>{@link Timers}: the idle, send and drain deadlines.</li>
- * </ul>
- * What is left here is the loop itself, its own two requests (the wake-up eventfd's read,
- * the cancel-everything of a stop), and the commands from other threads.
+ * the previous turn and waits for at least one completion, or until the next deadline. Each
+ * completion then goes, by its {@link Requests kind}, to the part that asked for it:
+ * {@link Acceptor}, {@link Receiver}, {@link Sender}, {@link Connections} (closing), with
+ * {@link Timers} for the deadlines. What is left here is the loop itself, its own two
+ * requests (the wake-up eventfd's read, the cancel-everything of a stop), and the commands
+ * from other threads.
  *
  * <p>Everything here runs on the loop thread; other threads only set the two command flags
  * and signal the eventfd, whose pending read is one of our requests.
@@ -47,7 +39,6 @@ final class RingLoop implements Runnable {
 
     static final System.Logger LOG = c10k.day01.Log.logger("day07");
     private static final long STOP_LIMIT_NANOS = 10_000_000_000L;
-    private static final int EBUSY = 16;
 
     private final String name;
     private final boolean multishot;
@@ -59,6 +50,8 @@ final class RingLoop implements Runnable {
     private final int recvSize, ringBuffers, ringBufferSize;
     private final int listenFd;
     private final boolean wantFixedFiles, incrementalBuffers;
+    private final KernelFeatures kernel;
+    private final CompletionQueue.Handler dispatcher = this::dispatch;
     private final Runnable turnHook;
     private final Consumer<Throwable> onFatal;
 
@@ -84,7 +77,7 @@ final class RingLoop implements Runnable {
 
     RingLoop(String name, IoUringEchoServer.Mode mode, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters,
              Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles,
-             boolean incrementalBuffers, Runnable turnHook, Consumer<Throwable> onFatal) {
+             boolean incrementalBuffers, KernelFeatures kernel, Runnable turnHook, Consumer<Throwable> onFatal) {
         this.onFatal = onFatal;
         this.name = name;
         this.multishot = mode == IoUringEchoServer.Mode.MULTISHOT;
@@ -98,7 +91,8 @@ final class RingLoop implements Runnable {
         this.ringBufferSize = ringBufferSize;
         this.listenFd = listenFd;
         this.wantFixedFiles = fixedFiles && multishot;
-        this.incrementalBuffers = incrementalBuffers;
+        this.incrementalBuffers = incrementalBuffers && kernel.has(KernelFeatures.Feature.INCREMENTAL_BUFFERS);
+        this.kernel = kernel;
         this.turnHook = turnHook;
     }
 
@@ -122,7 +116,8 @@ final class RingLoop implements Runnable {
             SubmissionQueue sq = ring.sq();
             connections = new Connections(sq, counters, timers, direct, acceptor);
             sender = new Sender(sq, counters, timers, connections, direct);
-            receiver = new Receiver(sq, counters, timers, connections, sender, direct, buffers, recvSize, arena);
+            int budget = kernel.has(KernelFeatures.Feature.RECV_BUDGET) ? Receiver.RECV_BUDGET : 0;
+            receiver = new Receiver(sq, counters, timers, connections, sender, direct, buffers, budget, recvSize);
             sender.wire(receiver);
             connections.wire(receiver, sender);
             timers.tick();
@@ -167,7 +162,7 @@ final class RingLoop implements Runnable {
 
     /** What io_uring_enter may say without anything being wrong: the caller goes round again. */
     private static boolean normal(int r) {
-        return r >= 0 || r == -ETIME || r == -Errno.EINTR || r == -Errno.EAGAIN || r == -EBUSY;
+        return r >= 0 || r == -Errno.ETIME || r == -Errno.EINTR || r == -Errno.EAGAIN || r == -Errno.EBUSY;
     }
 
     /** The nearest deadline, as the wait's timeout: no fixed tick, no wake-up for nothing. */
@@ -178,17 +173,13 @@ final class RingLoop implements Runnable {
     }
 
     private void reap() {
-        int n = cq.ready();
-        for (int i = 0; i < n; i++) {
-            long userData = cq.userData(i);
-            dispatch(Requests.kind(userData), Requests.slot(userData), cq.res(i), cq.flags(i));
-        }
-        cq.consumed(n);   // only now may the kernel reuse those slots: we have read them
+        int n = cq.drain(dispatcher);   // each slot is handed back even if a handler throws: never handled twice
         figures.completions += n;   // only this thread writes it
         receiver.endOfBatch();
     }
 
-    private void dispatch(int kind, int slot, int res, int flags) {
+    private void dispatch(long userData, int res, int flags) {
+        int kind = Requests.kind(userData), slot = Requests.slot(userData);
         switch (kind) {
             case ACCEPT, ACCEPT_PAUSE, ACCEPT_AUX -> acceptor.onCompletion(kind, res, flags);
             case RECV -> receiver.onRecv(connections.get(slot), res, flags);
@@ -213,7 +204,8 @@ final class RingLoop implements Runnable {
     private static void preload() {
         for (Class<?> c : new Class<?>[] {Sockets.class, Errno.class, SyscallException.class, UringConnection.class,
                 c10k.day01.LineFramer.class, c10k.day01.LineFramer.LineSink.class, Outbox.class, Deadlines.class,
-                Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, IoUringAbi.class}) {
+                Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, IoUringAbi.class,
+                c10k.day03.AcceptErrors.class, c10k.day03.AcceptErrors.Kind.class, c10k.day03.Faults.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
@@ -296,6 +288,7 @@ final class RingLoop implements Runnable {
         Sockets.close(listenFd);
         if (inflight() == 0) {
             if (sender != null) sender.freeAll();
+            if (receiver != null) receiver.freeAll();
             if (buffers != null) buffers.close();
             arena.close();
         } else {
@@ -316,6 +309,7 @@ final class RingLoop implements Runnable {
             figures.enobufs = receiver.enobufs();
             figures.largestUnsent = receiver.largestUnsent();
             figures.recvBudget = receiver.recvBudget();
+            figures.recvBuffersKept = receiver.kept();
         }
     }
 

@@ -28,6 +28,8 @@ public final class SubmissionQueue {
     private static final VarHandle INT = JAVA_INT.varHandle();
 
     private final IoUring ring;
+    /** Tests: the older kernel the ring answers as ({@code NONE} here: no request is touched). */
+    private final KernelCeiling ceiling;
     private final MemorySegment sqRing, sqes;
     private final long headAt, tailAt;
     private final int mask, entries;
@@ -36,6 +38,7 @@ public final class SubmissionQueue {
 
     SubmissionQueue(IoUring ring, MemorySegment sqRing, MemorySegment sqes, MemorySegment params) {
         this.ring = ring;
+        this.ceiling = ring.ceiling();
         this.sqRing = sqRing;
         this.sqes = sqes;
         long off = P_SQ_OFF;
@@ -85,6 +88,15 @@ public final class SubmissionQueue {
         return at;
     }
 
+    /**
+     * Tests: a request that an older kernel would not know fails as it fails there. An opcode no
+     * kernel has makes the kernel fail it with -EINVAL, user_data kept, as an older kernel fails
+     * a request with a flag or a field it does not know.
+     */
+    private void asOlderKernel(long at) {
+        if (ceiling != KernelCeiling.NONE && ceiling.refuses(sqes, at)) sqes.set(JAVA_BYTE, at + SQE_OPCODE, (byte) 0xFF);
+    }
+
     /** IORING_OP_NOP: completes at once with res 0. Shows the round trip, nothing else. */
     public void nop(long userData) {
         sqe(IORING_OP_NOP, -1, userData);
@@ -108,6 +120,7 @@ public final class SubmissionQueue {
         sqes.set(JAVA_INT, at + SQE_OP_FLAGS, flags);
         if (multishot) sqes.set(JAVA_SHORT, at + SQE_IOPRIO, IORING_ACCEPT_MULTISHOT);
         if (direct) sqes.set(JAVA_INT, at + SQE_FILE_INDEX, IORING_FILE_INDEX_ALLOC);
+        asOlderKernel(at);
     }
 
     /**
@@ -136,7 +149,8 @@ public final class SubmissionQueue {
     /**
      * {@code limit} > 0 (6.17, sqe.optlen): the recv ends, its last completion without
      * IORING_CQE_F_MORE, once it has brought in that many bytes (it may pass the limit by at
-     * most one buffer). A kernel without the feature fails the request with -EINVAL.
+     * most one buffer). A kernel without the feature fails the request with -EINVAL: only
+     * arm it where the start-up probe found it ({@link KernelFeatures.Feature#RECV_BUDGET}).
      */
     public void recvMultishot(int fd, boolean fixed, short bufferGroup, int limit, long userData) {
         long at = sqe(IORING_OP_RECV, fd, userData);
@@ -144,6 +158,7 @@ public final class SubmissionQueue {
         sqes.set(JAVA_SHORT, at + SQE_IOPRIO, IORING_RECV_MULTISHOT);
         sqes.set(JAVA_SHORT, at + SQE_BUF_GROUP, bufferGroup);
         if (limit > 0) sqes.set(JAVA_INT, at + SQE_OPTLEN, limit);
+        asOlderKernel(at);
     }
 
     /** IORING_OP_SEND with MSG_NOSIGNAL (a gone peer gives -EPIPE, never SIGPIPE). */
@@ -198,12 +213,14 @@ public final class SubmissionQueue {
         long at = sqe(IORING_OP_ASYNC_CANCEL, fd, userData);
         sqes.set(JAVA_INT, at + SQE_OP_FLAGS,
                 IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL | (fixed ? IORING_ASYNC_CANCEL_FD_FIXED : 0));
+        asOlderKernel(at);
     }
 
     /** IORING_OP_ASYNC_CANCEL of every request in flight on this ring (5.19). */
     public void cancelAll(long userData) {
         long at = sqe(IORING_OP_ASYNC_CANCEL, -1, userData);
         sqes.set(JAVA_INT, at + SQE_OP_FLAGS, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+        asOlderKernel(at);
     }
 
     /** IORING_OP_SHUTDOWN (5.11) of a registered file: shutdown(2) for a socket that has no fd. */

@@ -1,5 +1,7 @@
 package c10k.day07;
 
+import static c10k.day03.Errno.EBADFD;
+import static c10k.day03.Errno.ETIME;
 import static c10k.day07.IoUringAbi.*;
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -164,8 +166,11 @@ class IoUringAbiTest {
     @Test
     void aRingForOneThreadTakesRequestsOnlyFromTheThreadThatEnabledIt() throws Exception {
         IoUringAvailable.assume();
-        try (IoUring ring = IoUring.open(8, 32, true)) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(ring.singleIssuer(), "this kernel has no IORING_SETUP_SINGLE_ISSUER (Linux 6.1)");
+        KernelFeatures kernel = KernelFeatures.probe(KernelCeiling.NONE);
+        org.junit.jupiter.api.Assumptions.assumeTrue(kernel.has(KernelFeatures.Feature.SINGLE_ISSUER),
+                "this kernel has no IORING_SETUP_SINGLE_ISSUER with DEFER_TASKRUN (Linux 6.1)");
+        try (IoUring ring = IoUring.open(8, 32, kernel)) {
+            assertThat(ring.singleIssuer()).isTrue();
             ring.sq().nop(1);
             assertThat(ring.submitAndWait(1, Long.MAX_VALUE)).as("not enabled yet: EBADFD").isEqualTo(-EBADFD);
 

@@ -17,10 +17,10 @@ class StartupTest {
     @Test
     void whenIoUringIsForbiddenTheMessageSaysWhoForbidsIt() {
         // What a default Docker container answers (seccomp), and a kernel without io_uring.
-        assertThat(new IoUring.UnavailableException(IoUringAbi.EPERM).getMessage())
+        assertThat(new IoUring.UnavailableException(c10k.day03.Errno.EPERM).getMessage())
                 .startsWith("io_uring is not available: io_uring_setup failed with EPERM")
                 .containsAnyOf("seccomp", "kernel.io_uring_disabled");
-        assertThat(new IoUring.UnavailableException(IoUringAbi.ENOSYS).getMessage())
+        assertThat(new IoUring.UnavailableException(c10k.day03.Errno.ENOSYS).getMessage())
                 .contains("ENOSYS").contains("CONFIG_IO_URING");
     }
 
