@@ -99,16 +99,24 @@ class ReactorBoundsTest {
         });
         server.start();
         ReactorServer s = server;
+        // The loop's kernel thread id, from the loop itself (a name could be an older server's thread's).
+        java.util.concurrent.atomic.AtomicReference<String> loop = new java.util.concurrent.atomic.AtomicReference<>();
+        s.beforeEachWait(() -> loop.compareAndSet(null, KernelView.threadSelf()));
         List<TestClient> clientsList = new ArrayList<>();
         try {
             for (int i = 0; i < clients; i++) clientsList.add(new TestClient(s.port()).send("line " + i + "\n"));
-            String loop = KernelView.threadNamed("day05-reactor");
-            Fds.await(bound + " in flight, the rest unread, the loop asleep", PATIENCE, () -> {
-                if (s.requestsInFlight() != bound || !KernelView.asleepInEpollWait(loop)) return false;
-                int unread = 0;
-                for (TestClient c : clientsList) if (KernelView.rxQueue(s.port(), c.socket().getLocalPort()) > 0) unread++;
-                return unread == clients - bound;
-            });
+            java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>();
+            try {
+                Fds.await(bound + " in flight, the rest unread, the loop asleep", PATIENCE, () -> {
+                    int unread = 0;
+                    for (TestClient c : clientsList) if (KernelView.rxQueue(s.port(), c.socket().getLocalPort()) > 0) unread++;
+                    boolean asleep = loop.get() != null && KernelView.asleepInEpollWait(loop.get());
+                    seen.set(s.requestsInFlight() + " in flight, " + unread + " unread, loop asleep " + asleep);
+                    return s.requestsInFlight() == bound && asleep && unread == clients - bound;
+                });
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; last seen: " + seen.get(), e);
+            }
             release.countDown();
             for (int i = 0; i < clients; i++) assertThat(clientsList.get(i).readLine()).isEqualTo("line " + i + "\n");
         } finally {
