@@ -56,9 +56,8 @@ class BlockingEchoServerTest {
                 // not accepted again), while the second client waits in the listener's queue,
                 // its bytes unread. Asleep, the thread waits for the first client only: no
                 // waiting to see that nothing comes.
-                String tid = KernelView.threadNamed("day01-server");
                 Fds.await("the server asleep with the second client queued", Duration.ofSeconds(30),
-                        () -> KernelView.asleep(tid) && KernelView.rxQueue(s.port(), 0) == 1);
+                        () -> KernelView.allAsleep("day01-server") && KernelView.rxQueue(s.port(), 0) == 1);
                 assertThat(s.acceptedCount()).as("the server never even accepted the second client").isEqualTo(1);
 
                 first.close();

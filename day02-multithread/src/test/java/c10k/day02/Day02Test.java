@@ -71,8 +71,8 @@ class Day02Test {
                     // Every worker asleep in read() on its idle client, as the kernel says, while
                     // the late client waits in the queue: nobody will take it (no waiting to see).
                     for (int i = 0; i < WORKERS; i++) {
-                        String tid = c10k.day01.KernelView.threadNamed("day02-worker-" + i);
-                        Fds.await("worker " + i + " asleep", Duration.ofSeconds(30), () -> c10k.day01.KernelView.asleep(tid));
+                        String name = "day02-worker-" + i;
+                        Fds.await(name + " asleep", Duration.ofSeconds(30), () -> c10k.day01.KernelView.allAsleep(name));
                     }
                     assertThat(pool.waitingConnections()).as("every worker is held by an idle client").isEqualTo(1);
                     assertThat(pool.workerThreads()).as("the pool does not grow").isEqualTo(WORKERS);

@@ -53,11 +53,16 @@ class Day02TimeoutsTest {
     @Nested
     class IdleTimeoutOnAFakeClock extends ServerTestBase {
         final AtomicLong now = new AtomicLong();
+        /** How often the server has read the clock: serve() reads it once to start, once per pass, once after each answer. */
+        final AtomicLong clockReads = new AtomicLong();
 
         @Override
         protected EchoServer newServer() {
             return new ThreadPerClientServer(ANY_PORT, ThreadPerClientServer.Kind.VIRTUAL,
-                    new Timeouts(IDLE, Duration.ZERO, Duration.ofSeconds(5)), now::get);
+                    new Timeouts(IDLE, Duration.ZERO, Duration.ofSeconds(5)), () -> {
+                        clockReads.incrementAndGet();
+                        return now.get();
+                    });
         }
 
         void advance(Duration d) {
@@ -79,6 +84,10 @@ class Day02TimeoutsTest {
         void bytesThatCompleteNoLineDoNotPutOffTheDeadline() throws Exception {
             try (TestClient c = new TestClient(server.port())) {
                 assertThat(c.roundTrip("hello\n")).isEqualTo("hello\n");   // the deadline: now + 10 s
+                // The server restarts its deadline just after it has sent the answer: the clock is
+                // moved only once it has been read for that (its third read), or the deadline
+                // would be taken from the moved clock.
+                c10k.day01.Fds.await("the deadline restarted", Duration.ofSeconds(30), () -> clockReads.get() >= 3);
                 advance(IDLE.minusSeconds(1));
                 c.send("a slow");                  // a byte-dripper: bytes, but no line
                 advance(Duration.ofSeconds(2));    // 11 s since the last complete line

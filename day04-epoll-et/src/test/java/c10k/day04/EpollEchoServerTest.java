@@ -41,6 +41,15 @@ class EpollEchoServerTest {
         }
     }
 
+    /** The lingering close, day 4's: the error line reaches a client that is still sending. */
+    @Nested
+    class LingeringClose extends c10k.day01.LingeringCloseContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(EpollEchoServer.Mode.ET);
+        }
+    }
+
     @Nested
     class EdgeTriggeredLessons extends EventLoopLessons {
         @Override

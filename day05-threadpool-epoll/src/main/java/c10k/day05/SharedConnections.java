@@ -11,6 +11,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -56,7 +57,7 @@ final class SharedConnections {
     private volatile int largestOutbox;
     private volatile boolean stopping;
     /** Test hook: runs on the owner after it acted on a connection, before its clock is restarted. */
-    volatile java.util.function.Consumer<SharedConnection> beforeRetime = c -> { };
+    volatile Consumer<SharedConnection> beforeRetime = c -> { };
 
     /** Day 4's engine frames; each line is answered by the handler, on the thread that read it. */
     private final NativeConnection.Answerer answerer = this::answer;
@@ -142,10 +143,9 @@ final class SharedConnections {
     }
 
     /**
-     * The owner, on a timeout news: whether it stands. Void if the clock was restarted since it
-     * fired, for a reason that counts (see {@code update}): a line came in as the clock ran out,
-     * its answer went out, another thread fired the old deadline, and this owner restarted the
-     * clock. The owner's update may also not have looked yet (it took no lock: no clock ran).
+     * The owner, on a timeout news: whether it stands. Void if what happened since it fired
+     * restarts that clock (a line came in as it ran out); asked here too, since an update that
+     * took no lock (no clock ran) has not looked.
      */
     private boolean timeoutStands(SharedConnection c) {
         synchronized (timers) {
@@ -173,9 +173,8 @@ final class SharedConnections {
         beforeRetime.accept(c);
         if (c.fired != 0 || timers.mayRetime(c)) {   // else no clock runs or would: no lock to take
             synchronized (timers) {
-                // A clock that ran out while we held the connection is restarted only for what
-                // would have restarted it anyway (voidsTimeout); else it stays stopped and the
-                // timeout posted to us stands, whatever else we did meanwhile.
+                // A clock that ran out while we held the connection restarts only for what restarts
+                // it anyway (a line, not a dripped byte); else the timeout posted to us stands.
                 if (c.fired != 0 && timers.voidsTimeout(c, c.fired == TIMED_OUT_HARD)) c.fired = 0;
                 if (c.fired == 0) timers.retime(c, clock.getAsLong());   // the clock read under the lock keeps each list in order
             }

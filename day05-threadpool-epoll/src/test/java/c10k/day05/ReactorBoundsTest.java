@@ -86,7 +86,8 @@ class ReactorBoundsTest {
      * clients than the queue holds send a line each. The loop hands out as many reads as the
      * workers and the queue can take, leaves the other connections unread (their bytes stay in
      * the kernel), and sleeps: it never blocks, and never queues more. Seen from the kernel:
-     * the loop asleep in epoll_wait while the rest wait unread.
+     * the loop asleep in epoll_wait while the rest wait unread, with no more reads out than
+     * the workers and the queue hold.
      */
     @Test
     void moreClientsThanTheQueueHoldsWaitUnreadInTheKernel() throws Exception {
@@ -99,16 +100,28 @@ class ReactorBoundsTest {
         });
         server.start();
         ReactorServer s = server;
+        // The loop's kernel thread id, from the loop itself (a name could be an older server's thread's).
+        java.util.concurrent.atomic.AtomicReference<String> loop = new java.util.concurrent.atomic.AtomicReference<>();
+        s.beforeEachWait(() -> loop.compareAndSet(null, KernelView.threadSelf()));
         List<TestClient> clientsList = new ArrayList<>();
         try {
             for (int i = 0; i < clients; i++) clientsList.add(new TestClient(s.port()).send("line " + i + "\n"));
-            String loop = KernelView.threadNamed("day05-reactor");
-            Fds.await(bound + " in flight, the rest unread, the loop asleep", PATIENCE, () -> {
-                if (s.requestsInFlight() != bound || !KernelView.asleepInEpollWait(loop)) return false;
-                int unread = 0;
-                for (TestClient c : clientsList) if (KernelView.rxQueue(s.port(), c.socket().getLocalPort()) > 0) unread++;
-                return unread == clients - bound;
-            });
+            java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>();
+            try {
+                Fds.await("the queue full, the rest unread, the loop asleep", PATIENCE, () -> {
+                    int unread = 0;
+                    for (TestClient c : clientsList) if (KernelView.rxQueue(s.port(), c.socket().getLocalPort()) > 0) unread++;
+                    boolean asleep = loop.get() != null && KernelView.asleepInEpollWait(loop.get());
+                    long inFlight = s.requestsInFlight();
+                    seen.set(inFlight + " in flight, " + unread + " unread, loop asleep " + asleep);
+                    // The queue is full: the loop read no more. (It may sleep with two places free:
+                    // a worker's take does not wake it, a finished batch does.)
+                    return asleep && inFlight >= ReactorServer.QUEUE_CAPACITY && unread == clients - inFlight;
+                });
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; last seen: " + seen.get(), e);
+            }
+            assertThat(s.requestsInFlight()).as("no more than the workers hold and the queue holds").isLessThanOrEqualTo(bound);
             release.countDown();
             for (int i = 0; i < clients; i++) assertThat(clientsList.get(i).readLine()).isEqualTo("line " + i + "\n");
         } finally {

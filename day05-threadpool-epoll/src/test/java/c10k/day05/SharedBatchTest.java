@@ -38,6 +38,8 @@ class SharedBatchTest {
     private SharedEpollServer server;
     private int fdsBefore;
     private volatile String slowThread;
+    /** Each server thread's kernel id, by name, as the thread itself reads it. */
+    private final java.util.Map<String, String> tids = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Echo, except that "slow" blocks its handler until the test releases it. */
     private Handler blockingOnSlow(boolean saysItMayBlock) {
@@ -64,6 +66,7 @@ class SharedBatchTest {
         server = new SharedEpollServer("127.0.0.1", 0, 2, handler);
         server.start();
         server.beforeEachWait(() -> {
+            tids.putIfAbsent(Thread.currentThread().getName(), KernelView.threadSelf());
             CountDownLatch g = gate.get();
             if (g == null) return;
             held.incrementAndGet();
@@ -129,7 +132,7 @@ class SharedBatchTest {
                 // As the kernel sees it: the free thread asleep in epoll_wait while B's line sits
                 // unread in B's socket and the newcomer in the listener's queue. Asleep, it is
                 // told nothing of them: no waiting to see that nothing comes.
-                String free = KernelView.threadNamed(slowThread.endsWith("-1") ? "day05-shared-2" : "day05-shared-1");
+                String free = tids.get(slowThread.endsWith("-1") ? "day05-shared-2" : "day05-shared-1");
                 Fds.await("the free thread asleep, B and the newcomer waiting", PATIENCE,
                         () -> KernelView.asleepInEpollWait(free)
                                 && KernelView.rxQueue(server.port(), b.socket().getLocalPort()) == "quick\n".length()
