@@ -12,9 +12,11 @@
 // day's exercises and their tests are compiled by this script at run time, one day at a
 // time, so a half-written day 6 cannot stop `./jbang check day01`.
 //SOURCES ../day01-blocking/src/main/java/c10k/day01/*.java
+//SOURCES ../day01-blocking/src/main/java/c10k/day01/harness/*.java
 //SOURCES ../day03-select-poll/src/main/java/c10k/day03/*.java
+//SOURCES ../day03-select-poll/src/main/java/c10k/day03/sys/*.java
 //SOURCES ../day04-epoll-et/src/main/java/c10k/day04/Epoll.java
-//SOURCES ../day06-fd-reuse/src/main/java/c10k/day06/Fds.java
+//SOURCES ../day06-fd-reuse/src/main/java/c10k/day06/FdCalls.java
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/TestClient.java
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/Fds.java
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/ServerTestBase.java

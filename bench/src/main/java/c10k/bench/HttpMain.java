@@ -1,6 +1,6 @@
 package c10k.bench;
 
-import c10k.day01.ServerCli;
+import c10k.day01.harness.ServerCli;
 import c10k.day05.SharedEpollServer;
 
 /** The HTTP responder on the day 5 engine (shared design), started by the benchmark. */

@@ -1,6 +1,6 @@
 package c10k.bench;
 
-import c10k.day01.ServerCli;
+import c10k.day01.harness.ServerCli;
 import java.net.InetSocketAddress;
 
 /** The Netty peer as a program, started by the benchmark in a JVM of its own. */

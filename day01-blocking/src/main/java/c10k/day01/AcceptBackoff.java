@@ -1,5 +1,7 @@
 package c10k.day01;
 
+import c10k.day01.harness.Log;
+
 import java.io.IOException;
 
 /**

@@ -1,5 +1,9 @@
 package c10k.day01;
 
+import c10k.day01.harness.Log;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

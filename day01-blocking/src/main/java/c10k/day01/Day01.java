@@ -3,8 +3,11 @@
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
+//SOURCES harness/*.java
 
 package c10k.day01;
+
+import c10k.day01.harness.ServerCli;
 
 import java.net.InetSocketAddress;
 

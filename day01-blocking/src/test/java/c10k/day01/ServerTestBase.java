@@ -4,23 +4,23 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Starts a fresh server before each test and, after it, closes the server and checks that no
  * descriptor was left behind. The echo contract and each day's lesson tests build on it.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 public abstract class ServerTestBase {
 
     protected EchoServer server;
-    private int fdsBefore;
 
     /** A new, not yet started server bound to 127.0.0.1 on port 0. */
     protected abstract EchoServer newServer() throws Exception;
 
     @BeforeEach
     void startServer() throws Exception {
-        fdsBefore = Fds.baseline();
         server = newServer();
         server.start();
     }
@@ -29,6 +29,5 @@ public abstract class ServerTestBase {
     void closeServerAndCheckForLeaks() {
         if (server == null) return;   // it never started: the test has failed already
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 }

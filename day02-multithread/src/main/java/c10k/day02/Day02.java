@@ -4,10 +4,11 @@
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
+//SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/harness/*.java
 
 package c10k.day02;
 
-import c10k.day01.ServerCli;
+import c10k.day01.harness.ServerCli;
 import java.net.InetSocketAddress;
 
 /** {@code ./jbang day02 --mode virtual|platform|pool [--threads N] [--idle-timeout S]}. */

@@ -7,7 +7,7 @@ import c10k.day01.Fds;
 import c10k.day01.LingeringCloseContract;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;

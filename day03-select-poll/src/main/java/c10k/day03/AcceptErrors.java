@@ -1,5 +1,7 @@
 package c10k.day03;
 
+import c10k.day03.sys.Errno;
+
 /**
  * What an error from {@code accept4} means for the loop that got it. accept(2) sorts them
  * into three kinds, and every accepting loop of the book (day 3's poll server, day 4's
@@ -21,18 +23,14 @@ public final class AcceptErrors {
 
     public enum Kind { GONE_ALREADY, SHORT_OF_RESOURCES, BROKEN }
 
-    // Linux values (asm-generic/errno-base.h, errno.h) of the errors accept(2) names.
-    private static final int EPERM = 1, ENONET = 64, EPROTO = 71, ENOPROTOOPT = 92, EOPNOTSUPP = 95,
-            ENETDOWN = 100, ENETUNREACH = 101, ENOBUFS = 105, EHOSTDOWN = 112, EHOSTUNREACH = 113;
-
     private AcceptErrors() {
     }
 
     public static Kind classify(int errno) {
         return switch (errno) {
-            case EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH,
-                 Errno.ETIMEDOUT, Errno.ECONNABORTED -> Kind.GONE_ALREADY;
-            case Errno.EMFILE, Errno.ENFILE, ENOBUFS, Errno.ENOMEM -> Kind.SHORT_OF_RESOURCES;
+            case Errno.EPROTO, Errno.EPERM, Errno.ENETDOWN, Errno.ENOPROTOOPT, Errno.EHOSTDOWN, Errno.ENONET,
+                 Errno.EHOSTUNREACH, Errno.EOPNOTSUPP, Errno.ENETUNREACH, Errno.ETIMEDOUT, Errno.ECONNABORTED -> Kind.GONE_ALREADY;
+            case Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM -> Kind.SHORT_OF_RESOURCES;
             default -> Kind.BROKEN;
         };
     }

@@ -1,5 +1,6 @@
 package c10k.day03;
 
+import c10k.day03.sys.SyscallException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -30,7 +31,7 @@ public final class AcceptPause {
     }
 
     public AcceptPause(String who, int millis) {
-        this.log = c10k.day01.Log.logger(who.replace(' ', '.'));   // "day03 poll": the logger c10k.day03.poll
+        this.log = c10k.day01.harness.Log.logger(who.replace(' ', '.'));   // "day03 poll": the logger c10k.day03.poll
         this.pauseNanos = millis * 1_000_000L;
     }
 

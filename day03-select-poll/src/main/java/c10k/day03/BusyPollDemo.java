@@ -3,10 +3,15 @@
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
+//SOURCES sys/*.java
 //SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
+//SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/harness/*.java
 
 package c10k.day03;
 
+import c10k.day03.sys.Poll;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;

@@ -3,11 +3,13 @@
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
+//SOURCES sys/*.java
 //SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
+//SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/harness/*.java
 
 package c10k.day03;
 
-import c10k.day01.ServerCli;
+import c10k.day01.harness.ServerCli;
 import java.net.InetSocketAddress;
 
 /** {@code ./jbang day03 --mode selector|poll}: one thread, many clients. */

@@ -2,7 +2,9 @@ package c10k.day03;
 
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 

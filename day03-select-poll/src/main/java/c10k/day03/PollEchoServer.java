@@ -1,8 +1,13 @@
 package c10k.day03;
 
-import c10k.day01.Log;
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Log;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.EventFd;
+import c10k.day03.sys.Poll;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;

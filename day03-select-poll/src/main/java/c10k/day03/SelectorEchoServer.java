@@ -1,9 +1,9 @@
 package c10k.day03;
 
 import c10k.day01.LineFramer;
-import c10k.day01.Log;
+import c10k.day01.harness.Log;
 import c10k.day01.Protocol;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;

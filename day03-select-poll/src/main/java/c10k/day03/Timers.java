@@ -1,6 +1,6 @@
 package c10k.day03;
 
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 
 /**
  * The three clocks of the protocol, for the connections of one loop: idle (no complete line

@@ -2,7 +2,8 @@ package c10k.day03;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
+import c10k.day03.sys.Sockets;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The source notes' polling loop against poll(2), by counting calls, not by the clock: while
@@ -23,19 +25,18 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "recv and poll through FFM are Linux calls")
 @org.junit.jupiter.api.Timeout(60)
+@ExtendWith(NoFdLeak.class)
 class BusyPollDemoTest {
 
     private static final int SOCKETS = 100;
     private static final byte[] LINE = "hello\n".getBytes(StandardCharsets.US_ASCII);
 
-    private int fdsBefore;
     private int listener = -1;
     private final List<SocketChannel> clients = new ArrayList<>();
     private final int[] fds = new int[SOCKETS];
 
     @BeforeEach
     void idleSockets() throws Exception {
-        fdsBefore = Fds.baseline();
         listener = Sockets.listen("127.0.0.1", 0, SOCKETS);
         for (int i = 0; i < SOCKETS; i++) {
             clients.add(SocketChannel.open(new InetSocketAddress("127.0.0.1", Sockets.localPort(listener))));
@@ -50,7 +51,6 @@ class BusyPollDemoTest {
         for (int fd : fds) if (fd > 0) Sockets.close(fd);
         for (SocketChannel c : clients) c.close();
         if (listener >= 0) Sockets.close(listener);
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Sends the line on the last client once {@code go} opens. */

@@ -3,9 +3,10 @@ package c10k.day03;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.Protocol;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Day 3's two servers keep the protocol's clocks and end as gently as day 4's engine: a silent
@@ -30,6 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * the test moves by hand (no sleeps); each server is one nested class of {@code ClocksTest}.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 abstract class ClockLessons {
 
     private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
@@ -40,10 +43,8 @@ abstract class ClockLessons {
     protected abstract void wakeup(EventLoopServer server);
 
     private EventLoopServer server;
-    private int fdsBefore;
 
     private EventLoopServer start() throws IOException {
-        fdsBefore = Fds.baseline();
         server = newServer(Timeouts.ofSeconds(10, 10, 5), now::get);
         server.start();
         return server;
@@ -53,7 +54,6 @@ abstract class ClockLessons {
     void closeAndCheckForLeaks() {
         if (server == null) return;
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     private void advance(Duration d) {

@@ -1,6 +1,7 @@
 package c10k.day03;
 
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.Poll;
 import java.net.InetSocketAddress;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Nested;

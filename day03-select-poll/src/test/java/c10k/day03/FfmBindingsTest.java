@@ -3,34 +3,28 @@ package c10k.day03;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.EventFd;
+import c10k.day03.sys.Poll;
+import c10k.day03.sys.SockaddrIn;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 @EnabledOnOs(value = OS.LINUX, disabledReason = "the bindings are for Linux")
 @org.junit.jupiter.api.Timeout(30)
+@ExtendWith(NoFdLeak.class)
 class FfmBindingsTest {
-
-    private int fdsBefore;
-
-    @BeforeEach
-    void countFds() {
-        fdsBefore = Fds.baseline();
-    }
-
-    @AfterEach
-    void noLeak() {
-        Fds.awaitNoLeak(fdsBefore);
-    }
 
     @Test
     void structLayoutsMatchTheKernelsHeaders() {

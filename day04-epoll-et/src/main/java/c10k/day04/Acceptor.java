@@ -1,11 +1,11 @@
 package c10k.day04;
 
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
 import c10k.day03.AcceptErrors;
 import c10k.day03.AcceptPause;
-import c10k.day03.Errno;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 
@@ -38,7 +38,7 @@ public final class Acceptor {
     /** Sent to a client the server cannot take, before closing it. */
     public static final byte[] ERR_SERVER_FULL = "ERR server full\n".getBytes(StandardCharsets.US_ASCII);
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day04");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day04");
 
     private final String who;
     private final int listenFd;

@@ -5,11 +5,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
-import c10k.day03.Errno;
-import c10k.day03.Faults;
-import c10k.day03.Libc;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
+import c10k.day03.sys.Libc;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -1,9 +1,9 @@
 package c10k.day04;
 
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.EventLoopServer;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Consumer;
@@ -17,7 +17,7 @@ import java.util.function.LongSupplier;
  */
 public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day04");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day04");
 
     protected final String host;
     private final int requestedPort;

@@ -1,10 +1,10 @@
 package c10k.day04;
 
-import c10k.day01.Timeouts;
-import c10k.day03.EventFd;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.EventFd;
 import c10k.day03.NativeConnection;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import c10k.day03.Timers;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
@@ -36,7 +36,7 @@ import java.util.function.LongSupplier;
  */
 public final class EventLoop extends LoopThread {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day04");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day04");
     private static final long WAKE = -1;
 
     public final Tuning tuning;

@@ -1,7 +1,7 @@
 package c10k.day04;
 
-import c10k.day01.Stats;
-import c10k.day03.SyscallException;
+import c10k.day01.harness.Stats;
+import c10k.day03.sys.SyscallException;
 
 /**
  * The listening side of one {@link EventLoop}: its registration, a turn owed when a batch of

@@ -1,6 +1,6 @@
 package c10k.day04;
 
-import c10k.day03.EventFd;
+import c10k.day03.sys.EventFd;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 

@@ -3,11 +3,12 @@ package c10k.day04;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.Protocol;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
-import c10k.day03.Errno;
-import c10k.day03.Faults;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the engine gives every epoll server of days 4 to 6, shown on each: timers that close
@@ -40,6 +42,7 @@ import org.junit.jupiter.api.Timeout;
  * when it likes.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 public abstract class EngineLessons {
 
     private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -52,10 +55,8 @@ public abstract class EngineLessons {
     private final List<Throwable> fatal = new ArrayList<>();
     private final CountDownLatch fatalReported = new CountDownLatch(1);
     private EpollServer server;
-    private int fdsBefore;
 
     private EpollServer start() throws IOException {
-        fdsBefore = Fds.baseline();
         server = newServer();
         server.timeouts(TIMEOUTS).clock(now::get).onFatal(e -> {
             fatal.add(e);
@@ -70,7 +71,6 @@ public abstract class EngineLessons {
         Faults.clear();
         if (server == null) return;
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Moves the server's clock and wakes its loop, which looks at its timers on the way. */

@@ -5,11 +5,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import c10k.day01.Fds;
-import c10k.day03.Errno;
-import c10k.day03.Libc;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day01.NoFdLeak;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Libc;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -17,11 +17,11 @@ import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Readers' questions about the interest list, answered by the kernel itself: what a second
@@ -30,24 +30,18 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(30)
+@ExtendWith(NoFdLeak.class)
 class EpollQuestionsTest {
 
     // int socketpair(int domain, int type, int protocol, int sv[2]);  -- test-only binding
     private static final MethodHandle SOCKETPAIR = Libc.downcall("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
 
-    private int fdsBefore;
     private final List<Integer> open = new ArrayList<>();
-
-    @BeforeEach
-    void count() {
-        fdsBefore = Fds.baseline();
-    }
 
     @AfterEach
     void closeAndCheckForLeaks() {
         for (int fd : open) Sockets.close(fd);
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Two connected non-blocking Unix stream sockets, closed after the test. */

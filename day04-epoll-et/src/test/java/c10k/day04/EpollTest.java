@@ -4,43 +4,31 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day01.Fds;
-import c10k.day03.Libc;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day01.NoFdLeak;
+import c10k.day03.sys.Libc;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The binding on its own, and the level/edge difference shown with no server around it. */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(30)
+@ExtendWith(NoFdLeak.class)
 class EpollTest {
 
     // int socketpair(int domain, int type, int protocol, int sv[2]);  -- test-only binding
     private static final MethodHandle SOCKETPAIR = Libc.downcall("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-
-    private int fdsBefore;
-
-    @BeforeEach
-    void count() {
-        fdsBefore = Fds.baseline();
-    }
-
-    @AfterEach
-    void noLeak() {
-        Fds.awaitNoLeak(fdsBefore);
-    }
 
     /** Two connected non-blocking Unix stream sockets. */
     private static int[] socketPair() throws Throwable {

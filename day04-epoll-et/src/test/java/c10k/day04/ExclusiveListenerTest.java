@@ -3,13 +3,13 @@ package c10k.day04;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
-import c10k.day03.Errno;
-import c10k.day03.Faults;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
 import c10k.day03.NativeConnection;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import c10k.day01.Fds;
 import c10k.day01.KernelView;
 import c10k.day01.TestClient;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import java.io.IOException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.Fds;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.NativeConnection;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

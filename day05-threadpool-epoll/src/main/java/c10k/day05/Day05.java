@@ -8,7 +8,7 @@
 package c10k.day05;
 
 import c10k.day01.EchoServer;
-import c10k.day01.ServerCli;
+import c10k.day01.harness.ServerCli;
 import java.util.ArrayList;
 import java.util.List;
 

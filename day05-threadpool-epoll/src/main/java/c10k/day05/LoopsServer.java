@@ -1,10 +1,10 @@
 package c10k.day05;
 
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.EventLoopServer;
 import c10k.day03.NativeConnection;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;
 import c10k.day04.Tuning;
@@ -60,7 +60,7 @@ public final class LoopsServer implements EventLoopServer, Stats.Source {
     /** How new connections reach the loops. */
     public enum Spread { ACCEPTOR, REUSEPORT }
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     private static final int BACKLOG = 4096;
 
     private final String host;

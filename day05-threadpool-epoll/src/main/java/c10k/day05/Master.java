@@ -48,7 +48,7 @@ import java.util.function.BiConsumer;
  */
 public final class Master implements EchoServer {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     /** A worker that dies sooner than this after its start is restarted only after this long, not in a tight loop. */
     private static final long RESTART_PAUSE_NANOS = 1_000_000_000L;
 

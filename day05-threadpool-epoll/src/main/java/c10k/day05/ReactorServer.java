@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the pool, and its answers come back to the loop. Everything else (accepting, interest, the
  * outbox and backpressure, timers, shutdown) is the engine's, unchanged.
  *
- * <p>The unit of hand-off is a <em>read</em>, not a line: one {@link Batch}, framed by the
+ * <p>The unit of hand-off is a <em>read</em>, not a line: one {@link ReadBatch}, framed by the
  * worker (its page says why and what it bounds). A connection has at most one batch with the
  * workers at a time, and the loop does not read it again until the batch comes back: that is
  * the per-connection bound, enforced before a byte is framed, and it keeps the answers in
@@ -47,9 +47,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Waking the loop: workers put finished batches on a lock-free stack, and signal the loop's
  * eventfd only if the loop is about to block ({@link #loopAsleep}).
  */
-public class ReactorServer extends EpollServer implements PooledServer {
+public class ReactorServer extends EpollServer implements ThreadedServer {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     static final int READ_SIZE = 64 * 1024;
     /** Batches waiting for a worker, all connections together. */
     static final int QUEUE_CAPACITY = 64;
@@ -59,7 +59,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
     /** A day 4 connection plus what the pool needs: the batch in flight, and the handler's session. */
     public static class Conn extends NativeConnection {
         final Handler.Session session = new Handler.Session();
-        Batch batch;            // with the workers, or null
+        ReadBatch batch;            // with the workers, or null
         boolean waiting;        // on the waiting list for room in the queue
         boolean edgeWhileOut;   // an event came while the batch was with the workers: read again on its return
         boolean lineArrived;    // a read that went out held a complete line
@@ -69,7 +69,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
         }
 
         /** On the loop thread: {@code b} goes out with what its worker needs, our framer and session. */
-        void handTo(Batch b) {
+        void handTo(ReadBatch b) {
             b.conn = this;
             b.framer = framer();
             b.session = session;
@@ -103,8 +103,8 @@ public class ReactorServer extends EpollServer implements PooledServer {
 
     private final int workers;
     private final Handler handler;
-    private final WorkQueue<Batch> work = new WorkQueue<>(QUEUE_CAPACITY);
-    private final AtomicReference<Batch> done = new AtomicReference<>();
+    private final WorkQueue<ReadBatch> work = new WorkQueue<>(QUEUE_CAPACITY);
+    private final AtomicReference<ReadBatch> done = new AtomicReference<>();
     /**
      * Set by the loop just before {@code epoll_wait}, cleared when it looks at its answers. The
      * loop writes it and then reads {@link #done}; a worker writes {@code done} and then reads
@@ -120,7 +120,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
     private WorkerWrite workerWrite;   // null: the loop sends every answer
 
     // The loop thread's own.
-    private final ArrayDeque<Batch> spare = new ArrayDeque<>();
+    private final ArrayDeque<ReadBatch> spare = new ArrayDeque<>();
     private final ArrayDeque<Conn> waitingForRoom = new ArrayDeque<>();
 
     public ReactorServer(String host, int port, int workers, Handler handler) {
@@ -188,7 +188,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
                     break;
                 }
             }
-            Batch b = spare.isEmpty() ? new Batch(handler) : spare.poll();
+            ReadBatch b = spare.isEmpty() ? new ReadBatch(handler) : spare.poll();
             b.fill(read, n);
             c.handTo(b);
             inFlight.incrementAndGet();
@@ -207,9 +207,9 @@ public class ReactorServer extends EpollServer implements PooledServer {
             // Awake: workers need not signal. One that finishes after the drain below is seen by
             // beforeWait, which then does not let the loop block.
             loopAsleep.set(false);
-            Batch b = done.getAndSet(null);                // every finished batch at once, newest first
+            ReadBatch b = done.getAndSet(null);                // every finished batch at once, newest first
             while (b != null) {
-                Batch next = b.nextDone;
+                ReadBatch next = b.nextDone;
                 b.nextDone = null;
                 answered(loop, b);
                 b = next;
@@ -226,7 +226,7 @@ public class ReactorServer extends EpollServer implements PooledServer {
     }
 
     /** On the loop thread: a batch is back. Send its answers first, then read that connection again. */
-    private void answered(EventLoop loop, Batch b) {
+    private void answered(EventLoop loop, ReadBatch b) {
         Conn c = b.conn;
         inFlight.decrementAndGet();
         c.batch = null;
@@ -247,12 +247,12 @@ public class ReactorServer extends EpollServer implements PooledServer {
     }
 
     /** A worker: frame the batch's bytes with the connection's framer, answer each line into the batch, hand it back. */
-    private void answer(Batch b) throws InterruptedException {
+    private void answer(ReadBatch b) throws InterruptedException {
         b.frameAndAnswer();
         b.sent = workerWrite == null ? 0 : workerWrite.write(b.conn, b.out);
         // A lock-free stack (Treiber's): one CAS, no node to allocate as a queue would.
         // The loop takes the whole stack at once; order between connections is free.
-        Batch top;
+        ReadBatch top;
         do {
             top = done.get();
             b.nextDone = top;

@@ -1,9 +1,9 @@
 package c10k.day05;
 
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.NativeConnection;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.SyscallException;
 import c10k.day04.Epoll;
 import c10k.day03.Timers;
 import java.lang.System.Logger.Level;
@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  */
 final class SharedConnections {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     static final int READ_SIZE = 64 * 1024;
     static final int READS_PER_TURN = 16;
     static final int ONESHOT = Epoll.EPOLLET | Epoll.EPOLLONESHOT;

@@ -1,10 +1,10 @@
 package c10k.day05;
 
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
-import c10k.day03.EventFd;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.EventFd;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import c10k.day04.Acceptor;
 import c10k.day04.Epoll;
 import java.io.IOException;
@@ -59,9 +59,9 @@ import java.util.function.LongSupplier;
  * and whoever first wakes after the pause does: day 4's spare-fd trick assumes nobody opens an
  * fd between its close and its accept, which N threads cannot promise.
  */
-public final class SharedEpollServer implements PooledServer, Stats.Source {
+public final class SharedEpollServer implements ThreadedServer, Stats.Source {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     static final int ACCEPTS_PER_TURN = 256;
     /**
      * Events taken per {@code epoll_wait} by a handler that never blocks. What one thread takes,

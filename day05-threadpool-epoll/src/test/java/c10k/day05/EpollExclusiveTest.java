@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import c10k.day01.Fds;
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.NativeConnection;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import c10k.day04.Epoll;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;

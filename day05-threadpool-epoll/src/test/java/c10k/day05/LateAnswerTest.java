@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * "A connection deleted while its callback runs", the pool's version: a client resets while
@@ -31,16 +33,15 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class LateAnswerTest {
 
     private final CountDownLatch blocked = new CountDownLatch(1);
     private final CountDownLatch release = new CountDownLatch(1);
     private ReactorServer server;
-    private int fdsBefore;
 
     @BeforeEach
     void start() throws Exception {
-        fdsBefore = Fds.baseline();
         server = new ReactorServer("127.0.0.1", 0, 2, line -> {
             if (new String(line, StandardCharsets.US_ASCII).equals("for the old client\n")) {
                 blocked.countDown();
@@ -55,7 +56,6 @@ class LateAnswerTest {
     void stop() {
         release.countDown();
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import c10k.day01.Fds;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;

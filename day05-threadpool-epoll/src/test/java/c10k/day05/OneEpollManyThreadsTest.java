@@ -4,9 +4,9 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day01.Fds;
-import c10k.day03.Libc;
-import c10k.day03.Sockets;
+import c10k.day01.NoFdLeak;
+import c10k.day03.sys.Libc;
+import c10k.day03.sys.Sockets;
 import c10k.day04.Epoll;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Why the shared design needs one owner per fd, shown on the kernel itself. Two threads
@@ -26,18 +27,17 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(30)
+@ExtendWith(NoFdLeak.class)
 class OneEpollManyThreadsTest {
 
     // int socketpair(int domain, int type, int protocol, int sv[2]);
     private static final MethodHandle SOCKETPAIR = Libc.downcall("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
 
-    private int fdsBefore;
     private int[] pair;
 
     @BeforeEach
     void pair() throws Throwable {
-        fdsBefore = Fds.baseline();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sv = arena.allocate(JAVA_INT, 2);
             MemorySegment state = Libc.callState();
@@ -51,7 +51,6 @@ class OneEpollManyThreadsTest {
     void close() {
         Sockets.close(pair[0]);
         Sockets.close(pair[1]);
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Sends one more piece of a request, as a client does while the server is still reading. */

@@ -3,6 +3,7 @@ package c10k.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What day 5's servers must show, whichever design: requests of one connection answered in
@@ -24,15 +26,14 @@ import org.junit.jupiter.api.Timeout;
  * it needs, and checks for leaked fds after closing it.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 public abstract class PoolLessons {
 
-    protected abstract PooledServer newServer(int threads, Handler handler);
+    protected abstract ThreadedServer newServer(int threads, Handler handler);
 
-    private PooledServer server;
-    private int fdsBefore;
+    private ThreadedServer server;
 
-    private PooledServer start(int threads, Handler handler) throws Exception {
-        fdsBefore = Fds.baseline();
+    private ThreadedServer start(int threads, Handler handler) throws Exception {
         server = newServer(threads, handler);
         server.start();
         return server;
@@ -42,7 +43,6 @@ public abstract class PoolLessons {
     void closeAndCheckForLeaks() {
         if (server == null) return;
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /**
@@ -53,7 +53,7 @@ public abstract class PoolLessons {
     @Test
     void answersComeBackInOrderWhenHandlersFinishOutOfOrder() throws Exception {
         CountDownLatch aHeld = new CountDownLatch(1), bHandled = new CountDownLatch(1);
-        PooledServer s = start(4, line -> {
+        ThreadedServer s = start(4, line -> {
             if (line[0] == 'A' && line[2] == '0' && line[3] == '\n') {
                 aHeld.countDown();
                 bHandled.await(30, TimeUnit.SECONDS);   // bounds a broken server only; B comes at once
@@ -74,7 +74,7 @@ public abstract class PoolLessons {
     /** Many clients pipelining on 8 threads: workers finish in whatever order; no answer strays or overtakes. */
     @Test
     void manyPipelinedClientsEachGetTheirOwnAnswersInOrder() throws Exception {
-        PooledServer s = start(8, Handlers.ECHO);
+        ThreadedServer s = start(8, Handlers.ECHO);
         int clients = 50;
         int lines = 500;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -103,7 +103,7 @@ public abstract class PoolLessons {
     void aSlowRequestDelaysOnlyItsOwnConnection() throws Exception {
         CountDownLatch slowStarted = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        PooledServer s = start(4, line -> {
+        ThreadedServer s = start(4, line -> {
             if (new String(line, StandardCharsets.US_ASCII).equals("slow\n")) {
                 slowStarted.countDown();
                 release.await();   // a database that takes its time: the handler blocks
@@ -125,7 +125,7 @@ public abstract class PoolLessons {
 
     @Test
     void theThreadCountStaysFixedUnderAThousandClients() throws Exception {
-        PooledServer s = start(4, Handlers.ECHO);
+        ThreadedServer s = start(4, Handlers.ECHO);
         int clients = 1_000;
         List<TestClient> held = new ArrayList<>(clients);
         try {

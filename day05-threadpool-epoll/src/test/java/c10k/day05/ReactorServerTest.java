@@ -42,7 +42,7 @@ class ReactorServerTest {
     @Nested
     class Pool extends PoolLessons {
         @Override
-        protected PooledServer newServer(int threads, Handler handler) {
+        protected ThreadedServer newServer(int threads, Handler handler) {
             return server(threads, handler);
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
 import c10k.day01.KernelView;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Issue 12: in shared mode a thread handles alone every event it took from one
@@ -28,6 +30,7 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class SharedBatchTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -36,7 +39,6 @@ class SharedBatchTest {
     private final AtomicReference<CountDownLatch> gate = new AtomicReference<>();
     private final AtomicInteger held = new AtomicInteger();
     private SharedEpollServer server;
-    private int fdsBefore;
     private volatile String slowThread;
     /** Each server thread's kernel id, by name, as the thread itself reads it. */
     private final java.util.Map<String, String> tids = new java.util.concurrent.ConcurrentHashMap<>();
@@ -62,7 +64,6 @@ class SharedBatchTest {
     }
 
     private void start(Handler handler) throws Exception {
-        fdsBefore = Fds.baseline();
         server = new SharedEpollServer("127.0.0.1", 0, 2, handler);
         server.start();
         server.beforeEachWait(() -> {
@@ -85,7 +86,6 @@ class SharedBatchTest {
         if (g != null) g.countDown();
         if (server == null) return;
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Both threads stop before epoll_wait; A, B and a newcomer become ready together; both go. */

@@ -34,7 +34,7 @@ class SharedEpollServerTest {
     @Nested
     class Pool extends PoolLessons {
         @Override
-        protected PooledServer newServer(int threads, Handler handler) {
+        protected ThreadedServer newServer(int threads, Handler handler) {
             return server(threads, handler);
         }
     }

@@ -3,10 +3,11 @@ package c10k.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
-import c10k.day03.Errno;
-import c10k.day03.Faults;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
+import c10k.day03.sys.SyscallException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -27,16 +29,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class SharedFaultsTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(30);
     private final CompletableFuture<Throwable> fatal = new CompletableFuture<>();
     private SharedEpollServer server;
-    private int fdsBefore;
 
     @BeforeEach
     void start() throws Exception {
-        fdsBefore = Fds.baseline();
         server = new SharedEpollServer("127.0.0.1", 0, 2, Handlers.ECHO).onFatal(fatal::complete);
         server.start();
     }
@@ -45,7 +46,6 @@ class SharedFaultsTest {
     void stop() {
         Faults.clear();
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     private void everyoneIsServed(int clients) throws Exception {

@@ -3,9 +3,10 @@ package c10k.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
-import c10k.day03.Poll;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.Poll;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Shared mode's rule, one thread on a connection at a time, put to the test at the two moments
@@ -28,16 +30,15 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class SharedOwnershipTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(30);
     private static final long SECOND = 1_000_000_000L;
     private final AtomicLong now = new AtomicLong(1_000 * SECOND);
     private SharedEpollServer server;
-    private int fdsBefore;
 
     private SharedEpollServer start(Handler handler) throws Exception {
-        fdsBefore = Fds.baseline();
         server = new SharedEpollServer("127.0.0.1", 0, 2, handler).timeouts(Timeouts.ofSeconds(10, 10, 5)).clock(now::get);
         server.start();
         return server;
@@ -47,7 +48,6 @@ class SharedOwnershipTest {
     void stop() {
         if (server == null) return;
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Past the idle deadline, and a thread is woken to look at the clock. */

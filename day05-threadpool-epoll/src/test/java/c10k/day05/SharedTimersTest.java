@@ -3,8 +3,9 @@ package c10k.day05;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Arrays;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Day 4's clocks on N threads (issue 14), with a clock the test moves by hand: nothing sleeps.
@@ -26,16 +28,15 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class SharedTimersTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(30);
     private static final long SECOND = 1_000_000_000L;
     private final AtomicLong now = new AtomicLong(1_000 * SECOND);
     private SharedEpollServer server;
-    private int fdsBefore;
 
     private SharedEpollServer start(Timeouts timeouts) throws Exception {
-        fdsBefore = Fds.baseline();
         server = new SharedEpollServer("127.0.0.1", 0, 2, Handlers.ECHO).timeouts(timeouts).clock(now::get);
         server.start();
         return server;
@@ -45,7 +46,6 @@ class SharedTimersTest {
     void stop() {
         if (server == null) return;
         server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     private void advance(long seconds) {

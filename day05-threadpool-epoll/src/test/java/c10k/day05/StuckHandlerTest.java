@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.Fds;
 import c10k.day01.TestClient;
-import c10k.day03.Errno;
-import c10k.day03.Faults;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
+import c10k.day03.sys.SyscallException;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

@@ -7,9 +7,9 @@
 
 package c10k.day06;
 
-import c10k.day01.Log;
-import c10k.day01.ServerCli;
-import c10k.day01.Stats;
+import c10k.day01.harness.Log;
+import c10k.day01.harness.ServerCli;
+import c10k.day01.harness.Stats;
 import c10k.day05.Handlers;
 
 /** {@code ./jbang day06 --threads N --pool SIZE --fd-base B}: workers that write, made safe. */

@@ -1,9 +1,9 @@
 package c10k.day06;
 
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
 import c10k.day03.Replies;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import c10k.day05.Handler;
 import c10k.day05.ReactorServer;
 import java.lang.System.Logger.Level;
@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public abstract class FdReuseServer extends ReactorServer {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day06");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day06");
 
     /** Each worker's own counters (the engine's rule: one writer per {@link Stats.Counters}). */
     private final ThreadLocal<Stats.Counters> workerCounters = ThreadLocal.withInitial(stats::newCounters);
@@ -131,7 +131,7 @@ public abstract class FdReuseServer extends ReactorServer {
     }
 
     /** The open-files limit found at start (pinned), after raising the soft limit to the hard one; null unpinned. */
-    public Fds.Limit openFilesLimit() {
+    public FdCalls.Limit openFilesLimit() {
         return null;
     }
 

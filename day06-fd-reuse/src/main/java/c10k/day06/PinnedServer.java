@@ -1,9 +1,9 @@
 package c10k.day06;
 
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
 import c10k.day03.NativeConnection;
 import c10k.day03.Replies;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.SyscallException;
 import c10k.day04.Acceptor;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;
@@ -36,7 +36,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class PinnedServer extends FdReuseServer {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day06");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day06");
 
     private final int poolSize;
     private final int fdBase;
@@ -188,7 +188,7 @@ public final class PinnedServer extends FdReuseServer {
     }
 
     @Override
-    public Fds.Limit openFilesLimit() {
+    public FdCalls.Limit openFilesLimit() {
         return numbers == null ? null : numbers.limit();
     }
 

@@ -7,7 +7,7 @@
 
 package c10k.day06;
 
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import c10k.day05.Handler;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;

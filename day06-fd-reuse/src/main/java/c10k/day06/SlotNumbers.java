@@ -1,7 +1,7 @@
 package c10k.day06;
 
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.System.Logger.Level;
 
 /**
@@ -29,15 +29,15 @@ import java.lang.System.Logger.Level;
  */
 final class SlotNumbers implements AutoCloseable {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day06");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day06");
 
     final int base;
     final int count;
-    private final Fds.Limit limit;
+    private final FdCalls.Limit limit;
     private int placeholder = -1;   // our own end of the dead socketpair (a low number)
     private int held;               // numbers base .. base + held - 1 are ours
 
-    private SlotNumbers(int base, int count, Fds.Limit limit) {
+    private SlotNumbers(int base, int count, FdCalls.Limit limit) {
         this.base = base;
         this.count = count;
         this.limit = limit;
@@ -53,7 +53,7 @@ final class SlotNumbers implements AutoCloseable {
             throw new IllegalArgumentException("--fd-base must be at least 3 (0, 1 and 2 are stdin, stdout and stderr)"
                     + " and --pool at least 1, got " + base + " and " + count);
         }
-        Fds.Limit limit = Fds.raiseSoftLimitToHard();
+        FdCalls.Limit limit = FdCalls.raiseSoftLimitToHard();
         long highest = (long) base + count - 1;
         // RLIMIT_NOFILE is one more than the highest number the process may use.
         if (highest >= limit.soft()) {
@@ -65,7 +65,7 @@ final class SlotNumbers implements AutoCloseable {
         }
         SlotNumbers s = new SlotNumbers(base, count, limit);
         try {
-            int[] pair = Fds.socketpair(Sockets.SOCK_STREAM | Sockets.SOCK_NONBLOCK | Sockets.SOCK_CLOEXEC);
+            int[] pair = FdCalls.socketpair(Sockets.SOCK_STREAM | Sockets.SOCK_NONBLOCK | Sockets.SOCK_CLOEXEC);
             Sockets.close(pair[1]);             // the other end is gone: EOF for readers, EPIPE for writers
             s.placeholder = pair[0];
             for (int n = base; n <= highest; n++) s.take(n);
@@ -82,7 +82,7 @@ final class SlotNumbers implements AutoCloseable {
      * (a jar the JVM reads, a log file). dup3 would have closed that file silently.
      */
     private void take(int n) throws SyscallException {
-        int got = Fds.dupAtLeast(placeholder, n);
+        int got = FdCalls.dupAtLeast(placeholder, n);
         if (got != n) {
             Sockets.close(got);
             throw new IllegalArgumentException("fd " + n + " in the pinned range " + base + ".." + (base + count - 1)
@@ -93,7 +93,7 @@ final class SlotNumbers implements AutoCloseable {
 
     /** A client's socket onto slot number {@code n}: the placeholder goes, the accepted number is closed. */
     void pin(int acceptedFd, int n) throws SyscallException {
-        Fds.dup3(acceptedFd, n);
+        FdCalls.dup3(acceptedFd, n);
         Sockets.close(acceptedFd);   // one reference less; the socket lives on under n
     }
 
@@ -105,7 +105,7 @@ final class SlotNumbers implements AutoCloseable {
      */
     void unpin(int n) {
         try {
-            Fds.dup3(placeholder, n);
+            FdCalls.dup3(placeholder, n);
         } catch (SyscallException e) {
             // Cannot happen with two valid numbers; if it did, the number must still not stay a
             // dead client's socket. Closing it opens the very gap this class exists to shut.
@@ -119,7 +119,7 @@ final class SlotNumbers implements AutoCloseable {
         return placeholder;
     }
 
-    Fds.Limit limit() {
+    FdCalls.Limit limit() {
         return limit;
     }
 

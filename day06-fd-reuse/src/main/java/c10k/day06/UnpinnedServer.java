@@ -1,6 +1,6 @@
 package c10k.day06;
 
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
 import c10k.day03.NativeConnection;
 import c10k.day03.Replies;
 import c10k.day04.EventLoop;

@@ -3,9 +3,10 @@ package c10k.day06;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.Protocol;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import c10k.day05.Handler;
 import c10k.day05.Handlers;
 import java.io.ByteArrayOutputStream;
@@ -26,11 +27,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What day 6 gets from the engine and must not lose by letting workers write: a handler's
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll and dup3 are Linux's")
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class EngineOnDay6Test {
 
     private static final int SLOTS = 64;
@@ -51,19 +53,12 @@ class EngineOnDay6Test {
     private static final int ONE_BATCH = 64 * 1024 + Protocol.MAX_LINE;
 
     private PinnedServer server;
-    private int fdsBefore;
     private final List<Socket> sockets = new ArrayList<>();
-
-    @BeforeEach
-    void count() {
-        fdsBefore = Fds.baseline();
-    }
 
     @AfterEach
     void closeAll() throws IOException {
         for (Socket s : sockets) s.close();
         if (server != null) server.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     private PinnedServer start(Handler handler, Timeouts timeouts, java.util.function.LongSupplier clock) throws IOException {
@@ -227,7 +222,7 @@ class EngineOnDay6Test {
             for (Future<String> r : results) assertThat(r.get(60, TimeUnit.SECONDS)).isEqualTo("ok");
         }
         assertThat(server.connectionCount()).isZero();
-        for (int n = 2_600; n < 2_600 + SLOTS; n++) assertThat(c10k.day06.Fds.isOpen(n)).as("fd %d after shutdown", n).isFalse();
+        for (int n = 2_600; n < 2_600 + SLOTS; n++) assertThat(c10k.day06.FdCalls.isOpen(n)).as("fd %d after shutdown", n).isFalse();
     }
 
     private void awaitBatchesBack() {

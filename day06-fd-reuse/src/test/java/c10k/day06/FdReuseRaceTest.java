@@ -3,13 +3,13 @@ package c10k.day06;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The race, deterministically: Alice's request is held in a worker, Alice resets, Bob
@@ -20,19 +20,8 @@ import org.junit.jupiter.api.condition.OS;
  * and the FIFO without the generation, the FIFO defeated by a pool of one, and the generation.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll and dup3 are Linux's")
+@ExtendWith(NoFdLeak.class)
 class FdReuseRaceTest {
-
-    private int fdsBefore;
-
-    @BeforeEach
-    void count() {
-        fdsBefore = Fds.baseline();
-    }
-
-    @AfterEach
-    void noLeak() {
-        Fds.awaitNoLeak(fdsBefore);
-    }
 
     @Test
     void byNumberTheLateWorkerWritesAlicesSecretToBob() throws Exception {
@@ -63,10 +52,10 @@ class FdReuseRaceTest {
                     aliceNumber.set(Probe.link(outcome.aliceFd()));
                     placeholder.set(Probe.link(((PinnedServer) server).placeholderFd()));
                     try {
-                        int probe = c10k.day06.Fds.dupAtLeast(((PinnedServer) server).placeholderFd(), outcome.aliceFd());
+                        int probe = c10k.day06.FdCalls.dupAtLeast(((PinnedServer) server).placeholderFd(), outcome.aliceFd());
                         dupGot.set(probe);
-                        c10k.day03.Sockets.close(probe);
-                    } catch (c10k.day03.SyscallException e) {
+                        c10k.day03.sys.Sockets.close(probe);
+                    } catch (c10k.day03.sys.SyscallException e) {
                         throw new AssertionError(e);
                     }
                 });

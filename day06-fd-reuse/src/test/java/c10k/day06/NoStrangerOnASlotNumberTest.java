@@ -3,8 +3,9 @@ package c10k.day06;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import c10k.day01.TestClient;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import c10k.day05.Handlers;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Issue 13: a slot's number must never be free, not even between two clients. The kernel
@@ -27,17 +29,16 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll and dup3 are Linux's")
 @Timeout(120)
+@ExtendWith(NoFdLeak.class)
 class NoStrangerOnASlotNumberTest {
 
     private static final int SLOTS = 8;
     private final List<Integer> filler = new ArrayList<>();
     private final List<AutoCloseable> opened = new ArrayList<>();
-    private int fdsBefore;
     private Path file;
 
     @BeforeEach
     void setUp() throws Exception {
-        fdsBefore = Fds.baseline();
         file = Files.createTempFile("day06-stranger", ".txt");
     }
 
@@ -46,7 +47,6 @@ class NoStrangerOnASlotNumberTest {
         for (AutoCloseable c : opened.reversed()) c.close();
         for (int fd : filler) Sockets.close(fd);
         Files.deleteIfExists(file);
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     @Test
@@ -89,7 +89,7 @@ class NoStrangerOnASlotNumberTest {
 
         fillEveryNumberBelow(aliceFd);
         alice.close();                                     // Alice leaves: the loop closes her number
-        Fds.await("the server to close Alice's fd", Probe.PATIENCE, () -> !c10k.day06.Fds.isOpen(aliceFd));
+        Fds.await("the server to close Alice's fd", Probe.PATIENCE, () -> !c10k.day06.FdCalls.isOpen(aliceFd));
         // Two numbers are free below the rest now: Alice's own end (the client socket) and hers
         // on the server. The next two opens in the process take them.
         int socket = Sockets.socket(Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC);

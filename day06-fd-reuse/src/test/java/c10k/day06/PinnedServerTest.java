@@ -128,7 +128,7 @@ class PinnedServerTest {
     @Test
     void aRangeThatOverlapsOpenDescriptorsIsRefusedAndNothingInItIsTouched() throws Exception {
         int open = 3;
-        while (!Fds.isOpen(open)) open++;
+        while (!FdCalls.isOpen(open)) open++;
         String before = Files.readSymbolicLink(Path.of("/proc/self/fd/" + open)).toString();
         FdReuseServer overlapping = FdReuseServer.pinned("127.0.0.1", 0, 1, Handlers.ECHO, 8, open);
         assertThatThrownBy(overlapping::start).isInstanceOf(IllegalArgumentException.class)
@@ -177,13 +177,13 @@ class PinnedServerTest {
             Probe.awaitAllFree(s);
             assertHeld(s, placeholder, 0);
             s.close();
-            for (int n = s.fdBase(); n < s.fdBase() + SLOTS; n++) assertThat(Fds.isOpen(n)).as("fd %d after close", n).isFalse();
+            for (int n = s.fdBase(); n < s.fdBase() + SLOTS; n++) assertThat(FdCalls.isOpen(n)).as("fd %d after close", n).isFalse();
         }
 
         private static void assertHeld(PinnedServer s, String placeholder, int busy) throws Exception {
             int withPlaceholder = 0;
             for (int n = s.fdBase(); n < s.fdBase() + SLOTS; n++) {
-                assertThat(Fds.isOpen(n)).as("slot number %d is open", n).isTrue();
+                assertThat(FdCalls.isOpen(n)).as("slot number %d is open", n).isTrue();
                 if (link(n).equals(placeholder)) withPlaceholder++;
             }
             assertThat(withPlaceholder).as("free slots hold the placeholder").isEqualTo(SLOTS - busy);

@@ -2,17 +2,16 @@ package c10k.day06;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day01.Fds;
+import c10k.day01.NoFdLeak;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code ./jbang day06-race} as the reader runs it: each scene is reported, then held with Bob
@@ -21,19 +20,8 @@ import org.junit.jupiter.api.condition.OS;
  * clock: the hold they give is an hour, so a wait that ignored Enter would be seen, not slept.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll and dup3 are Linux's")
+@ExtendWith(NoFdLeak.class)
 class RaceDemoTest {
-
-    private int fdsBefore;
-
-    @BeforeEach
-    void count() {
-        fdsBefore = Fds.baseline();
-    }
-
-    @AfterEach
-    void noLeak() {
-        Fds.awaitNoLeak(fdsBefore);
-    }
 
     private static String run(String input, Duration hold) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -1,10 +1,10 @@
 package c10k.day07;
 
-import static c10k.day07.Requests.*;
+import static c10k.day07.UserData.*;
 
-import c10k.day01.Stats;
+import c10k.day01.harness.Stats;
 import c10k.day03.Deadlines;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import java.util.Arrays;
 
 /**
@@ -18,13 +18,13 @@ import java.util.Arrays;
  * buffer until data came. So {@link #abort} cancels every request on the fd, and
  * {@link #finishIfDone} closes it and frees its memory only when the last completion is in.
  */
-final class Connections implements Timers.Expiry {
+final class Connections implements RingTimers.Expiry {
 
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
-    private final Timers timers;
+    private final RingTimers timers;
     private final boolean direct;
-    private final Acceptor acceptor;
+    private final RingAcceptor acceptor;
     private Receiver receiver;
     private Sender sender;
     private UringConnection[] table = new UringConnection[256];
@@ -37,7 +37,7 @@ final class Connections implements Timers.Expiry {
     /** The loop is stopping: nothing is re-armed. */
     boolean stopping;
 
-    Connections(SubmissionQueue sq, Stats.Counters counters, Timers timers, boolean direct, Acceptor acceptor) {
+    Connections(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, boolean direct, RingAcceptor acceptor) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;

@@ -4,10 +4,11 @@
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES ../../../../../../day03-select-poll/src/main/java/c10k/day03/*.java
+//SOURCES ../../../../../../day03-select-poll/src/main/java/c10k/day03/sys/*.java
 
 package c10k.day07;
 
-import c10k.day01.ServerCli;
+import c10k.day01.harness.ServerCli;
 
 /** {@code ./jbang day07 --mode basic|multishot --threads N}: io_uring through FFM, one ring per thread. */
 public final class Day07 {

@@ -4,9 +4,9 @@ import static c10k.day07.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import c10k.day03.Errno;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;

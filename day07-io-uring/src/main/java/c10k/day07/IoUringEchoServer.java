@@ -1,10 +1,10 @@
 package c10k.day07;
 
 import c10k.day01.EchoServer;
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
-import c10k.day03.EventFd;
-import c10k.day03.Sockets;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.EventFd;
+import c10k.day03.sys.Sockets;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +35,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
 
     public enum Mode { BASIC, MULTISHOT }
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day07");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day07");
     /**
      * Each turn of a loop submits about one SQE per connection that was answered: 4,096 make
      * a turn with 10,000 busy connections three io_uring_enter calls, where 256 made forty.
@@ -155,7 +155,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                 rings.add(ring);
                 EventFd wake = new EventFd();
                 wakes.add(wake);
-                int fd = Sockets.listen(host, i == 0 ? requestedPort : port, Acceptor.BACKLOG, threads > 1, false);
+                int fd = Sockets.listen(host, i == 0 ? requestedPort : port, RingAcceptor.BACKLOG, threads > 1, false);
                 if (i == 0) port = Sockets.localPort(fd);
                 // Linux copies the listener's TCP_NODELAY into every socket it accepts. That is
                 // how a direct descriptor, which has no fd to call setsockopt on, gets it too:

@@ -7,8 +7,8 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import c10k.day03.Libc;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Libc;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -120,7 +120,7 @@ final class IoUringSyscalls {
         MemorySegment state = Libc.callState();
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment sv = a.allocate(JAVA_INT, 2);
-            int r = (int) SOCKETPAIR.invokeExact(state, AF_UNIX, c10k.day03.Sockets.SOCK_STREAM | c10k.day03.Sockets.SOCK_CLOEXEC, 0, sv);
+            int r = (int) SOCKETPAIR.invokeExact(state, AF_UNIX, c10k.day03.sys.Sockets.SOCK_STREAM | c10k.day03.sys.Sockets.SOCK_CLOEXEC, 0, sv);
             Libc.check("socketpair", r, state);
             return new int[] {sv.getAtIndex(JAVA_INT, 0), sv.getAtIndex(JAVA_INT, 1)};
         } catch (SyscallException e) {

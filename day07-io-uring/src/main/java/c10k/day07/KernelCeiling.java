@@ -5,7 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import c10k.day03.Errno;
+import c10k.day03.sys.Errno;
 import java.lang.foreign.MemorySegment;
 
 /**

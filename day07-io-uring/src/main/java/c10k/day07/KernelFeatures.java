@@ -5,9 +5,9 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import c10k.day03.Errno;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;

@@ -1,12 +1,12 @@
 package c10k.day07;
 
 import static c10k.day07.IoUringAbi.*;
-import static c10k.day07.Requests.*;
+import static c10k.day07.UserData.*;
 
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
-import c10k.day01.Stats;
-import c10k.day03.Errno;
+import c10k.day01.harness.Stats;
+import c10k.day03.sys.Errno;
 import c10k.day03.Outbox;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -40,7 +40,7 @@ final class Receiver implements LineFramer.LineSink {
 
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
-    private final Timers timers;
+    private final RingTimers timers;
     private final Connections connections;
     private final Sender sender;
     private final boolean direct;
@@ -81,7 +81,7 @@ final class Receiver implements LineFramer.LineSink {
     record Chunk(Arena arena, MemorySegment segment, ByteBuffer view) {
     }
 
-    Receiver(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, Sender sender,
+    Receiver(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, Connections connections, Sender sender,
              boolean direct, BufferRing buffers, int budget, int recvSize) {
         this.sq = sq;
         this.counters = counters;

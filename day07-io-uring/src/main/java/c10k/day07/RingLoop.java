@@ -1,18 +1,18 @@
 package c10k.day07;
 
 import static c10k.day07.IoUringAbi.*;
-import static c10k.day07.Requests.*;
+import static c10k.day07.UserData.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import c10k.day01.Protocol;
-import c10k.day01.Stats;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.Deadlines;
-import c10k.day03.Errno;
-import c10k.day03.EventFd;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.EventFd;
 import c10k.day03.Outbox;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,9 +26,9 @@ import java.util.function.LongSupplier;
  *
  * <p>A turn of the loop is one {@code io_uring_enter}: it submits every SQE queued during
  * the previous turn and waits for at least one completion, or until the next deadline. Each
- * completion then goes, by its {@link Requests kind}, to the part that asked for it:
- * {@link Acceptor}, {@link Receiver}, {@link Sender}, {@link Connections} (closing), with
- * {@link Timers} for the deadlines. What is left here is the loop itself, its own two
+ * completion then goes, by its {@link UserData kind}, to the part that asked for it:
+ * {@link RingAcceptor}, {@link Receiver}, {@link Sender}, {@link Connections} (closing), with
+ * {@link RingTimers} for the deadlines. What is left here is the loop itself, its own two
  * requests (the wake-up eventfd's read, the cancel-everything of a stop), and the commands
  * from other threads.
  *
@@ -37,7 +37,7 @@ import java.util.function.LongSupplier;
  */
 final class RingLoop implements Runnable {
 
-    static final System.Logger LOG = c10k.day01.Log.logger("day07");
+    static final System.Logger LOG = c10k.day01.harness.Log.logger("day07");
     private static final long STOP_LIMIT_NANOS = 10_000_000_000L;
 
     private final String name;
@@ -46,7 +46,7 @@ final class RingLoop implements Runnable {
     private final CompletionQueue cq;
     private final EventFd wake;
     private final Stats.Counters counters;
-    private final Timers timers;
+    private final RingTimers timers;
     private final int recvSize, ringBuffers, ringBufferSize;
     private final int listenFd;
     private final boolean wantFixedFiles, incrementalBuffers;
@@ -57,7 +57,7 @@ final class RingLoop implements Runnable {
 
     // --- loop-thread state, made in run() -----------------------------------------------------
     private Arena arena;
-    private Acceptor acceptor;
+    private RingAcceptor acceptor;
     private Connections connections;
     private Receiver receiver;
     private Sender sender;
@@ -85,7 +85,7 @@ final class RingLoop implements Runnable {
         this.cq = ring.cq();
         this.wake = wake;
         this.counters = counters;
-        this.timers = new Timers(timeouts, clock);
+        this.timers = new RingTimers(timeouts, clock);
         this.recvSize = recvSize;
         this.ringBuffers = ringBuffers;
         this.ringBufferSize = ringBufferSize;
@@ -109,7 +109,7 @@ final class RingLoop implements Runnable {
         try {
             ring.enable();   // this thread is the ring's one submitter from now on
             wakeBuffer = arena.allocate(JAVA_LONG);
-            acceptor = new Acceptor(name, ring, listenFd, multishot, arena);
+            acceptor = new RingAcceptor(name, ring, listenFd, multishot, arena);
             if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, incrementalBuffers, arena);
             if (wantFixedFiles) acceptor.registerFileTable();
             boolean direct = acceptor.direct();
@@ -179,7 +179,7 @@ final class RingLoop implements Runnable {
     }
 
     private void dispatch(long userData, int res, int flags) {
-        int kind = Requests.kind(userData), slot = Requests.slot(userData);
+        int kind = UserData.kind(userData), slot = UserData.slot(userData);
         switch (kind) {
             case ACCEPT, ACCEPT_PAUSE, ACCEPT_AUX -> acceptor.onCompletion(kind, res, flags);
             case RECV -> receiver.onRecv(connections.get(slot), res, flags);
@@ -205,7 +205,7 @@ final class RingLoop implements Runnable {
         for (Class<?> c : new Class<?>[] {Sockets.class, Errno.class, SyscallException.class, UringConnection.class,
                 c10k.day01.LineFramer.class, c10k.day01.LineFramer.LineSink.class, Outbox.class, Deadlines.class,
                 Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, IoUringAbi.class,
-                c10k.day03.AcceptErrors.class, c10k.day03.AcceptErrors.Kind.class, c10k.day03.Faults.class}) {
+                c10k.day03.AcceptErrors.class, c10k.day03.AcceptErrors.Kind.class, c10k.day03.sys.Faults.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {

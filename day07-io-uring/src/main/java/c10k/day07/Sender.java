@@ -1,10 +1,10 @@
 package c10k.day07;
 
-import static c10k.day07.Requests.*;
+import static c10k.day07.UserData.*;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
-import c10k.day01.Stats;
-import c10k.day03.Sockets;
+import c10k.day01.harness.Stats;
+import c10k.day03.sys.Sockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -53,13 +53,13 @@ final class Sender {
 
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
-    private final Timers timers;
+    private final RingTimers timers;
     private final Connections connections;
     private final boolean direct;
     private final ArrayDeque<Buffer> smallPool = new ArrayDeque<>(), bigPool = new ArrayDeque<>();
     private Receiver receiver;
 
-    Sender(SubmissionQueue sq, Stats.Counters counters, Timers timers, Connections connections, boolean direct) {
+    Sender(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, Connections connections, boolean direct) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;

@@ -6,7 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 

@@ -35,7 +35,7 @@ final class UringConnection extends Deadlines.Timer {
     Receiver.Chunk recvBuffer;
     /** Bytes being sent, off-heap (the kernel reads them later), with the range not yet sent; null while none. */
     Sender.Buffer sendBuffer;
-    /** Requests submitted whose last completion has not arrived: recv, send, cancel. */
+    /** UserData submitted whose last completion has not arrived: recv, send, cancel. */
     int inflight;
 
     /** Output is waiting for the kernel: the send clock runs instead of the idle one. */

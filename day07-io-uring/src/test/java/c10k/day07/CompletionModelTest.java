@@ -1,12 +1,12 @@
 package c10k.day07;
 
-import static c10k.day03.Errno.ECANCELED;
-import static c10k.day03.Errno.ENOBUFS;
+import static c10k.day03.sys.Errno.ECANCELED;
+import static c10k.day03.sys.Errno.ENOBUFS;
 import static c10k.day07.IoUringAbi.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day01.Fds;
-import c10k.day03.Sockets;
+import c10k.day01.NoFdLeak;
+import c10k.day03.sys.Sockets;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The completion model's own traps, on a bare ring (no server): memory handed to the
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.condition.OS;
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "io_uring is Linux's")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(NoFdLeak.class)
 class CompletionModelTest {
 
     private static final long ACCEPTED = 1, RECV = 2, CANCEL = 3, BARRIER = 4;
@@ -39,14 +41,12 @@ class CompletionModelTest {
 
     private IoUring ring;
     private int listener;
-    private int fdsBefore;
 
     @BeforeEach
     void ring() throws Exception {
         IoUringAvailable.assume();
-        fdsBefore = Fds.baseline();
         ring = IoUring.open(16, 64);
-        listener = c10k.day03.Sockets.listen("127.0.0.1", 0, 16, false, false);
+        listener = c10k.day03.sys.Sockets.listen("127.0.0.1", 0, 16, false, false);
     }
 
     @AfterEach
@@ -54,7 +54,6 @@ class CompletionModelTest {
         if (ring == null) return;
         Sockets.close(listener);
         ring.close();
-        Fds.awaitNoLeak(fdsBefore);
     }
 
     /** Accepts {@code client}'s connection through the ring (one more round trip of the model). */
@@ -69,7 +68,7 @@ class CompletionModelTest {
     }
 
     private Socket connect() throws Exception {
-        Socket s = new Socket("127.0.0.1", c10k.day03.Sockets.localPort(listener));
+        Socket s = new Socket("127.0.0.1", c10k.day03.sys.Sockets.localPort(listener));
         s.setTcpNoDelay(true);
         return s;
     }

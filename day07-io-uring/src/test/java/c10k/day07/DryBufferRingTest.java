@@ -6,7 +6,7 @@ import c10k.day01.EchoServer;
 import c10k.day01.Fds;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

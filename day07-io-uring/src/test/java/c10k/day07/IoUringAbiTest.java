@@ -1,7 +1,7 @@
 package c10k.day07;
 
-import static c10k.day03.Errno.EBADFD;
-import static c10k.day03.Errno.ETIME;
+import static c10k.day03.sys.Errno.EBADFD;
+import static c10k.day03.sys.Errno.ETIME;
 import static c10k.day07.IoUringAbi.*;
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -189,7 +189,7 @@ class IoUringAbiTest {
             ring.cq().consumed(1);
 
             ring.sq().nop(2);
-            assertThat(ring.submitAndWait(1, Long.MAX_VALUE)).as("any other thread: EEXIST").isEqualTo(-c10k.day03.Errno.EEXIST);
+            assertThat(ring.submitAndWait(1, Long.MAX_VALUE)).as("any other thread: EEXIST").isEqualTo(-c10k.day03.sys.Errno.EEXIST);
         }
     }
 

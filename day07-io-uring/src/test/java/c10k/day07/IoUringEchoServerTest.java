@@ -2,7 +2,7 @@ package c10k.day07;
 
 import c10k.day01.EchoContract;
 import c10k.day01.EchoServer;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.Fds;
 import c10k.day01.TestClient;
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import c10k.day07.KernelFeatures.Feature;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

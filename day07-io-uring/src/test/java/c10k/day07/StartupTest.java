@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.Fds;
-import c10k.day01.Timeouts;
-import c10k.day03.SyscallException;
+import c10k.day01.harness.Timeouts;
+import c10k.day03.sys.SyscallException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -17,10 +17,10 @@ class StartupTest {
     @Test
     void whenIoUringIsForbiddenTheMessageSaysWhoForbidsIt() {
         // What a default Docker container answers (seccomp), and a kernel without io_uring.
-        assertThat(new IoUring.UnavailableException(c10k.day03.Errno.EPERM).getMessage())
+        assertThat(new IoUring.UnavailableException(c10k.day03.sys.Errno.EPERM).getMessage())
                 .startsWith("io_uring is not available: io_uring_setup failed with EPERM")
                 .containsAnyOf("seccomp", "kernel.io_uring_disabled");
-        assertThat(new IoUring.UnavailableException(c10k.day03.Errno.ENOSYS).getMessage())
+        assertThat(new IoUring.UnavailableException(c10k.day03.sys.Errno.ENOSYS).getMessage())
                 .contains("ENOSYS").contains("CONFIG_IO_URING");
     }
 

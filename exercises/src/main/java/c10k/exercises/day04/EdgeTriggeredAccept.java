@@ -1,7 +1,7 @@
 package c10k.exercises.day04;
 
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import java.util.function.IntConsumer;
 
 /**

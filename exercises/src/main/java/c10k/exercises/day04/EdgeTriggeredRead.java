@@ -1,7 +1,7 @@
 package c10k.exercises.day04;
 
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 
 /**
  * Day 4, exercise 1: one read turn for a socket that edge-triggered epoll reported readable.

@@ -1,6 +1,6 @@
 package c10k.exercises.day04;
 
-import c10k.day03.SyscallException;
+import c10k.day03.sys.SyscallException;
 import c10k.day04.Epoll;
 
 /**

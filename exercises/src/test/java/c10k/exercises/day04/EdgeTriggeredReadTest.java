@@ -3,9 +3,9 @@ package c10k.exercises.day04;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import c10k.day03.Errno;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import c10k.day04.Epoll;
 import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;

@@ -2,7 +2,7 @@ package c10k.exercises.day04;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import c10k.day04.Epoll;
 import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;

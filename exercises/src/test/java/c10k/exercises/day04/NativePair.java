@@ -1,7 +1,7 @@
 package c10k.exercises.day04;
 
 import c10k.day01.TestClient;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Sockets;
 import c10k.exercises.Expect;
 import java.util.concurrent.locks.LockSupport;
 

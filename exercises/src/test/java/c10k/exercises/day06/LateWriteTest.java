@@ -3,8 +3,8 @@ package c10k.exercises.day06;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.TestClient;
-import c10k.day03.Sockets;
-import c10k.day06.Fds;
+import c10k.day03.sys.Sockets;
+import c10k.day06.FdCalls;
 import c10k.exercises.Expect;
 import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
@@ -157,9 +157,9 @@ class LateWriteTest {
     @EnabledOnOs(value = OS.LINUX, disabledReason = "dup3 and the FFM sockets are Linux's")
     void onRealSocketsAlicesLateAnswerNeverReachesBob() throws Exception {
         int number = 1_300;
-        Fds.Limit limit = Fds.raiseSoftLimitToHard();
+        FdCalls.Limit limit = FdCalls.raiseSoftLimitToHard();
         assertThat(limit.soft()).as("the open-files limit must be above the pinned number " + number).isGreaterThan(number);
-        assertThat(Fds.isOpen(number)).as("fd " + number + " is already in use in this JVM").isFalse();
+        assertThat(FdCalls.isOpen(number)).as("fd " + number + " is already in use in this JVM").isFalse();
         LateWrite.Send send = (fd, bytes) -> {
             for (int off = 0; off < bytes.length; ) {
                 int n = Sockets.send(fd, bytes, off, bytes.length - off);
@@ -168,19 +168,19 @@ class LateWriteTest {
             }
         };
         // Day 6's SlotNumbers in a few lines: a dead socketpair end, put on the number at start.
-        int[] pair = Fds.socketpair(Sockets.SOCK_STREAM | Sockets.SOCK_NONBLOCK | Sockets.SOCK_CLOEXEC);
+        int[] pair = FdCalls.socketpair(Sockets.SOCK_STREAM | Sockets.SOCK_NONBLOCK | Sockets.SOCK_CLOEXEC);
         Sockets.close(pair[1]);
         int placeholder = pair[0];
         int listenFd = -1;
         SlotPool pool = null;
         Slot slot = null;
         try {
-            assertThat(Fds.dupAtLeast(placeholder, number)).as("the placeholder takes fd " + number).isEqualTo(number);
+            assertThat(FdCalls.dupAtLeast(placeholder, number)).as("the placeholder takes fd " + number).isEqualTo(number);
             pool = new SlotPool(number, 1, new SlotPool.Numbers() {
                 @Override
                 public void putPlaceholder(int n) {
                     try {
-                        Fds.dup3(placeholder, n);
+                        FdCalls.dup3(placeholder, n);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
@@ -198,7 +198,7 @@ class LateWriteTest {
                 int alices = slot.generation();
                 alice.reset();
                 pool.release(slot);                  // the loop puts the placeholder back on fd 1300
-                assertThat(Fds.isOpen(number)).as("released, fd " + number + " is still ours: the placeholder").isTrue();
+                assertThat(FdCalls.isOpen(number)).as("released, fd " + number + " is still ours: the placeholder").isTrue();
                 try (TestClient bob = Expect.client(Sockets.localPort(listenFd))) {
                     Slot bobs = pool.acquire();
                     pin(acceptOne(listenFd), bobs);  // Bob is fd 1300 now
@@ -212,16 +212,16 @@ class LateWriteTest {
             }
         } finally {
             if (pool != null) pool.close();          // closes fd 1300, whatever it holds
-            if (pool == null && Fds.isOpen(number)) Sockets.close(number);
+            if (pool == null && FdCalls.isOpen(number)) Sockets.close(number);
             Sockets.close(placeholder);
             if (listenFd >= 0) Sockets.close(listenFd);
         }
-        assertThat(Fds.isOpen(number)).as("fd " + number + " after the pool's close").isFalse();
+        assertThat(FdCalls.isOpen(number)).as("fd " + number + " after the pool's close").isFalse();
     }
 
     /** What day 6's server does with each accepted socket: dup3 it onto the slot's number, give back the one accept chose. */
     private static void pin(int acceptedFd, Slot slot) throws IOException {
-        Fds.dup3(acceptedFd, slot.fd());
+        FdCalls.dup3(acceptedFd, slot.fd());
         Sockets.close(acceptedFd);
     }
 

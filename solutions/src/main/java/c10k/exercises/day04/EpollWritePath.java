@@ -1,8 +1,8 @@
 package c10k.exercises.day04;
 
 import c10k.day03.Outbox;
-import c10k.day03.Sockets;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Sockets;
+import c10k.day03.sys.SyscallException;
 import c10k.day04.Epoll;
 
 /**

@@ -1,4 +1,8 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.EchoServer;
+
+import c10k.day01.harness.GracefulShutdown;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;

@@ -1,4 +1,13 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.EchoServer;
+import c10k.day01.BlockingEchoServer;
+import c10k.day01.TestClient;
+
+import c10k.day01.harness.GracefulShutdown;
+import c10k.day01.harness.ServerCli;
+import c10k.day01.harness.StartError;
+import c10k.day01.harness.Timeouts;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

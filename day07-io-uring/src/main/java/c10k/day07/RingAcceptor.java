@@ -1,13 +1,13 @@
 package c10k.day07;
 
 import static c10k.day07.IoUringAbi.*;
-import static c10k.day07.Requests.*;
+import static c10k.day07.UserData.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import c10k.day03.AcceptErrors;
-import c10k.day03.Errno;
-import c10k.day03.Faults;
-import c10k.day03.Sockets;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
+import c10k.day03.sys.Sockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.System.Logger.Level;
@@ -18,7 +18,7 @@ import java.lang.System.Logger.Level;
  * registered file table that multishot mode's connections live in as direct descriptors.
  * Each accepted socket is handed to {@link Connections#add}.
  */
-final class Acceptor {
+final class RingAcceptor {
 
     /** The largest registered file table we ask for; the kernel caps it at RLIMIT_NOFILE. */
     static final int FIXED_FILES = 65_536;
@@ -40,7 +40,7 @@ final class Acceptor {
      */
     private boolean direct;
     private int fixedFiles;
-    /** Requests of ours not yet completed. */
+    /** UserData of ours not yet completed. */
     private int inflight;
     private boolean acceptArmed, pauseArmed;
     /** The armed accept is multishot: it takes every queued connection without asking. */
@@ -55,7 +55,7 @@ final class Acceptor {
     private boolean closed;
     private long pauses;
 
-    Acceptor(String name, IoUring ring, int listenFd, boolean multishot, Arena arena) {
+    RingAcceptor(String name, IoUring ring, int listenFd, boolean multishot, Arena arena) {
         this.name = name;
         this.ring = ring;
         this.sq = ring.sq();

@@ -1,4 +1,14 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.EchoServer;
+
+import c10k.day01.harness.GracefulShutdown;
+import c10k.day01.harness.OptionValues;
+import c10k.day01.harness.ServerCli;
+import c10k.day01.harness.ServerCommand;
+import c10k.day01.harness.ServerRun;
+import c10k.day01.harness.SharedOptions;
+import c10k.day01.harness.Timeouts;
 
 import java.io.PrintStream;
 import java.lang.System.Logger.Level;

@@ -1,4 +1,7 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.StatsReporter;
 
 import java.util.Locale;
 import java.util.concurrent.Executors;

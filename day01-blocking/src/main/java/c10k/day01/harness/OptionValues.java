@@ -1,4 +1,6 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.harness.OptionValues;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;

@@ -1,4 +1,8 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.harness.OptionValues;
+import c10k.day01.harness.SharedOptions;
+import c10k.day01.harness.Timeouts;
 
 import java.lang.System.Logger.Level;
 import java.util.List;

@@ -6,12 +6,12 @@ package c10k.day07;
  * connection's requests, the connection's slot in the low 32. The loop routes each
  * completion by it.
  */
-final class Requests {
+final class UserData {
 
-    private Requests() {
+    private UserData() {
     }
 
-    // The accept path (Acceptor).
+    // The accept path (RingAcceptor).
     static final int ACCEPT = 1;
     /** The 100 ms timeout after running out of fds. */
     static final int ACCEPT_PAUSE = 2;

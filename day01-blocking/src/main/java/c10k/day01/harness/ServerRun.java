@@ -1,4 +1,15 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.EchoServer;
+
+import c10k.day01.harness.GracefulShutdown;
+import c10k.day01.harness.Log;
+import c10k.day01.harness.ServerCli;
+import c10k.day01.harness.ServerCommand;
+import c10k.day01.harness.ServerRun;
+import c10k.day01.harness.StartError;
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.StatsReporter;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;

@@ -1,4 +1,8 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.harness.ServerCli;
+import c10k.day01.harness.ServerCommand;
+import c10k.day01.harness.SharedOptions;
 
 import java.util.ArrayList;
 import java.util.HashMap;

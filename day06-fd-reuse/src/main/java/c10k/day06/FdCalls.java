@@ -4,9 +4,9 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import c10k.day03.Errno;
-import c10k.day03.Libc;
-import c10k.day03.SyscallException;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Libc;
+import c10k.day03.sys.SyscallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -30,7 +30,7 @@ import java.lang.invoke.MethodHandle;
  * int setrlimit(int resource, const struct rlimit *rlim);
  * </pre>
  */
-public final class Fds {
+public final class FdCalls {
 
     public static final int O_CLOEXEC = 0x80000;
     public static final int F_GETFD = 1;
@@ -64,7 +64,7 @@ public final class Fds {
     public record Limit(long soft, long hard) {
     }
 
-    private Fds() {
+    private FdCalls() {
     }
 
     /**

@@ -1,4 +1,4 @@
-package c10k.day03;
+package c10k.day03.sys;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;

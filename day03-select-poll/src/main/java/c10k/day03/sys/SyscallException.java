@@ -1,4 +1,4 @@
-package c10k.day03;
+package c10k.day03.sys;
 
 import java.io.IOException;
 

@@ -3,7 +3,7 @@ package c10k.day05;
 import c10k.day03.EventLoopServer;
 
 /** Day 5's servers: an event loop plus a fixed number of threads, whatever the design. */
-public interface PooledServer extends EventLoopServer {
+public interface ThreadedServer extends EventLoopServer {
 
     /**
      * The threads that run handlers: the worker pool in reactor mode, the event-loop threads

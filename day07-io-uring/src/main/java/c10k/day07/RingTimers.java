@@ -1,6 +1,6 @@
 package c10k.day07;
 
-import c10k.day01.Timeouts;
+import c10k.day01.harness.Timeouts;
 import c10k.day03.Deadlines;
 import java.util.function.LongSupplier;
 
@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * is on at most one list at a time: it is its own timer. The loop reads the time once per turn
  * and waits no longer than the nearest deadline: no fixed tick.
  */
-final class Timers {
+final class RingTimers {
 
     /** What happens to a connection whose deadline has passed. */
     interface Expiry {
@@ -24,7 +24,7 @@ final class Timers {
     Deadlines shutdownDrain;
     private long now;
 
-    Timers(Timeouts timeouts, LongSupplier clock) {
+    RingTimers(Timeouts timeouts, LongSupplier clock) {
         this.clock = clock;
         this.idle = new Deadlines("idle", timeouts.idle().toNanos());
         this.sending = new Deadlines("send", timeouts.send().toNanos());

@@ -19,9 +19,9 @@ import java.nio.ByteBuffer;
  * {@code Protocol.MAX_LINE}), and the outbox (under its high-water mark plus one batch of
  * answers, after which reading pauses).
  */
-final class Batch {
+final class ReadBatch {
 
-    private static final System.Logger LOG = c10k.day01.Log.logger("day05");
+    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     private static final int START = 4096;
 
     private final Handler handler;
@@ -31,7 +31,7 @@ final class Batch {
     /** The answers, written by the worker. */
     final Replies out = new Replies(START, ReactorServer.READ_SIZE + Protocol.MAX_LINE);
     /** The next finished batch, in the workers' stack of finished batches. */
-    Batch nextDone;
+    ReadBatch nextDone;
     private final LineFramer.LineSink answer = this::answerOne;
     ReactorServer.Conn conn;
     /** How many bytes of {@link #out} a worker sent itself ({@link ReactorServer.WorkerWrite}); the loop sends the rest. */
@@ -42,7 +42,7 @@ final class Batch {
     int lines;
     boolean refused;   // a line was too long, or the handler asked to close after its reply
 
-    Batch(Handler handler) {
+    ReadBatch(Handler handler) {
         this.handler = handler;
     }
 

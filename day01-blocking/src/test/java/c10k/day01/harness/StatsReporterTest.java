@@ -1,4 +1,7 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.harness.Stats;
+import c10k.day01.harness.StatsReporter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

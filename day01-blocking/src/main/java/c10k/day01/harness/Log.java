@@ -1,4 +1,6 @@
-package c10k.day01;
+package c10k.day01.harness;
+
+import c10k.day01.harness.Log;
 
 import java.io.PrintStream;
 import java.time.LocalTime;
