@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The error line must reach a client that is still sending (issue 14): the server that
+ * The error line must reach a client that is still sending: the server that
  * closes with unread input makes the kernel answer with RST, not FIN (RFC 1122 4.2.2.13),
  * and the client may lose the error line it had not read yet. {@code nc} does: it printed
  * nothing in a quarter of the tries before the lingering close. A server passes if it shuts

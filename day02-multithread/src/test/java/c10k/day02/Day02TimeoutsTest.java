@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * Day 2's timeouts are socket read timeouts, and its refusals lingering closes (issue 14). The
+ * Day 2's timeouts are socket read timeouts, and its refusals lingering closes. The
  * idle deadline is measured on a clock the tests hold: they advance it instead of sleeping.
  */
 class Day02TimeoutsTest {

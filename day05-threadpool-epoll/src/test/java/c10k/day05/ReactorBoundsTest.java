@@ -131,7 +131,7 @@ class ReactorBoundsTest {
     }
 
     /**
-     * The stall of issue 12: reading stops when the outbox passes its high-water mark; once the
+     * The stall: reading stops when the outbox passes its high-water mark; once the
      * peer reads and the outbox drains, bytes that arrived meanwhile are still in the socket,
      * and edge-triggered epoll will say nothing about them. The loop must read on its own.
      */

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 12: in shared mode a thread handles alone every event it took from one
+ * In shared mode a thread handles alone every event it took from one
  * {@code epoll_wait} (ONESHOT disarmed them for the other threads). So a handler that blocks
  * must cost one connection, not a batch: for a handler that may block, each thread takes one
  * event at a time, and the other threads serve the rest, the listener included.

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * One failed system call ends one connection, never the server (issue 11), reached through
+ * One failed system call ends one connection, never the server, reached through
  * day 3's fault-injection seam. In shared mode the danger is particular: the thread that meets
  * an accept error holds the one-shot listener, and if it gave up without re-arming it (or
  * pausing and re-arming later), nobody would ever accept again.

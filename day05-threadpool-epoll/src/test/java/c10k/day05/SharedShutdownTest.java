@@ -29,7 +29,7 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
 /**
- * SIGTERM on N threads (issue 14): stop accepting, answer what was read, FIN, drain. The
+ * SIGTERM on N threads: stop accepting, answer what was read, FIN, drain. The
  * connections are spread over threads that are busy with them when the shutdown begins; each
  * owner must hear of it, and clients must see whole lines and then end of stream, not a reset.
  */

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Day 4's clocks on N threads (issue 14), with a clock the test moves by hand: nothing sleeps.
+ * Day 4's clocks on N threads, with a clock the test moves by hand: nothing sleeps.
  * A timer may run out on a thread that does not own the connection; it must then leave the
  * closing to the owner, and the owner must not miss it.
  */

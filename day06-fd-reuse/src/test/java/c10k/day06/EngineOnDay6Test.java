@@ -93,7 +93,7 @@ class EngineOnDay6Test {
     }
 
     /**
-     * Issue 12 on day 6: 16 clients send megabytes of bare newlines (65,536 requests per read)
+     * On day 6: 16 clients send megabytes of bare newlines (65,536 requests per read)
      * and never read. Each is held back after one batch: every one is read-paused, no outbox
      * passes one batch, and a polite client is answered meanwhile.
      */
@@ -168,7 +168,7 @@ class EngineOnDay6Test {
     }
 
     /**
-     * Issue 14: a silent client is closed at its idle deadline, on the engine's clock, moved by
+     * A silent client is closed at its idle deadline, on the engine's clock, moved by
      * hand. (The reactor counts a line as activity when it arrives, so an answer seen means the
      * clock has restarted; the test still lets every batch come back before moving the clock,
      * so that nothing of the loop's is left to happen at the new time.)
@@ -195,7 +195,7 @@ class EngineOnDay6Test {
     }
 
     /**
-     * Issue 14: SIGTERM's graceful shutdown while clients stream lines: each receives whole
+     * SIGTERM's graceful shutdown while clients stream lines: each receives whole
      * lines, its own, in order, then end of stream, never a reset; then every slot number is
      * given back.
      */

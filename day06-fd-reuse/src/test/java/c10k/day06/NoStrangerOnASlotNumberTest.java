@@ -21,7 +21,7 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 13: a slot's number must never be free, not even between two clients. The kernel
+ * A slot's number must never be free, not even between two clients. The kernel
  * hands out the lowest free number, and reaches the slot range once every lower number is in
  * use (a JVM with many jars open; a test holding thousands of client sockets). So the test
  * fills every free number below the range, lets a client leave, and opens a socket and a file:

@@ -138,7 +138,7 @@ class PinnedServerTest {
     }
 
     /**
-     * Issue 13's promise: the whole range is open at every instant, while idle, while clients
+     * The promise: the whole range is open at every instant, while idle, while clients
      * are on it and after they came and went; free slots show the one placeholder socket.
      * After close, none of it is.
      */
