@@ -20,6 +20,7 @@
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/TestClient.java
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/Fds.java
 //SOURCES ../day01-blocking/src/test/java/c10k/day01/ServerTestBase.java
+//SOURCES ../day01-blocking/src/test/java/c10k/day01/NoFdLeak.java
 //SOURCES src/test/java/c10k/exercises/*.java
 
 import c10k.exercises.ExerciseRun;
