@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import c10k.day01.Fds;
+import c10k.day01.KernelView;
 import c10k.day01.harness.Stats;
 import c10k.day01.harness.Timeouts;
 import c10k.day03.NativeConnection;
@@ -12,7 +13,6 @@ import c10k.day04.Epoll;
 import c10k.day04.EventLoop;
 import c10k.day04.Layer;
 import c10k.day04.Tuning;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -68,7 +68,7 @@ class EpollExclusiveTest {
                 int me = i;
                 // On the loop thread, before each epoll_wait: which kernel thread is this loop?
                 l.beforeEachWait(() -> {
-                    if (tids[me] == null) tids[me] = threadSelf();
+                    if (tids[me] == null) tids[me] = KernelView.threadSelf();
                 });
                 loops.add(l);
                 l.start();
@@ -76,7 +76,7 @@ class EpollExclusiveTest {
             // Every loop asleep in epoll_wait, as the kernel itself says (/proc/self/task/TID/syscall).
             // One that had not got there yet would find the listener ready whatever the flag.
             awaitCondition(() -> {
-                for (String tid : tids) if (tid == null || !inEpollWait(tid)) return false;
+                for (String tid : tids) if (tid == null || !KernelView.asleepInEpollWait(tid)) return false;
                 return true;
             });
             long[] before = new long[LOOPS];
@@ -93,7 +93,7 @@ class EpollExclusiveTest {
                 if (exclusive) {
                     for (int i = 0; i < LOOPS; i++) {
                         if (loops.get(i).wakeups() > before[i]) continue;
-                        assertThat(inEpollWait(tids[i]) && sleeping(tids[i])).as("loop " + i + " still asleep").isTrue();
+                        assertThat(KernelView.asleepInEpollWait(tids[i])).as("loop " + i + " still asleep").isTrue();
                     }
                 }
                 int woken = woken(loops, before);
@@ -114,36 +114,6 @@ class EpollExclusiveTest {
         int n = 0;
         for (int i = 0; i < loops.size(); i++) if (loops.get(i).wakeups() > before[i]) n++;
         return n;
-    }
-
-    /** This thread's kernel id, from /proc/thread-self (a link to /proc/PID/task/TID). */
-    private static String threadSelf() {
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Whether the thread sits in epoll_wait (232), epoll_pwait (281) or epoll_pwait2 (441) on x86-64, or epoll_pwait (22) on aarch64. */
-    private static boolean inEpollWait(String tid) {
-        try {
-            String call = Files.readString(Path.of("/proc/self/task", tid, "syscall")).split(" ")[0].trim();
-            boolean aarch64 = System.getProperty("os.arch").equals("aarch64");
-            return aarch64 ? call.equals("22") || call.equals("441") : call.equals("232") || call.equals("281") || call.equals("441");
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** The task's state in /proc/self/task/TID/stat is S: asleep, and not woken (a woken task is R). */
-    private static boolean sleeping(String tid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/self/task", tid, "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("S");
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** Bounded polling for a condition another thread makes true (day 1's Fds.await), not a wait for a time. */
