@@ -148,7 +148,7 @@ public final class Bench {
                         }
                         if (v.in("busy")) {
                             for (int c : o.connections) {
-                                if (v.name().startsWith("day02") && c > 100) continue;   // a thread per connection, or a starved pool
+                                if (blocking(v) && c > 100) continue;   // one client at a time, a thread per connection, or a starved pool
                                 progress(where + ": " + String.format(Locale.ROOT, "%,d", c) + " busy connections");
                                 samples.add(measure(v.name(), "busy", c, round, server, c, o.pipeline, o));
                             }
@@ -194,6 +194,11 @@ public final class Bench {
                 + String.format(Locale.ROOT, " (%d min %02d s)", wall / 60, wall % 60));
     }
 
+    /** Days 1 and 2 block a thread per client: measured at the lowest level only. */
+    static boolean blocking(Variant v) {
+        return v.name().startsWith("day01") || v.name().startsWith("day02");
+    }
+
     /** The servers, in the report's order. {@code n}: threads for day 5, day 6 and Netty's second row. */
     static List<Variant> variants(int n, boolean quick) {
         List<String> timeouts = List.of("--idle-timeout", "0");   // no idle connection is closed under our feet
@@ -201,6 +206,9 @@ public final class Bench {
         List<Variant> v = new ArrayList<>();
         v.add(new Variant(FLOOR, "native", null, List.of(), List.of(), "1 thread", null, ALL));
         if (!quick) {
+            // One client at a time: of 100 busy clients it serves one, as the chapter says. Busy only,
+            // and only at the lowest level: the others wait in the accept queue for the whole run.
+            v.add(new Variant("day01", "java", "c10k.day01.Day01", List.of(), List.of(), "1 thread, blocking", null, List.of("busy")));
             v.add(new Variant("day02-virtual", "java", "c10k.day02.Day02", List.of("--mode", "virtual"), List.of(),
                     "a virtual thread per connection", null, List.of("busy", "memory")));
             v.add(new Variant("day02-pool", "java", "c10k.day02.Day02", List.of("--mode", "pool", "--threads", "" + n), List.of(),
@@ -394,7 +402,7 @@ public final class Bench {
     private static void printPlan(Options o, List<Variant> variants) {
         long idleRuns = variants.stream().filter(v -> v.in("idle")).count() * o.idle.size();
         long busyRuns = variants.stream().filter(v -> v.in("busy"))
-                .mapToLong(v -> o.connections.stream().filter(c -> !v.name().startsWith("day02") || c <= 100).count()).sum();
+                .mapToLong(v -> o.connections.stream().filter(c -> !blocking(v) || c <= 100).count()).sum();
         long memoryRuns = o.holdLow > 0 ? variants.stream().filter(v -> v.in("memory")).count() : 0;
         double perRun = o.warmup + o.seconds;
         double load = o.rounds * ((idleRuns + busyRuns) * perRun + memoryRuns * (Math.min(o.warmup, 1) + Math.min(o.seconds, 1)));
