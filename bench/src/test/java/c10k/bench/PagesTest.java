@@ -54,7 +54,7 @@ class PagesTest {
 
     @Test
     void eachMeasuredChapterNamesTheRunAndChecksItsClaims() throws IOException {
-        for (String day : List.of("day02-multithread", "day03-select-poll", "day04-epoll-et", "day05-threadpool-epoll", "day06-fd-reuse")) {
+        for (String day : List.of("day02-multithread", "day03-select-poll", "day04-epoll-et", "day05-threadpool-epoll", "day06-fd-reuse", "day07-io-uring")) {
             String text = Files.readString(ROOT.resolve(day + "/README.md"));
             assertThat(text).as(day).contains("<!-- bench:run -->").containsPattern("<!-- bench:claims \\d -->");
         }
