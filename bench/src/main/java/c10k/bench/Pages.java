@@ -124,7 +124,7 @@ public final class Pages {
             case "idle" -> block(Tables.idle(r, servers(w)));
             case "memory" -> block(Tables.memory(r, servers(w)));
             case "claims" -> block(w.size() > 1 ? Claims.forDay(r, Integer.parseInt(w.get(1))) : allClaims(r, up));
-            case "front" -> block(Tables.front(r));
+            case "front" -> block(Tables.front(r, servers(w)));
             case "chart-kept" -> block(Tables.keptChart(r, servers(w)));
             case "lps" -> Report.thousands(need(r.lps(w.get(1), scenario(w.get(2)), level(w.get(3))), key));
             case "ratio" -> Report.times(need(r.ratioOf(w.get(1), w.get(2), scenario(w.get(3)), level(w.get(4))), key));

@@ -83,27 +83,31 @@ final class Tables {
         return md + absent(r, servers);
     }
 
-    /** The front page's one table: the book's servers in a row each, the C floor and Netty beside them. */
+    /** The front page's one table when it names no servers: every server of the book, the C floor and Netty beside them. */
     static final List<String> FRONT = List.of("day02-virtual", "day02-pool", "day03-poll", "day03-selector", "day04-et", "day04-lt", "day05-reactor",
             "day05-shared", "day05-loops", "day05-loops-reuseport", "day06-pinned", "day07-basic", "day07-multishot", "netty-epoll-1",
             "netty-epoll-2", "netty-uring-1", Bench.FLOOR);
 
-    static String front(Report r) {
-        List<Integer> levels = r.options().connections;
-        int low = levels.get(0), high = levels.get(levels.size() - 1);
+    /**
+     * The front page's one table, short enough to read at a glance: per server, the speed with the fewest busy
+     * connections (and how many of them it served, when not all), what it keeps beside the most idle ones, and what an
+     * idle connection costs it.
+     */
+    static String front(Report r, List<String> servers) {
+        int low = r.options().connections.get(0);
         String most = Report.count(r.maxIdle());
-        StringBuilder md = new StringBuilder("| server | threads | ×floor, " + Report.count(low) + " busy | ×floor, " + Report.count(high)
-                + " busy | kept beside " + most + " idle | bytes per idle connection |\n|---|---|---:|---:|---:|---:|\n");
-        for (String s : present(r, FRONT)) {
+        StringBuilder md = new StringBuilder("| server | threads | ×floor, " + Report.count(low) + " busy | kept beside " + most
+                + " idle | bytes per idle connection |\n|---|---|---:|---:|---:|\n");
+        for (String s : present(r, servers.isEmpty() ? FRONT : servers)) {
             Report.Cell c = r.cellOf(s, "busy", low);
             String atLow = Report.times(r.ratioOf(s, Bench.FLOOR, "busy", low));
             if (c != null && c.served() >= 0 && c.served() < c.connections()) atLow += " (served " + c.served() + " of " + c.connections() + ")";
             double b = r.bytesOf(s);
             md.append("| ").append(s).append(" | ").append(threads(r, s)).append(" | ").append(atLow).append(" | ")
-                    .append(Report.times(r.ratioOf(s, Bench.FLOOR, "busy", high))).append(" | ").append(Report.times(r.keptOf(s))).append(" | ")
+                    .append(Report.times(r.keptOf(s))).append(" | ")
                     .append(Double.isNaN(b) ? "" : String.format(Locale.ROOT, "%,.0f", b)).append(" |\n");
         }
-        return md.toString();
+        return md + absent(r, servers);
     }
 
     static String keptChart(Report r, List<String> servers) {

@@ -42,19 +42,20 @@ class PagesTest {
 
     @Test
     void aFigureChangedByHandIsCaught() throws IOException {
-        String page = "day04-epoll-et/README.md";
-        String text = Files.readString(ROOT.resolve(page));
-        Matcher figure = Pattern.compile("(<!-- bench:(?:lps|ratio|kept|bytes|floor) [^>]*-->)(\\d)").matcher(text);
-        assertThat(figure.find()).as("day 4 quotes at least one figure through a marker").isTrue();
-        String other = figure.group(2).equals("9") ? "1" : "9";
-        String edited = text.substring(0, figure.start(2)) + other + text.substring(figure.end(2));
-        assertThat(Pages.differences(text, run(), page)).isEmpty();
-        assertThat(Pages.differences(edited, run(), page)).hasSize(1);
+        for (String page : List.of("day04-epoll-et/README.md", "day07-io-uring/README.md", "README.md")) {
+            String text = Files.readString(ROOT.resolve(page));
+            Matcher figure = Pattern.compile("(<!-- bench:(?:lps|ratio|kept|bytes|floor|kb) [^>]*-->)(\\d)").matcher(text);
+            assertThat(figure.find()).as("%s quotes at least one figure through a marker", page).isTrue();
+            String other = figure.group(2).equals("9") ? "1" : "9";
+            String edited = text.substring(0, figure.start(2)) + other + text.substring(figure.end(2));
+            assertThat(Pages.differences(text, run(), page)).as(page).isEmpty();
+            assertThat(Pages.differences(edited, run(), page)).as(page).hasSize(1);
+        }
     }
 
     @Test
     void eachMeasuredChapterNamesTheRunAndChecksItsClaims() throws IOException {
-        for (String day : List.of("day02-multithread", "day03-select-poll", "day04-epoll-et", "day05-threadpool-epoll", "day06-fd-reuse")) {
+        for (String day : List.of("day02-multithread", "day03-select-poll", "day04-epoll-et", "day05-threadpool-epoll", "day06-fd-reuse", "day07-io-uring")) {
             String text = Files.readString(ROOT.resolve(day + "/README.md"));
             assertThat(text).as(day).contains("<!-- bench:run -->").containsPattern("<!-- bench:claims \\d -->");
         }
@@ -64,5 +65,13 @@ class PagesTest {
     void aServerTheRunDoesNotHaveIsSaidNotInvented() throws IOException {
         String made = Pages.content("busy day01", run(), "day01-blocking/README.md");
         assertThat(made).contains("no figures for day01").doesNotContainPattern("\\d+k");
+    }
+
+    @Test
+    void theFrontTableShowsTheServersItNamesAndNoOthers() throws IOException {
+        String made = Pages.content("front day04-et netty-epoll-1", run(), "README.md");
+        assertThat(made.lines().filter(l -> l.startsWith("| day") || l.startsWith("| netty") || l.startsWith("| floor")))
+                .extracting(l -> l.split("\\|")[1].strip())
+                .containsExactly("day04-et", "netty-epoll-1");
     }
 }
