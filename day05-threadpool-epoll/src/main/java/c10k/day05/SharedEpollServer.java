@@ -6,13 +6,13 @@ import c10k.day03.sys.EventFd;
 import c10k.day03.sys.Sockets;
 import c10k.day03.sys.SyscallException;
 import c10k.day04.Acceptor;
+import c10k.day04.ConnectionStep;
 import c10k.day04.Epoll;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -21,8 +21,8 @@ import java.util.function.LongSupplier;
 
 /**
  * Day 5, {@code --mode shared}: N threads, one epoll fd, every thread calls {@code epoll_wait}
- * on it and handles what it gets, handler included (EServer's design). The connection, the
- * accepting and the clocks are day 4's ({@code NativeConnection}, {@link Acceptor},
+ * on it and handles what it gets, handler included (EServer's design). The connection step,
+ * the accepting and the clocks are day 4's ({@link ConnectionStep}, {@link Acceptor},
  * {@code Timers}); what this class adds, with {@link SharedConnections}, is how N threads share them.
  *
  * <p>No queue and no hand-off: the thread that reads a line runs the handler and writes the
@@ -35,34 +35,24 @@ import java.util.function.LongSupplier;
  * split one byte stream between two framers; two writers would interleave partial sends.
  *
  * <p>The rule is kept with {@code EPOLLONESHOT}: after reporting an event the kernel disarms
- * the fd, so no other thread hears of it, until its owner re-arms it with
- * {@code EPOLL_CTL_MOD} when done. Its cost: one extra {@code epoll_ctl} per event handled. It
- * is also what the JDK's own poller behind virtual threads does ({@code EPollPoller}). Epoll is
- * not the only source of news, though (a timer, the shutdown), so an ownership flag backs it:
- * see {@link SharedConnection.Ownership}, which also says why nothing posted is lost.
+ * the fd until its owner re-arms it with {@code EPOLL_CTL_MOD} when done (one extra
+ * {@code epoll_ctl} per event; the JDK's own {@code EPollPoller} does the same). The re-arm
+ * also replaces day 4's owed list: MOD checks readiness on the spot and queues the fd again,
+ * for whichever thread is free. Epoll is not the only source of news, though (a timer, the
+ * shutdown), so an ownership flag backs it: {@link SharedConnection.Ownership}.
  *
- * <p>ONESHOT also replaces day 4's owed list: when a connection spends its read budget with
- * data left, re-arming it is enough, because {@code EPOLL_CTL_MOD} checks readiness on the
- * spot and queues the fd again at the back of the ready list, for whichever thread is free.
- *
- * <p>The listener is registered the same way ({@code EPOLLIN | EPOLLET | EPOLLONESHOT}): one
- * new connection wakes one thread, which owns accepting until it re-arms. Why this and not
- * {@code EPOLLEXCLUSIVE}: that flag (Linux 4.5, {@code EPOLL_CTL_ADD} only, never with
- * ONESHOT) is for <em>several</em> epoll fds attached to one listener, the layout of nginx's
- * worker processes; it makes the listener wake one epoll instead of all. Here there is one
- * epoll instance, and threads waiting in {@code epoll_wait} on it already queue exclusively:
- * one new event wakes one of them (fs/eventpoll.c, {@code ep_poll}). The herd on a shared epoll
- * comes from level-triggered items instead: after handing one out, epoll puts it back on the
- * ready list and wakes the next waiter, which finds nothing to accept, and so on.
- * Edge-triggered stops the cascade; ONESHOT also keeps two threads from contending on
- * {@code accept4}'s queue lock. Out of fds (or buffers), the thread just does not re-arm it,
- * and whoever first wakes after the pause does: day 4's spare-fd trick assumes nobody opens an
- * fd between its close and its accept, which N threads cannot promise.
+ * <p>The listener is registered the same way: one new connection wakes one thread, which owns
+ * accepting until it re-arms. Not {@code EPOLLEXCLUSIVE}: that flag (Linux 4.5, never with
+ * ONESHOT) is for several epoll fds on one listener, nginx's workers. Threads waiting on one
+ * epoll instance already queue exclusively ({@code ep_poll} wakes one per event); the herd on
+ * a shared epoll comes from level-triggered items, handed out and put back on the ready list
+ * for the next waiter, and edge-triggered stops that cascade. Out of fds (or buffers), the
+ * thread does not re-arm it until the pause ends: day 4's spare-fd trick assumes nobody opens
+ * an fd between its close and its accept, which N threads cannot promise.
  */
 public final class SharedEpollServer implements ThreadedServer, Stats.Source {
 
     private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
-    static final int ACCEPTS_PER_TURN = 256;
     /**
      * Events taken per {@code epoll_wait} by a handler that never blocks. What one thread takes,
      * it handles alone (ONESHOT disarmed them for everyone else), so the batch is kept small;
@@ -71,9 +61,6 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
      */
     static final int EVENTS_PER_WAIT = 16;
     private static final long WAKE = -1;
-    private static final long LISTENER = -2;
-    private static final int LISTENER_EVENTS = Epoll.EPOLLIN | SharedConnections.ONESHOT;
-    private static final int RESUME = 1 << 27;   // the listener's news: an accept pause is over
 
     private final String host;
     private final int requestedPort;
@@ -89,16 +76,12 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
     private int listenFd = -1;
     private Epoll epoll;
     private EventFd wake;
-    private Acceptor acceptor;
     private SharedConnections connections;
     private final List<Thread> threads = new ArrayList<>();
-    /** The listener has an owner too: whoever accepts re-arms, and the shutdown must not race a re-arm. */
-    private final SharedConnection.Ownership listener = new SharedConnection.Ownership(false);
     private volatile boolean closed, stopping, released;
     private volatile long hardStop;
     private final AtomicBoolean stopBegun = new AtomicBoolean();
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
-    private final CountDownLatch stoppedAccepting = new CountDownLatch(1);
     /** How long close() waits for each thread: a handler that ignores interrupts may never return. */
     Duration closeWait = Duration.ofSeconds(5);
     /** Threads still running, and whether close() gave up waiting for one: then the last to end releases. */
@@ -115,32 +98,19 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
     }
 
     /** {@code --idle-timeout}, {@code --send-timeout}, {@code --drain-timeout}; before {@link #start}. */
-    public SharedEpollServer timeouts(Timeouts t) {
-        this.timeouts = t;
-        return this;
-    }
+    public SharedEpollServer timeouts(Timeouts t) { this.timeouts = t; return this; }
 
     /** Tests: a clock they move by hand, then {@link #wakeup}; before {@link #start}. */
-    public SharedEpollServer clock(LongSupplier nanoTime) {
-        this.clock = nanoTime;
-        return this;
-    }
+    public SharedEpollServer clock(LongSupplier nanoTime) { this.clock = nanoTime; return this; }
 
     /** Tests: what to do instead of exiting the process when epoll itself fails; before {@link #start}. */
-    public SharedEpollServer onFatal(Consumer<Throwable> handler) {
-        this.onFatal = handler;
-        return this;
-    }
+    public SharedEpollServer onFatal(Consumer<Throwable> handler) { this.onFatal = handler; return this; }
 
     /** Test hook: runs on each thread before every epoll_wait. */
-    public void beforeEachWait(Runnable hook) {
-        beforeWait = hook;
-    }
+    public void beforeEachWait(Runnable hook) { beforeWait = hook; }
 
     /** Test hook, after {@link #start}: runs on a connection's owner once it has acted, before its clock is restarted. */
-    void beforeEachRetime(Consumer<SharedConnection> hook) {
-        connections.beforeRetime = hook;
-    }
+    void beforeEachRetime(Consumer<SharedConnection> hook) { connections.beforeRetime = hook; }
 
     @Override
     public void start() throws IOException {
@@ -149,12 +119,10 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
             port = Sockets.localPort(listenFd);
             epoll = new Epoll();
             wake = new EventFd();
-            acceptor = new Acceptor("day05 shared", listenFd, ACCEPTS_PER_TURN, false);
-            connections = new SharedConnections(epoll, timeouts, clock, handler);
+            connections = new SharedConnections(epoll, listenFd, timeouts, clock, handler, stats, threadCount);
             // Level-triggered: drained by whoever is woken to look at the clock; left undrained
             // when the server ends, so every thread wakes in turn (the herd, wanted this time).
             epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE);
-            epoll.add(listenFd, LISTENER_EVENTS, LISTENER);
         } catch (SyscallException | RuntimeException e) {
             releaseFds();
             throw e;
@@ -163,17 +131,16 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
         // Platform threads: every FFM downcall (epoll_wait above all) would pin a virtual thread anyway.
         running = threadCount;
         for (int i = 0; i < threadCount; i++) {
-            SharedConnections.Lent lent = connections.new Lent(stats.newCounters());
-            threads.add(Thread.ofPlatform().name("day05-shared-" + (i + 1)).start(() -> run(lent, batch)));
+            SharedConnections.Step step = connections.step(i);
+            threads.add(Thread.ofPlatform().name("day05-shared-" + (i + 1)).start(() -> run(step, batch)));
         }
     }
 
     /** One thread: wait, act on what it got (if it can own it), look at the clocks. */
-    private void run(SharedConnections.Lent t, int batch) {
-        Acceptor.NewClient onNew = fd -> connections.register(fd, t);
+    private void run(SharedConnections.Step t, int batch) {
         try (Epoll.Events events = new Epoll.Events(batch)) {   // never grown: see EVENTS_PER_WAIT
             while (!closed) {
-                if (stopping && stopBegun.compareAndSet(false, true)) beginStop(t, onNew);
+                if (stopping && stopBegun.compareAndSet(false, true)) connections.stopAll(t);   // once, on one thread
                 if (leaving()) break;
                 beforeWait.run();
                 int n = events.waitFor(epoll, timeoutMillis());
@@ -182,14 +149,14 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
                     long data = events.data(i);
                     if (data == WAKE) {
                         if (!leaving()) wake.drain();
-                    } else if (data == LISTENER) {
-                        listenerTurn(Epoll.EPOLLIN, t, onNew);
+                    } else if (data == SharedConnections.LISTENER) {
+                        connections.listenerTurn(Epoll.EPOLLIN, t);
                     } else {
                         connections.event(data, events.events(i), t);
                     }
                 }
                 connections.expire(t);
-                if (acceptor.resumeIfDue()) listenerTurn(RESUME, t, onNew);
+                connections.acceptIfResumed(t);
             }
         } catch (SyscallException | RuntimeException | Error e) {
             died(e);
@@ -211,37 +178,9 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
         return closed || stopping && (connections.count() == 0 || clock.getAsLong() - hardStop >= 0);
     }
 
-    /** epoll_wait's timeout: the nearest deadline, the end of an accept pause or of the shutdown; else forever. */
     private int timeoutMillis() {
         long now = clock.getAsLong();
-        long nanos = connections.nanosUntilNext(now);
-        if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
-        int pause = acceptor.pauseTimeoutMillis();
-        if (nanos == Long.MAX_VALUE) return pause;
-        int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);   // never wake just before
-        return pause < 0 ? millis : Math.min(pause, millis);
-    }
-
-    private void listenerTurn(int news, SharedConnections.Lent t, Acceptor.NewClient onNew) throws SyscallException {
-        news = listener.take(news);
-        while (news != 0) {
-            if (stopping) {                      // ours for good: nobody re-arms it again
-                epoll.delete(listenFd);
-                stoppedAccepting.countDown();
-                return;
-            }
-            // A transient error (ENOBUFS, EPROTO...) pauses, not re-armed until resumeIfDue, or skips one client.
-            if (acceptor.acceptBatch(onNew, t.buffers.counters) != Acceptor.Outcome.PAUSED) {
-                epoll.modify(listenFd, LISTENER_EVENTS, LISTENER);   // budget spent: MOD reports the rest at once
-            }
-            news = listener.letGo();
-        }
-    }
-
-    /** On one thread, once: stop accepting, then tell every connection (whoever owns one hears). */
-    private void beginStop(SharedConnections.Lent t, Acceptor.NewClient onNew) throws SyscallException {
-        listenerTurn(SharedConnections.STOP, t, onNew);
-        connections.stopAll(t);
+        return connections.waitMillis(now, stopping ? hardStop - now : Long.MAX_VALUE);
     }
 
     private void died(Throwable why) {
@@ -269,7 +208,7 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
             long until = System.nanoTime() + drain.toNanos() + 1_000_000_000L;   // a blocked handler may never let go
             // Every thread may be in a handler that blocks: then nobody stops accepting, and the
             // listener stays open (a thread may still accept on it) until close() decides.
-            if (stoppedAccepting.await(Math.max(1, until - System.nanoTime()), TimeUnit.NANOSECONDS)) closeListener();
+            if (connections.stoppedAccepting.await(Math.max(1, until - System.nanoTime()), TimeUnit.NANOSECONDS)) closeListener();
             for (Thread t : threads) t.join(Duration.ofNanos(Math.max(1, until - System.nanoTime())));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -300,7 +239,7 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
                 Thread.currentThread().interrupt();
             }
         }
-        stoppedAccepting.countDown();
+        connections.stoppedAccepting.countDown();
         synchronized (ends) {
             closeBegun = true;
             abandoned = running > 0;
@@ -319,10 +258,7 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
         LOG.log(System.Logger.Level.INFO, this + ": " + stats.snapshot().wakeups() + " epoll_wait wake-ups");
     }
 
-    private synchronized void closeListener() {
-        if (listenFd >= 0) Sockets.close(listenFd);
-        listenFd = -1;
-    }
+    private synchronized void closeListener() { if (listenFd >= 0) Sockets.close(listenFd); listenFd = -1; }
 
     private void releaseFds() {
         closeListener();
@@ -332,55 +268,30 @@ public final class SharedEpollServer implements ThreadedServer, Stats.Source {
     }
 
     /** Wakes one thread, e.g. after a test moved its clock. */
-    public void wakeup() {
-        if (!released && wake != null) wake.signal();
-    }
+    public void wakeup() { if (!released && wake != null) wake.signal(); }
 
     @Override
-    public int port() {
-        return port;
-    }
+    public int port() { return port; }
 
     @Override
-    public Stats stats() {
-        return stats;
-    }
+    public Stats stats() { return stats; }
 
     @Override
-    public int workerThreads() {
-        int alive = 0;
-        for (Thread t : threads) if (t.isAlive()) alive++;
-        return alive;
-    }
+    public int workerThreads() { return (int) threads.stream().filter(Thread::isAlive).count(); }
 
     @Override
-    public int connectionCount() {
-        SharedConnections c = connections;
-        return c == null ? 0 : c.count();
-    }
+    public int connectionCount() { return connections == null ? 0 : connections.count(); }
 
     @Override
-    public int readPausedCount() {
-        SharedConnections c = connections;
-        return c == null ? 0 : c.readPaused();
-    }
+    public int readPausedCount() { return connections == null ? 0 : connections.readPaused(); }
 
     @Override
-    public int largestOutbox() {
-        SharedConnections c = connections;
-        return c == null ? 0 : c.largestOutbox();
-    }
+    public int largestOutbox() { return connections == null ? 0 : connections.largestOutbox(); }
 
-    public long wakeups() {
-        return stats.snapshot().wakeups();
-    }
+    public long wakeups() { return stats.snapshot().wakeups(); }
 
-    public long timeoutsFired() {
-        return stats.snapshot().timeouts();
-    }
+    public long timeoutsFired() { return stats.snapshot().timeouts(); }
 
     @Override
-    public String toString() {
-        return "day05 shared (" + threadCount + " threads on one epoll)";
-    }
+    public String toString() { return "day05 shared (" + threadCount + " threads on one epoll)"; }
 }
