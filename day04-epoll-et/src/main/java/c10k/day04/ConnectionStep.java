@@ -139,6 +139,13 @@ public abstract class ConnectionStep {
         }
     }
 
+    /** Its clock ran out. Idle: close gently (FIN, drain). Send or drain: the peer is not reading; close hard. Then {@link #update}. */
+    public final void timedOut(NativeConnection c, boolean hard) {
+        buffers.counters.timedOut();
+        if (hard) c.markBroken();
+        else c.stopReading();
+    }
+
     /** One connection's failure ends that connection only. */
     public final void failed(NativeConnection c, Exception e) {
         log.log(Level.WARNING, name + ": fd " + c.fd + ": " + e.getMessage() + "; closing that connection");

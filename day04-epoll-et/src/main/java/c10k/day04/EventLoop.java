@@ -187,12 +187,9 @@ public final class EventLoop extends LoopThread {
 
     private void expireTimers() { timers.expire(now, this::timedOut); }
 
-    /** Idle: close gently (FIN, drain). Send or drain: the peer is not reading; close hard. */
     private void timedOut(NativeConnection c, boolean hard) {
-        buffers.counters.timedOut();
         LOG.log(Level.DEBUG, () -> name + ": fd " + c.fd + " timed out");
-        if (hard) c.markBroken();
-        else c.stopReading();
+        step.timedOut(c, hard);
         update(c);
     }
 

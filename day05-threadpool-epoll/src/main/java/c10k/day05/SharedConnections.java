@@ -9,7 +9,6 @@ import c10k.day04.ConnectionStep;
 import c10k.day04.Epoll;
 import c10k.day04.Tuning;
 import c10k.day03.Timers;
-import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -133,19 +132,13 @@ final class SharedConnections {
     }
 
     private void answer(NativeConnection c, java.nio.ByteBuffer buf, int start, int end, c10k.day03.Replies out) {
-        Handler.Session session = ((SharedConnection) c).session;
         try {
-            handler.handle(session, buf.array(), start, end, out);
+            // The handler's last word: the rest is not read.
+            if (!Handlers.answer(handler, ((SharedConnection) c).session, buf.array(), start, end, out)) c.stopReading();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();            // close(): we are going
             c.stopReading();
-            return;
-        } catch (Exception | Error e) {
-            // One request's failure is that request's: its answer says so, the connection goes on.
-            LOG.log(Level.DEBUG, "handler failed", e);
-            out.put(Handlers.ERR_HANDLER_FAILED);
         }
-        if (session.closeAfterReply) c.stopReading();      // the handler's last word: the rest is not read
     }
 
     /** An event for {@code id}: act on it if the connection can be ours, else its owner will. */
@@ -178,9 +171,7 @@ final class SharedConnections {
     private boolean handle(SharedConnection c, int news, Step t) {
         try {
             if ((news & (TIMED_OUT | TIMED_OUT_HARD)) != 0 && c.timeoutStands(timers)) {
-                t.buffers.counters.timedOut();
-                if ((news & TIMED_OUT_HARD) != 0) c.markBroken();   // send or drain: the peer is not reading
-                else c.stopReading();                                // idle: close gently (FIN, drain)
+                t.timedOut(c, (news & TIMED_OUT_HARD) != 0);
             }
             t.turn(c, news);                                // budget spent: re-arming reports the rest
             if (stopping) c.stopReading();                  // answer what was read, then FIN and drain
