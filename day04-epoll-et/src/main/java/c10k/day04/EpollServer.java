@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The shell of every epoll server of days 4 to 6: what a server does around its loops, written
@@ -32,50 +33,37 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     private static final System.Logger LOG = c10k.day01.harness.Log.logger("day04");
     private static final int BACKLOG = 4096;
-    /** Past the drain time, how long the shutdown still waits for a loop before it closes it. */
-    private static final long GRACE_NANOS = 1_000_000_000L;
+    private static final long GRACE_NANOS = 1_000_000_000L;   // past the drain time, before a loop is closed at once
 
     /**
-     * What the shell runs on its listeners: day 4's {@link EventLoop} (through {@link LoopThread}),
-     * or anything else that serves connections from start to release the same way, such as
-     * several threads on one epoll fd. Every method may be called from any thread.
+     * What the shell runs: day 4's {@link EventLoop}, or anything that serves connections from
+     * start to release as it does (several threads on one epoll fd). Any thread may call these.
      */
     public interface Loop {
         /** Makes its fds and starts its threads; on failure releases what it made. */
         void start() throws IOException;
-
         /** What to do when it cannot go on; before {@link #start}. */
         void onFatal(Consumer<Throwable> handler);
-
         /** Begins the graceful end: stop accepting, answer, FIN, drain for at most {@code drainNanos}. */
         void stopGracefully(long drainNanos);
-
-        /** Waits until it no longer accepts, at most until {@code deadline} ({@link System#nanoTime}); false if it did not. */
+        /** Waits until it no longer accepts, at most until {@code deadline} ({@link System#nanoTime}); false if it still may. */
         boolean awaitStoppedAccepting(long deadline) throws InterruptedException;
-
         /** Waits until its threads have ended, at most until {@code deadline}; false if one still runs. */
         boolean awaitEnd(long deadline) throws InterruptedException;
-
         /**
-         * Ends it at once, closing every connection. True once its threads have ended; false if
-         * it had to leave one behind, which may still use the listeners: the shell leaves them
-         * open then, for that loop to close ({@link #closeListeners}) when its thread ends.
+         * Ends it at once, every connection closed. False if it had to leave a thread behind that
+         * may still use the listeners: the shell leaves them open, for that thread to close
+         * ({@link #closeListeners}) when it ends.
          */
         boolean close();
-
         /** After {@link #close}: its own fds; its eventfd only if {@code closeWake} (no other thread may signal it). */
         void releaseFds(boolean closeWake);
-
         /** Wakes it (answers to take back, a clock a test moved). */
         void wakeup();
-
         /** Test hook: runs on its thread(s) before every epoll_wait. */
         void beforeEachWait(Runnable hook);
-
         int connectionCount();
-
         int readPausedCount();
-
         int largestOutbox();
     }
 
@@ -87,9 +75,8 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
     private Consumer<Throwable> onFatal;
     private int port;
     private int[] listeners = new int[0];
-    /** Null before start and after close; the front loop (day 5's acceptor) is not among them. */
-    private volatile List<Loop> loops;
-    private volatile Loop front;
+    private volatile List<Loop> loops;   // null before start and after close
+    private volatile Loop front;         // day 5's acceptor, or null
 
     protected EpollServer(String host, int port) {
         this.host = host;
@@ -98,37 +85,28 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     /**
      * The loops this server runs, not started yet, on the listeners the shell opened
-     * ({@link #listenerCount} of them). Day 4: one loop on {@code listenFds[0]}.
+     * ({@link #reusePortListeners}). Day 4: one loop on {@code listenFds[0]}.
      */
     protected abstract List<? extends Loop> newLoops(int[] listenFds);
 
     /**
-     * A loop that accepts on {@code listenFd} and hands every new fd to {@code loops} (day 5's
-     * acceptor), or null (the default: the loops accept themselves). Started after the loops,
-     * so that each is ready to take fds; stopped and closed before them, so that none is handed
-     * an fd once it is closing.
+     * Null (the loops accept), or a loop that accepts on {@code listenFd} and hands each new fd
+     * to {@code loops} (day 5's acceptor): started after them, so each is ready to take fds;
+     * stopped before them, so none is handed an fd once it is closing.
      */
     protected Loop newAcceptor(int listenFd, List<? extends Loop> loops) {
         return null;
     }
 
-    /** Listeners to open on the port: 1 by default; several need {@link #reusePort}. */
-    protected int listenerCount() {
-        return 1;
+    /**
+     * 0 (the default): one listener. N: N listeners bound to one port with {@code SO_REUSEPORT}
+     * (socket(7)), which the kernel spreads new connections over (another process's too).
+     */
+    protected int reusePortListeners() {
+        return 0;
     }
 
-    /**
-     * Bind with {@code SO_REUSEPORT} (socket(7)): several listeners, ours or another process's,
-     * share the port, and the kernel spreads new connections over them.
-     */
-    protected boolean reusePort() {
-        return false;
-    }
-
-    /**
-     * Called once every loop has ended and before their fds are released: day 5 stops its pool
-     * here. Returns false if some thread may still signal a loop's eventfd, which is then left open.
-     */
+    /** Once every loop has ended, before their fds go: day 5 stops its pool. False: a thread may still signal an eventfd. */
     protected boolean loopEnded() {
         return true;
     }
@@ -154,18 +132,18 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
     @Override
     public synchronized void start() throws IOException {
         if (loops != null) throw new IllegalStateException(this + " is already started");
-        int n = listenerCount();
-        listeners = new int[n];
+        int n = reusePortListeners();
+        listeners = new int[Math.max(1, n)];
         Arrays.fill(listeners, -1);
         try {
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < listeners.length; i++) {
                 // The first listener takes the port (0: the kernel picks); the others join it.
-                listeners[i] = Sockets.listen(host, i == 0 ? requestedPort : port, BACKLOG, reusePort());
+                listeners[i] = Sockets.listen(host, i == 0 ? requestedPort : port, BACKLOG, n > 0);
                 if (i == 0) port = Sockets.localPort(listeners[0]);
             }
             loops = List.copyOf(newLoops(listeners.clone()));
             front = newAcceptor(listeners[0], loops);
-            for (Loop l : all()) if (onFatal != null) l.onFatal(onFatal);
+            if (onFatal != null) for (Loop l : all()) l.onFatal(onFatal);
             for (Loop l : loops) l.start();
             if (front != null) front.start();
         } catch (IOException | RuntimeException e) {
@@ -189,20 +167,17 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     /** Every loop, the acceptor first: the order in which they stop. */
     private List<Loop> all() {
-        List<Loop> l = loops;
+        List<Loop> out = new ArrayList<>(loops());
         Loop f = front;
-        List<Loop> out = new ArrayList<>(l == null ? 0 : l.size() + 1);
-        if (f != null) out.add(f);
-        if (l != null) out.addAll(l);
+        if (f != null) out.addFirst(f);
         return out;
     }
 
     /**
-     * The graceful end, one for every design: the acceptor (if any) ends first, so no fd is
-     * handed to a loop that is already closing; then every loop stops watching its listener,
-     * the listeners close (new clients are refused by the kernel; any still in an accept queue
-     * are reset), and every loop answers what it read, sends FIN and drains, for at most
-     * {@code drain}. Bounded: a loop still busy a second after that is closed at once.
+     * The graceful end, one for every design: the acceptor (if any) ends first; every loop stops
+     * watching its listener; the listeners close (new clients are refused by the kernel, any
+     * still in an accept queue are reset); every loop answers what it read, sends FIN and drains
+     * for at most {@code drain}. Bounded: a loop still busy a second after that is closed at once.
      */
     @Override
     public void shutdownGracefully(Duration drain) {
@@ -232,7 +207,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         end(true);
     }
 
-    /** Ends every loop (the acceptor first), then releases their fds and the listeners. */
+    /** Ends every loop (the acceptor first), then releases their fds and the listeners; after a failed start, quietly. */
     private void end(boolean report) {
         List<Loop> all;
         synchronized (this) {
@@ -276,10 +251,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         for (Loop l : all()) l.wakeup();
     }
 
-    /**
-     * Where a loop that cannot go on ends the process by default: status 1, its reason already
-     * logged. Not from the loop's thread: System.exit runs the shutdown hooks, which may wait for it.
-     */
+    /** A loop that cannot go on ends the process (status 1, its reason logged); not on its thread: exit waits for hooks. */
     public static void exitOnFatal(Throwable why) {
         Thread.ofPlatform().start(() -> System.exit(1));
     }
@@ -291,15 +263,17 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     @Override
     public int connectionCount() {
-        int n = 0;
-        for (Loop l : loops()) n += l.connectionCount();
-        return n;
+        return sum(Loop::connectionCount);
     }
 
     @Override
     public int readPausedCount() {
+        return sum(Loop::readPausedCount);
+    }
+
+    private int sum(ToIntFunction<Loop> figure) {
         int n = 0;
-        for (Loop l : loops()) n += l.readPausedCount();
+        for (Loop l : loops()) n += figure.applyAsInt(l);
         return n;
     }
 

@@ -71,13 +71,8 @@ public final class LoopsServer extends EpollServer {
 
     /** SO_REUSEPORT: a listener per loop, all on one port (a master's workers' too). An acceptor: one listener, its own. */
     @Override
-    protected int listenerCount() {
-        return spread == Spread.REUSEPORT ? threads : 1;
-    }
-
-    @Override
-    protected boolean reusePort() {
-        return spread == Spread.REUSEPORT;
+    protected int reusePortListeners() {
+        return spread == Spread.REUSEPORT ? threads : 0;
     }
 
     @Override
