@@ -1,6 +1,7 @@
 package c10k.day04;
 
 import c10k.day03.NativeConnection;
+import java.util.List;
 
 /**
  * Day 4: one thread, epoll, and every fd non-blocking. The same protocol code as day 3's
@@ -50,8 +51,9 @@ public final class EpollEchoServer extends EpollServer {
         this.readSize = readSize;
     }
 
+    /** One loop, on the one listener. */
     @Override
-    protected EventLoop newLoop(int listenFd) {
+    protected List<EventLoop> newLoops(int[] listenFds) {
         Tuning tuning = switch (mode) {
             case ET -> Tuning.EDGE;
             case LT -> Tuning.LEVEL;
@@ -59,7 +61,7 @@ public final class EpollEchoServer extends EpollServer {
         };
         NativeConnection.LoopBuffers buffers =
                 new NativeConnection.LoopBuffers(readSize, NativeConnection.ECHO, stats.newCounters());
-        return new EventLoop(toString(), listenFd, tuning, new Layer() { }, buffers, timeouts, clock);
+        return List.of(new EventLoop(toString(), listenFds[0], tuning, new Layer() { }, buffers, timeouts, clock));
     }
 
     @Override

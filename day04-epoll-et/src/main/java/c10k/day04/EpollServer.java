@@ -6,41 +6,107 @@ import c10k.day03.EventLoopServer;
 import c10k.day03.sys.Sockets;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 
 /**
- * What every epoll server of days 4 to 6 does around its {@link EventLoop}: the listening
- * socket, the life cycle (start, graceful shutdown, close), the settings every loop takes
- * (timeouts, the clock), and the figures the tests and {@code --stats} read. A subclass says
- * only which loop it runs: {@link #newLoop}.
+ * The shell of every epoll server of days 4 to 6: what a server does around its loops, written
+ * once. It owns the listening sockets and 1..N {@link Loop}s on them, the settings every loop
+ * takes (timeouts, the clock, what to do when a loop cannot go on), the figures the tests and
+ * {@code --stats} read, and the life cycle: start (undone if any part fails), one graceful
+ * shutdown for all loops, close. A subclass says only which loops it runs ({@link #newLoops}):
+ * day 4 one {@link EventLoop}, day 5's reactor one loop and a pool, day 5's loops N of them,
+ * day 6 the reactor again.
+ *
+ * <pre>
+ *   start:     listeners (1, or N with SO_REUSEPORT) ─► newLoops ─► start each (the acceptor last)
+ *   shutdown:  acceptor ends ─► every loop stops accepting ─► listeners closed ─► every loop
+ *              answers, sends FIN, drains (at most the drain time) ─► close
+ *   close:     every loop ends ─► loopEnded (day 5: the pool stops) ─► fds released
+ * </pre>
  */
 public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     private static final System.Logger LOG = c10k.day01.harness.Log.logger("day04");
+    private static final int BACKLOG = 4096;
+    private static final long GRACE_NANOS = 1_000_000_000L;   // past the drain time, before a loop is closed at once
+
+    /**
+     * What the shell runs: day 4's {@link EventLoop}, or anything that serves connections from
+     * start to release as it does (several threads on one epoll fd). Any thread may call these.
+     */
+    public interface Loop {
+        /** Makes its fds and starts its threads; on failure releases what it made. */
+        void start() throws IOException;
+        /** What to do when it cannot go on; before {@link #start}. */
+        void onFatal(Consumer<Throwable> handler);
+        /** Begins the graceful end: stop accepting, answer, FIN, drain for at most {@code drainNanos}. */
+        void stopGracefully(long drainNanos);
+        /** Waits until it no longer accepts, at most until {@code deadline} ({@link System#nanoTime}); false if it still may. */
+        boolean awaitStoppedAccepting(long deadline) throws InterruptedException;
+        /** Waits until its threads have ended, at most until {@code deadline}; false if one still runs. */
+        boolean awaitEnd(long deadline) throws InterruptedException;
+        /**
+         * Ends it at once, every connection closed. False if it had to leave a thread behind that
+         * may still use the listeners: the shell leaves them open, for that thread to close
+         * ({@link #closeListeners}) when it ends.
+         */
+        boolean close();
+        /** After {@link #close}: its own fds; its eventfd only if {@code closeWake} (no other thread may signal it). */
+        void releaseFds(boolean closeWake);
+        /** Wakes it (answers to take back, a clock a test moved). */
+        void wakeup();
+        /** Test hook: runs on its thread(s) before every epoll_wait. */
+        void beforeEachWait(Runnable hook);
+        int connectionCount();
+        int readPausedCount();
+        int largestOutbox();
+    }
 
     protected final String host;
     private final int requestedPort;
     protected final Stats stats = new Stats();
     protected Timeouts timeouts = Timeouts.DEFAULTS;
     protected LongSupplier clock = System::nanoTime;
-    private int port;
-    private int listenFd = -1;
-    private EventLoop loop;
     private Consumer<Throwable> onFatal;
+    private int port;
+    private int[] listeners = new int[0];
+    private volatile List<Loop> loops;   // null before start and after close
+    private volatile Loop front;         // day 5's acceptor, or null
 
     protected EpollServer(String host, int port) {
         this.host = host;
         this.requestedPort = port;
     }
 
-    /** The loop this server runs on {@code listenFd}, not started yet. */
-    protected abstract EventLoop newLoop(int listenFd);
+    /**
+     * The loops this server runs, not started yet, on the listeners the shell opened
+     * ({@link #reusePortListeners}). Day 4: one loop on {@code listenFds[0]}.
+     */
+    protected abstract List<? extends Loop> newLoops(int[] listenFds);
 
     /**
-     * Called once the loop has ended and before its fds are released: day 5 stops its pool here.
-     * Returns false if some thread may still signal the loop's eventfd, which is then left open.
+     * Null (the loops accept), or a loop that accepts on {@code listenFd} and hands each new fd
+     * to {@code loops} (day 5's acceptor): started after them, so each is ready to take fds;
+     * stopped before them, so none is handed an fd once it is closing.
      */
+    protected Loop newAcceptor(int listenFd, List<? extends Loop> loops) {
+        return null;
+    }
+
+    /**
+     * 0 (the default): one listener. N: N listeners bound to one port with {@code SO_REUSEPORT}
+     * (socket(7)), which the kernel spreads new connections over (another process's too).
+     */
+    protected int reusePortListeners() {
+        return 0;
+    }
+
+    /** Once every loop has ended, before their fds go: day 5 stops its pool. False: a thread may still signal an eventfd. */
     protected boolean loopEnded() {
         return true;
     }
@@ -51,33 +117,39 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         return this;
     }
 
-    /** Tests: a clock they move by hand ({@code System::nanoTime} by default); before {@link #start}. */
+    /** Tests: a clock they move by hand ({@code System::nanoTime} by default), then {@link #wakeup}; before {@link #start}. */
     public EpollServer clock(LongSupplier nanoTime) {
         this.clock = nanoTime;
         return this;
     }
 
-    /** Tests: what to do instead of exiting the process when the loop cannot go on; before {@link #start}. */
+    /** Tests: what to do instead of exiting the process when a loop cannot go on; before {@link #start}. */
     public EpollServer onFatal(Consumer<Throwable> handler) {
         this.onFatal = handler;
         return this;
     }
 
     @Override
-    public void start() throws IOException {
-        listenFd = Sockets.listen(host, requestedPort, 4096);
+    public synchronized void start() throws IOException {
+        if (loops != null) throw new IllegalStateException(this + " is already started");
+        int n = reusePortListeners();
+        listeners = new int[Math.max(1, n)];
+        Arrays.fill(listeners, -1);
         try {
-            port = Sockets.localPort(listenFd);
-            loop = newLoop(listenFd);
-            if (onFatal != null) loop.onFatal(onFatal);
-            loop.start();
+            for (int i = 0; i < listeners.length; i++) {
+                // The first listener takes the port (0: the kernel picks); the others join it.
+                listeners[i] = Sockets.listen(host, i == 0 ? requestedPort : port, BACKLOG, n > 0);
+                if (i == 0) port = Sockets.localPort(listeners[0]);
+            }
+            loops = List.copyOf(newLoops(listeners.clone()));
+            front = newAcceptor(listeners[0], loops);
+            if (onFatal != null) for (Loop l : all()) l.onFatal(onFatal);
+            for (Loop l : loops) l.start();
+            if (front != null) front.start();
         } catch (IOException | RuntimeException e) {
-            // newLoop may have started threads of its own (day 5's pool): they stop here, or
-            // they would wait for work for ever. The loop's fds were released by its start().
-            if (loop != null) loopEnded();
-            Sockets.close(listenFd);
-            listenFd = -1;
-            loop = null;
+            // A loop that failed to start released its own fds; those that started end here, and
+            // what newLoops started besides (day 5's pool) stops in loopEnded.
+            end(false);
             throw e;
         }
     }
@@ -87,24 +159,43 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         return port;
     }
 
-    protected EventLoop loop() {
-        return loop;
+    /** The loops, loop 0 first (not the acceptor); empty before start and after close. */
+    protected List<? extends Loop> loops() {
+        List<Loop> l = loops;
+        return l == null ? List.of() : l;
+    }
+
+    /** Every loop, the acceptor first: the order in which they stop. */
+    private List<Loop> all() {
+        List<Loop> out = new ArrayList<>(loops());
+        Loop f = front;
+        if (f != null) out.addFirst(f);
+        return out;
     }
 
     /**
-     * The graceful end: the loop stops watching the listener, then the listener is closed (new
-     * clients are refused by the kernel; any still in its accept queue are reset), then every
-     * connection answers what it read, sends FIN and drains, for at most {@code drain}.
+     * The graceful end, one for every design: the acceptor (if any) ends first; every loop stops
+     * watching its listener; the listeners close (new clients are refused by the kernel, any
+     * still in an accept queue are reset); every loop answers what it read, sends FIN and drains
+     * for at most {@code drain}. Bounded: a loop still busy a second after that is closed at once.
      */
     @Override
     public void shutdownGracefully(Duration drain) {
-        EventLoop l = loop;
+        List<Loop> l = loops;
+        Loop f = front;
         if (l == null) return;
-        l.stopGracefully(drain.toNanos());
+        long deadline = System.nanoTime() + drain.toNanos() + GRACE_NANOS;
         try {
-            l.awaitStoppedAccepting();
-            closeListener();
-            l.awaitEnd();
+            if (f != null) {
+                f.stopGracefully(0);
+                f.awaitEnd(deadline);                     // it holds no connections: ends at once
+            }
+            for (Loop loop : l) loop.stopGracefully(drain.toNanos());
+            boolean stopped = true;
+            for (Loop loop : l) stopped &= loop.awaitStoppedAccepting(deadline);
+            // A loop that has not let go of its listener may still accept on it: close() decides.
+            if (stopped) closeListeners();
+            for (Loop loop : l) loop.awaitEnd(deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -113,31 +204,56 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     @Override
     public void close() {
-        EventLoop l = loop;
-        if (l == null) return;
-        loop = null;
-        l.close();
-        l.releaseFds(loopEnded());
-        closeListener();
-        Stats.Snapshot s = stats.snapshot();
+        end(true);
+    }
+
+    /** Ends every loop (the acceptor first), then releases their fds and the listeners; after a failed start, quietly. */
+    private void end(boolean report) {
+        List<Loop> all;
+        synchronized (this) {
+            if (loops == null) {
+                closeListeners();
+                return;
+            }
+            all = all();
+            loops = null;
+            front = null;
+        }
+        boolean allEnded = true;
+        for (Loop l : all) allEnded &= l.close();
+        boolean quiet = loopEnded();
+        for (Loop l : all) l.releaseFds(quiet);
+        if (allEnded) closeListeners();
+        if (report) logClosed(stats.snapshot());
+    }
+
+    /** The line the server leaves in the log when it closes. */
+    protected void logClosed(Stats.Snapshot s) {
         LOG.log(System.Logger.Level.INFO, this + ": " + s.wakeups() + " epoll_wait wake-ups, " + s.refused()
                 + " clients refused for lack of fds, " + s.timeouts() + " timeouts");
     }
 
-    private synchronized void closeListener() {
-        if (listenFd >= 0) Sockets.close(listenFd);
-        listenFd = -1;
+    /** Closes every listener still open; any thread, more than once. */
+    protected final synchronized void closeListeners() {
+        for (int i = 0; i < listeners.length; i++) {
+            if (listeners[i] >= 0) Sockets.close(listeners[i]);
+            listeners[i] = -1;
+        }
     }
 
-    /** Test hook: runs on the loop thread before every epoll_wait. */
+    /** Test hook: runs on each loop's thread before every epoll_wait. */
     public void beforeEachWait(Runnable hook) {
-        loop.beforeEachWait(hook);
+        for (Loop l : all()) l.beforeEachWait(hook);
     }
 
-    /** Wakes the loop, e.g. after a test moved its clock. */
+    /** Wakes every loop, e.g. after a test moved its clock. */
     public void wakeup() {
-        EventLoop l = loop;
-        if (l != null) l.wakeup();
+        for (Loop l : all()) l.wakeup();
+    }
+
+    /** A loop that cannot go on ends the process (status 1, its reason logged); not on its thread: exit waits for hooks. */
+    public static void exitOnFatal(Throwable why) {
+        Thread.ofPlatform().start(() -> System.exit(1));
     }
 
     @Override
@@ -147,20 +263,25 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     @Override
     public int connectionCount() {
-        EventLoop l = loop;
-        return l == null ? 0 : l.connectionCount();
+        return sum(Loop::connectionCount);
     }
 
     @Override
     public int readPausedCount() {
-        EventLoop l = loop;
-        return l == null ? 0 : l.readPausedCount();
+        return sum(Loop::readPausedCount);
+    }
+
+    private int sum(ToIntFunction<Loop> figure) {
+        int n = 0;
+        for (Loop l : loops()) n += figure.applyAsInt(l);
+        return n;
     }
 
     @Override
     public int largestOutbox() {
-        EventLoop l = loop;
-        return l == null ? 0 : l.largestOutbox();
+        int n = 0;
+        for (Loop l : loops()) n = Math.max(n, l.largestOutbox());
+        return n;
     }
 
     /** How many times epoll_wait returned: a spinning loop shows here. */

@@ -15,14 +15,13 @@ import java.util.function.LongSupplier;
 /**
  * The book's event loop: one thread, one epoll instance, many {@link NativeConnection}s. Day 4
  * teaches it; days 5 and 6 plug their one new idea into its {@link Layer} and leave the rest
- * here, where it is written once: accepting (through {@link Acceptor}), reading in turns with
- * an owed list, keeping the kernel's interest in line with what each connection wants,
- * deregistering before closing, timers, and the graceful shutdown.
+ * here, where it is written once: accepting (through {@link Acceptor}), the owed list, timers,
+ * the graceful shutdown, and each connection's {@link ConnectionStep} (turns, interest, drop).
  *
  * <pre>
  *   loop:  timeout = 0 if anyone is owed a turn, else the nearest deadline (or forever)
  *          n = epoll_wait(timeout)            EINTR counts as 0 events
- *          for each event: wake-up │ listener: accept until EAGAIN (budget) │ connection: handle
+ *          for each event: wake-up │ listener: accept until EAGAIN (budget) │ connection: step
  *          owed turns              connections (and the listener) that spent their budget
  *          layer.afterEvents()     day 5: answers back from the workers
  *          timers                  idle, send, drain: close what is due
@@ -47,6 +46,7 @@ public final class EventLoop extends LoopThread {
     private final Timers timers;
     private final Acceptor.NewClient onNewClient = this::register;   // made once, not per accept batch
     private Epoll epoll;
+    private Owner step;
     private Listening listening;
 
     // The loop thread's own.
@@ -58,7 +58,7 @@ public final class EventLoop extends LoopThread {
     private long now, hardStop;
 
     // Read from other threads.
-    private volatile int connectionCount, readPaused, largestOutbox;
+    private volatile int connectionCount;
     private volatile long wakeups;
 
     public EventLoop(String name, int listenFd, Tuning tuning, Layer layer, NativeConnection.LoopBuffers buffers,
@@ -86,6 +86,7 @@ public final class EventLoop extends LoopThread {
             releaseFds(true);
             throw e;
         }
+        step = new Owner();
         now = clock.getAsLong();
         startThread(this::run);
     }
@@ -150,42 +151,18 @@ public final class EventLoop extends LoopThread {
     /** epoll_wait's timeout: 0 while anyone is owed a turn, else until the nearest deadline. */
     private int timeoutMillis() {
         if (!owed.isEmpty() || (listening != null && listening.owed()) || layer.beforeWait(this)) return 0;
-        long nanos = timers.nanosUntilNext(now);
-        if (stopping) nanos = Math.min(nanos, Math.max(0, hardStop - now));
-        int pause = listening == null ? -1 : listening.pauseTimeoutMillis();
-        if (nanos == Long.MAX_VALUE) return pause;
-        int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);   // never wake just before
-        return pause < 0 ? millis : Math.min(pause, millis);
+        return ConnectionStep.waitMillis(timers.nanosUntilNext(now), stopping ? hardStop - now : Long.MAX_VALUE,
+                listening == null ? -1 : listening.pauseTimeoutMillis());
     }
 
     private void handle(NativeConnection c, int events) {
         if (c == null) return;                              // closed earlier in this same batch
         try {
-            if ((events & Epoll.EPOLLERR) != 0) {
-                c.markBroken();                             // reset: nothing can be delivered any more
-            } else {
-                // Both directions, independently: an "else" here would lose the write edge for good.
-                boolean drained = false;
-                if ((events & (Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.hangUpReported();   // read on to the FIN
-                if ((events & Epoll.EPOLLOUT) != 0) {
-                    c.flush(buffers.counters);
-                    drained = !c.hasPendingOutput();
-                }
-                // Read on input, and also once the output has drained: a layer that does not
-                // read while output waits (day 6) has bytes in the socket and no edge to come.
-                if (drained || (events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) read(c);
-                // Hung up both ways while we were not reading (paused, or done): a level-triggered
-                // loop would be told so forever. Nothing can be delivered any more.
-                if ((events & Epoll.EPOLLHUP) != 0 && !c.wantsRead()) c.markBroken();
-            }
-            update(c);
+            step.turn(c, events);
+            step.update(c);
         } catch (RuntimeException e) {
-            failed(c, e);
+            step.failed(c, e);
         }
-    }
-
-    private void read(NativeConnection c) {
-        if (layer.readable(this, c) && tuning.owesTurns()) owed.add(c);
     }
 
     private void serveOwed() throws SyscallException {
@@ -193,10 +170,10 @@ public final class EventLoop extends LoopThread {
             NativeConnection c = owed.poll();
             if (byFd[c.fd] != c) continue;                  // closed since
             try {
-                read(c);
-                update(c);
+                step.readTurn(c);
+                step.update(c);
             } catch (RuntimeException e) {
-                failed(c, e);
+                step.failed(c, e);
             }
         }
         if (listening != null && listening.owed()) acceptBatch();
@@ -205,41 +182,14 @@ public final class EventLoop extends LoopThread {
     /** Loop thread: after anything happened to a connection, close it if done, else make timers and interest match. */
     public void update(NativeConnection c) {
         checkLoopThread();
-        if (byFd[c.fd] != c) return;
-        if (c.settle()) {
-            drop(c);
-            return;
-        }
-        boolean paused = c.isReadPaused();
-        if (paused != c.countedAsPaused) {
-            c.countedAsPaused = paused;
-            readPaused += paused ? 1 : -1;
-            buffers.counters.paused(paused ? 1 : -1);
-        }
-        if (c.takeResumed() && tuning.edge()) owed.add(c);  // bytes may wait with no edge to come
-        if (buffers.largestOutbox > largestOutbox) largestOutbox = buffers.largestOutbox;
-        timers.retime(c, now);
-        // EPOLLOUT only while output waits: armed after send() met EAGAIN, gone once it drains.
-        // A socket is nearly always writable; watching it for nothing would wake an LT loop forever.
-        int want = (c.wantsRead() ? Epoll.EPOLLIN | Epoll.EPOLLRDHUP : 0)
-                | (c.wantsWrite() ? Epoll.EPOLLOUT : 0) | (tuning.edge() ? Epoll.EPOLLET : 0);
-        if (want == c.interest) return;
-        try {
-            epoll.modify(c.fd, want, c.fd);
-            c.interest = want;
-        } catch (SyscallException e) {
-            failed(c, e);
-        }
+        if (byFd[c.fd] == c) step.update(c);
     }
 
     private void expireTimers() { timers.expire(now, this::timedOut); }
 
-    /** Idle: close gently (FIN, drain). Send or drain: the peer is not reading; close hard. */
     private void timedOut(NativeConnection c, boolean hard) {
-        buffers.counters.timedOut();
         LOG.log(Level.DEBUG, () -> name + ": fd " + c.fd + " timed out");
-        if (hard) c.markBroken();
-        else c.stopReading();
+        step.timedOut(c, hard);
         update(c);
     }
 
@@ -257,48 +207,41 @@ public final class EventLoop extends LoopThread {
         NativeConnection c = layer.accepted(this, fd);
         if (c == null) return;
         if (c.fd >= byFd.length) byFd = Arrays.copyOf(byFd, Math.max(c.fd + 1, byFd.length * 2));
-        int events = Epoll.EPOLLIN | Epoll.EPOLLRDHUP | (tuning.edge() ? Epoll.EPOLLET : 0);
         byFd[c.fd] = c;
         connectionCount++;
-        try {
-            // Data that arrived before the registration is reported at once (epoll checks the
-            // fd on EPOLL_CTL_ADD), so no read is lost between accept and add.
-            epoll.add(c.fd, events, c.fd);
-            c.interest = events;
-        } catch (SyscallException e) {
-            c.interest = -1;                                // not registered: nothing to delete
-            failed(c, e);
-            return;
-        }
-        timers.started(c, now);
+        if (step.register(c, c.fd)) timers.started(c, now);
     }
 
-    /** One connection's failure ends that connection only. */
-    private void failed(NativeConnection c, Exception e) {
-        LOG.log(Level.WARNING, name + ": fd " + c.fd + ": " + e.getMessage() + "; closing that connection");
-        c.markBroken();
-        drop(c);
-    }
+    /** The step as the one owner takes it: the loop's table, owed list and clock, the layer's say, no needless epoll_ctl. */
+    private final class Owner extends ConnectionStep {
+        Owner() {
+            super(name, LOG, EventLoop.this.epoll, EventLoop.this.tuning, 0, EventLoop.this.buffers);
+        }
 
-    private void drop(NativeConnection c) {
-        if (byFd[c.fd] != c) return;
-        if (c.countedAsPaused) {
-            readPaused--;
-            buffers.counters.paused(-1);
+        @Override
+        protected boolean read(NativeConnection c) { return layer.readable(EventLoop.this, c); }
+
+        @Override
+        protected void owe(NativeConnection c) { owed.add(c); }
+
+        @Override
+        protected void retime(NativeConnection c) { timers.retime(c, now); }
+
+        @Override
+        protected void watch(NativeConnection c, int want) throws SyscallException {
+            if (want != c.interest) epoll.modify(c.fd, want, c.fd);
         }
-        // Deregister before close: the registration belongs to the open file description, and
-        // only the last close of that description removes it by itself (a dup, day 6, keeps it).
-        if (c.interest != -1) {
-            try {
-                epoll.delete(c.fd);
-            } catch (SyscallException e) {
-                LOG.log(Level.DEBUG, () -> name + ": fd " + c.fd + ": " + e.getMessage());
-            }
+
+        @Override
+        protected boolean forget(NativeConnection c) {
+            if (byFd[c.fd] != c) return false;
+            byFd[c.fd] = null;
+            connectionCount--;
+            return true;
         }
-        byFd[c.fd] = null;
-        connectionCount--;
-        buffers.counters.closed();
-        layer.release(this, c);
+
+        @Override
+        protected void release(NativeConnection c) { layer.release(EventLoop.this, c); }
     }
 
     /** Shutdown, step one (on the loop thread): no more accepting, and every connection heads for a gentle close. */
@@ -343,9 +286,9 @@ public final class EventLoop extends LoopThread {
 
     public int connectionCount() { return connectionCount; }
 
-    public int readPausedCount() { return readPaused; }
+    public int readPausedCount() { return step == null ? 0 : step.readPausedCount(); }
 
-    public int largestOutbox() { return largestOutbox; }
+    public int largestOutbox() { return step == null ? 0 : step.largestOutbox(); }
 
     public long wakeups() { return wakeups; }
 }

@@ -1,16 +1,19 @@
 package c10k.day04;
 
 import c10k.day03.sys.EventFd;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
  * The thread an {@link EventLoop} runs on, and what other threads may ask of it: wake it up,
  * stop it gracefully or at once, wait for it. Apart from the loop because none of it is about
  * events: it is the one place where other threads touch the loop, and every field here is
- * volatile or thread-safe for that reason.
+ * volatile or thread-safe for that reason. It is also how {@link EpollServer} drives the loop
+ * ({@link EpollServer.Loop}); the loop itself adds the fds and the figures.
  */
-abstract class LoopThread {
+abstract class LoopThread implements EpollServer.Loop {
 
     public final String name;
     /** The loop's eventfd, in its epoll set: a write to it ends any {@code epoll_wait} at once. */
@@ -19,8 +22,8 @@ abstract class LoopThread {
     protected volatile long stopDrainNanos;
     protected volatile Runnable beforeWait = () -> { };
     protected final CountDownLatch stoppedAccepting = new CountDownLatch(1);
-    private volatile Consumer<Throwable> onFatal = LoopThread::exitOnFatal;
-    private Thread thread;
+    private volatile Consumer<Throwable> onFatal = EpollServer::exitOnFatal;
+    private volatile Thread thread;
 
     LoopThread(String name) {
         this.name = name;
@@ -39,6 +42,7 @@ abstract class LoopThread {
      * Any thread: begins the graceful shutdown, which closes what is still open after
      * {@code drainNanos}; {@link #awaitEnd} waits for it.
      */
+    @Override
     public void stopGracefully(long drainNanos) {
         stopDrainNanos = drainNanos;
         stopping = true;
@@ -46,50 +50,61 @@ abstract class LoopThread {
     }
 
     /** Any thread: waits until the loop no longer watches the listener (the server may close it then). */
-    public void awaitStoppedAccepting() throws InterruptedException {
-        stoppedAccepting.await();
+    @Override
+    public boolean awaitStoppedAccepting(long deadline) throws InterruptedException {
+        return stoppedAccepting.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** Any thread: waits for the loop thread to end, whatever ends it, at most until {@code deadline}. */
+    @Override
+    public boolean awaitEnd(long deadline) throws InterruptedException {
+        Thread t = thread;
+        if (t == null) return true;
+        return t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
     }
 
     /**
      * Any thread: ends the loop at once (every connection closed, abortively if need be) and
-     * waits for it. The loop's own fds stay open until the owner releases them, once no other
-     * thread can signal the eventfd any more.
+     * waits for it: the loop thread never blocks but in epoll_wait, which the eventfd ends.
+     * The loop's own fds stay open until the owner releases them, once no other thread can
+     * signal the eventfd any more.
      */
-    public void close() {
+    @Override
+    public boolean close() {
         closed = true;
-        awaitEnd();
-    }
-
-    /** Any thread: waits for the loop thread to end, whatever ended it. */
-    public void awaitEnd() {
-        if (thread == null) return;
-        if (thread.isAlive()) wakeup();
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Thread t = thread;
+        if (t == null) return true;
+        if (t.isAlive()) wakeup();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;   // the fds may not be released before the thread has ended
+            }
         }
+        if (interrupted) Thread.currentThread().interrupt();
+        return true;
     }
 
     /** Any thread: wakes the loop (to take answers back, or to look at the clock again). */
+    @Override
     public void wakeup() {
         EventFd w = wake;
         if (w != null) w.signal();
     }
 
     /** Test hook: runs on the loop thread before every epoll_wait. */
+    @Override
     public void beforeEachWait(Runnable hook) {
         beforeWait = hook;
     }
 
-    /** What to do when the loop cannot go on; by default the process exits with status 1. */
+    /** What to do when the loop cannot go on; by default the process exits with status 1 ({@link EpollServer#exitOnFatal}). */
+    @Override
     public void onFatal(Consumer<Throwable> handler) {
         onFatal = handler;
-    }
-
-    private static void exitOnFatal(Throwable why) {
-        // Not from the loop thread: System.exit runs the shutdown hooks, which wait for that thread.
-        Thread.ofPlatform().start(() -> System.exit(1));
     }
 
     public boolean isLoopThread() {

@@ -8,6 +8,7 @@ import c10k.day04.Layer;
 import c10k.day04.Tuning;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -137,12 +138,13 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
         this.workerWrite = workerWrite;
     }
 
+    /** Day 4's one loop, with the hand-off as its layer; the pool starts with it and stops in {@link #loopEnded}. */
     @Override
-    protected EventLoop newLoop(int listenFd) {
+    protected List<EventLoop> newLoops(int[] listenFds) {
         NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(READ_SIZE, NativeConnection.ECHO, stats.newCounters());
         work.startWorkers(workers, "day05-worker-", this::answer);
-        loop = new EventLoop("day05-reactor", listenFd, Tuning.EDGE.withoutSpareFd(), handOff, buffers, timeouts, clock);
-        return loop;
+        loop = new EventLoop("day05-reactor", listenFds[0], Tuning.EDGE.withoutSpareFd(), handOff, buffers, timeouts, clock);
+        return List.of(loop);
     }
 
     /** The hand-off, as day 4's extension points; accepting and releasing are the clients' layer's. */

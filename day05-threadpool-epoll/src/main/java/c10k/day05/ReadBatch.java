@@ -3,7 +3,6 @@ package c10k.day05;
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
 import c10k.day03.Replies;
-import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 
 /**
@@ -21,7 +20,6 @@ import java.nio.ByteBuffer;
  */
 final class ReadBatch {
 
-    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day05");
     private static final int START = 4096;
 
     private final Handler handler;
@@ -88,15 +86,10 @@ final class ReadBatch {
         if (refused) return;                              // the handler's last word was said
         lines++;
         try {
-            handler.handle(session, buf.array(), start, end, out);
+            if (!Handlers.answer(handler, session, buf.array(), start, end, out)) refused = true;
         } catch (InterruptedException e) {
             throw new Interrupted(e);
-        } catch (Exception | Error e) {
-            // One request's failure is that request's: its answer says so, the connection goes on.
-            LOG.log(Level.DEBUG, "handler failed", e);
-            out.put(Handlers.ERR_HANDLER_FAILED);
         }
-        if (session.closeAfterReply) refused = true;
     }
 
     /** Carries an interrupt (the pool is stopping) out of the framer's callback. */

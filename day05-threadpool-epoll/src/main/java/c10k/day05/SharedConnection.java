@@ -1,8 +1,10 @@
 package c10k.day05;
 
 import c10k.day03.NativeConnection;
+import c10k.day03.Timers;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * Day 4's connection as shared mode needs it: any of N threads may hear about it, so it carries
@@ -31,6 +33,31 @@ final class SharedConnection extends NativeConnection {
     SharedConnection(int fd, long id) {
         super(fd);
         this.id = id;
+    }
+
+    /**
+     * The owner, on a timeout news: whether it stands. Void if what happened since it fired
+     * restarts that clock (a line came in as it ran out); asked here too, since an update that
+     * took no lock (no clock ran) has not looked.
+     */
+    boolean timeoutStands(Timers timers) {
+        synchronized (timers) {
+            if (fired == 0) return false;
+            boolean stands = !timers.voidsTimeout(this, fired == SharedConnections.TIMED_OUT_HARD);
+            fired = 0;                            // dealt with: the next update restarts whichever clock runs
+            return stands;
+        }
+    }
+
+    /** The owner, once it acted: restarts whichever clock runs, under the timers' lock (only if a clock runs or would). */
+    void retime(Timers timers, LongSupplier clock) {
+        if (fired == 0 && !timers.mayRetime(this)) return;   // no lock to take
+        synchronized (timers) {
+            // A clock that ran out while we held the connection restarts only for what restarts
+            // it anyway (a line, not a dripped byte); else the timeout posted to us stands.
+            if (fired != 0 && timers.voidsTimeout(this, fired == SharedConnections.TIMED_OUT_HARD)) fired = 0;
+            if (fired == 0) timers.retime(this, clock.getAsLong());   // the clock read under the lock keeps each list in order
+        }
     }
 
     /**

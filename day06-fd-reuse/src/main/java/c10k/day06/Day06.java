@@ -7,9 +7,7 @@
 
 package c10k.day06;
 
-import c10k.day01.harness.Log;
 import c10k.day01.harness.ServerCli;
-import c10k.day01.harness.Stats;
 import c10k.day05.Handlers;
 
 /** {@code ./jbang day06 --threads N --pool SIZE --fd-base B}: workers that write, made safe. */
@@ -28,49 +26,7 @@ public final class Day06 {
                             ? FdReuseServer.unpinned(o.host(), o.port(), o.threads(), Handlers.ECHO)
                             : FdReuseServer.pinned(o.host(), o.port(), o.threads(), Handlers.ECHO,
                                     o.intOption("--pool"), o.intOption("--fd-base"));
-                    server.timeouts(o.timeouts());
-                    return new LoggingStart(server);
+                    return server.timeouts(o.timeouts());
                 });
-    }
-
-    /**
-     * Reports the open-files limit once the server has checked its range; passes everything
-     * else, the graceful shutdown and the statistics included, to the server.
-     */
-    private record LoggingStart(FdReuseServer server) implements c10k.day01.EchoServer, Stats.Source {
-        @Override
-        public void start() throws java.io.IOException {
-            server.start();
-            if (server.openFilesLimit() != null) {
-                Log.logger("day06").log(System.Logger.Level.INFO, "open-files limit: soft " + server.openFilesLimit().soft()
-                        + ", hard " + server.openFilesLimit().hard() + " (soft raised to hard)");
-            }
-        }
-
-        @Override
-        public void shutdownGracefully(java.time.Duration drain) {
-            server.shutdownGracefully(drain);
-        }
-
-        @Override
-        public Stats stats() {
-            // (Object): compiles whether or not FdReuseServer keeps Stats yet.
-            return ((Object) server) instanceof Stats.Source s ? s.stats() : new Stats();
-        }
-
-        @Override
-        public String toString() {
-            return server.toString();
-        }
-
-        @Override
-        public int port() {
-            return server.port();
-        }
-
-        @Override
-        public void close() {
-            server.close();
-        }
     }
 }

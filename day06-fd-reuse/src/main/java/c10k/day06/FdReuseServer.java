@@ -130,11 +130,6 @@ public abstract class FdReuseServer extends ReactorServer {
         return sent;
     }
 
-    /** The open-files limit found at start (pinned), after raising the soft limit to the hard one; null unpinned. */
-    public FdCalls.Limit openFilesLimit() {
-        return null;
-    }
-
     /** The fd number the newest client was given (unpinned: by accept; pinned: its slot's). */
     public int newestFd() {
         return newestFd;

@@ -92,7 +92,7 @@ public final class PinnedServer extends FdReuseServer {
         return this;
     }
 
-    /** Takes the whole range (or fails saying why), then starts day 5's reactor. */
+    /** Takes the whole range (or fails saying why), then starts day 5's reactor, and says what limit it found. */
     @Override
     public void start() throws IOException {
         numbers = SlotNumbers.reserve(fdBase, poolSize);
@@ -104,6 +104,8 @@ public final class PinnedServer extends FdReuseServer {
             numbers.close();
             throw e;
         }
+        FdCalls.Limit l = numbers.limit();
+        LOG.log(Level.INFO, "open-files limit: soft " + l.soft() + ", hard " + l.hard() + " (soft raised to hard)");
     }
 
     /** Day 4's extension points, on the loop thread: a client onto a slot's number, and back. */
@@ -185,11 +187,6 @@ public final class PinnedServer extends FdReuseServer {
         if (workersGone) numbers.close();
         else LOG.log(Level.WARNING, "day06: a worker is still alive; the slot numbers stay held by the placeholder");
         return workersGone;
-    }
-
-    @Override
-    public FdCalls.Limit openFilesLimit() {
-        return numbers == null ? null : numbers.limit();
     }
 
     public int fdBase() {
