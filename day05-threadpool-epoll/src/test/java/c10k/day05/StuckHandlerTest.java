@@ -97,7 +97,7 @@ class StuckHandlerTest {
     @Test
     void aReactorWhoseLoopFailsToStartStopsItsWorkers() {
         ReactorServer s = new ReactorServer("127.0.0.1", 0, 3, Handlers.ECHO);
-        // The loop's first epoll_ctl(ADD) (its eventfd) fails: after newLoop started the pool.
+        // The loop's first epoll_ctl(ADD) (its eventfd) fails: after newLoops started the pool.
         Faults.failNext("epoll_ctl(ADD)", Errno.ENOMEM, 1);
         assertThatThrownBy(s::start).isInstanceOf(SyscallException.class).hasMessageContaining("epoll_ctl");
         assertThat(s.largestPoolSize()).as("the pool had been started").isEqualTo(3);
