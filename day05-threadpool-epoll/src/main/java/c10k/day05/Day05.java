@@ -22,7 +22,7 @@ public final class Day05 {
                 .intOption("--processes", "P", 1, "loops only: P worker processes, each a loops-reuseport server on the same port")
                 .only("--processes", "loops", "loops-reuseport")
                 .intOption("--connections", "N", 1, "loops only: room for N connections: at least as many worker processes as "
-                        + "the open-files limit asks (about 90% of it each)")
+                        + "the open-files limit asks (about 90%% of it each)")
                 .only("--connections", "loops", "loops-reuseport")
                 .timeouts()
                 .run(args, o -> switch (o.mode()) {
