@@ -145,8 +145,8 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
      * {@code read} to the time left until the deadline, so bytes that do not complete a line
      * do not move it: a client dripping a byte a second is closed on time, like a silent one.
      * What it cannot do is free the thread meanwhile: an idle client holds its blocked thread
-     * (and, in day 2's pool, its worker) until the deadline. The event loops of days 3 to 6
-     * keep one list of deadlines instead, and an idle client there costs no thread at all.
+     * until the deadline. (Where the story goes next: an event loop keeps one list of
+     * deadlines, and an idle client there costs no thread at all, day 3.)
      *
      * @param nanoTime the clock for the idle deadline ({@code System::nanoTime}; tests pass a
      *     fake one and advance it)

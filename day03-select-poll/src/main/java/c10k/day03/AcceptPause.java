@@ -1,6 +1,6 @@
 package c10k.day03;
 
-import c10k.day03.sys.SyscallException;
+import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -39,7 +39,7 @@ public final class AcceptPause {
      * Starts a pause after {@code why}, unless one is already on. Returns true if this call
      * started it: the caller must then stop watching the listener.
      */
-    public boolean begin(SyscallException why) {
+    public boolean begin(IOException why) {
         long now = System.nanoTime();
         if (!until.compareAndSet(0, now + pauseNanos)) return false;
         if (now - lastLog > 1_000_000_000L) {   // at most a line a second, however long it lasts
