@@ -180,6 +180,7 @@ public final class PollEchoServer extends LoopServer<PollEchoServer> implements 
         if (c.isReadPaused() != c.countedAsPaused) {
             c.countedAsPaused = c.isReadPaused();
             readPaused += c.countedAsPaused ? 1 : -1;
+            buffers.counters.paused(c.countedAsPaused ? 1 : -1);   // the --stats figure
         }
         c.takeResumed();                       // level-triggered: poll reports what waits by itself
         timers.retime(c, now);
@@ -196,7 +197,10 @@ public final class PollEchoServer extends LoopServer<PollEchoServer> implements 
     }
 
     private void remove(Entry c) {
-        if (c.countedAsPaused) readPaused--;
+        if (c.countedAsPaused) {
+            readPaused--;
+            buffers.counters.paused(-1);
+        }
         c.close();
         buffers.counters.closed();
         int i = c.index;
