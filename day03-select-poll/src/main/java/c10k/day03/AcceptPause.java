@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (nginx waits 500 ms; the book's servers wait 100 ms, one extra wake-up per pause.)
  *
  * <p>The policy lives here once; what "stop watching" means is each server's own (a pollfd's
- * events, an epoll registration). Safe to share between several loop threads.
+ * events, a selection key's interest, an epoll registration). Safe to share between several
+ * loop threads.
  */
 public final class AcceptPause {
 
