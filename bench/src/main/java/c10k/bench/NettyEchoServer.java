@@ -114,8 +114,12 @@ public final class NettyEchoServer implements EchoServer {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
+    private boolean closed;
+
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;   // EchoServer's contract: safe to call more than once
+        closed = true;
         if (listener != null) listener.close().syncUninterruptibly();
         if (group != null) group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }

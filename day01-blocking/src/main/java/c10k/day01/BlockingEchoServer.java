@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -26,11 +25,10 @@ import java.util.function.LongSupplier;
  * {@code read()} waiting for the first client to say something, nobody else is accepted. The
  * second client's connection is completed by the kernel (it sits in the listen backlog) and
  * its bytes wait in the kernel's receive buffer, but no code looks at them until the first
- * client disconnects.
+ * client disconnects. (The accept loop around it, and closing, are {@link AcceptingServer}'s:
+ * this class only says what is done with a client once accepted.)
  */
-public final class BlockingEchoServer implements EchoServer, Stats.Source {
-
-    private static final System.Logger LOG = Log.logger("day01");
+public final class BlockingEchoServer extends AcceptingServer {
 
     /** How {@link #serve} ended, for the DEBUG line a caller logs when it closes the client. */
     public enum Ending {
@@ -50,15 +48,9 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
         }
     }
 
-    private final InetSocketAddress address;
     private final Timeouts timeouts;
-    private final Stats stats = new Stats();
     private final Stats.Counters counters = stats.newCounters();   // the one serving thread's
     private final AtomicInteger accepted = new AtomicInteger();
-    private ServerSocket listener;
-    private Thread thread;
-    private volatile Socket current;   // the one client being served; closed by close()
-    private volatile boolean closed;
 
     public BlockingEchoServer(InetSocketAddress address) {
         this(address, Timeouts.NONE);
@@ -66,27 +58,8 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
 
     /** Only {@code timeouts.drain()} applies here: day 1 has no idle timeout, see the chapter. */
     public BlockingEchoServer(InetSocketAddress address, Timeouts timeouts) {
-        this.address = address;
+        super(address, 128, "day01-server", Log.logger("day01"));
         this.timeouts = timeouts;
-    }
-
-    @Override
-    public void start() throws IOException {
-        listener = new ServerSocket();
-        // Lets a restarted server bind while old connections sit in TIME_WAIT.
-        listener.setReuseAddress(true);
-        listener.bind(address, 128);
-        thread = Thread.ofPlatform().name("day01-server").start(this::acceptLoop);
-    }
-
-    @Override
-    public int port() {
-        return listener.getLocalPort();
-    }
-
-    @Override
-    public Stats stats() {
-        return stats;
     }
 
     /** How many clients have been accepted so far: the test's window into the server. */
@@ -94,31 +67,13 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
         return accepted.get();
     }
 
-    private void acceptLoop() {
-        while (!closed) {
-            Socket client;
-            try {
-                client = listener.accept();          // blocks until a client is queued
-            } catch (IOException e) {
-                if (!closed) AcceptBackoff.pause(LOG, e);
-                continue;
-            }
-            accepted.incrementAndGet();
-            counters.accepted();
-            current = client;
-            LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " accepted");
-            try (client) {
-                if (closed) return;                  // close() ran between accept and here
-                Ending how = serve(client, timeouts, System::nanoTime, counters);   // ...and everyone else waits meanwhile
-                LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " closed: " + how);
-            } catch (IOException e) {
-                // A reset or a vanished peer ends this client only, never the server.
-                if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
-            } finally {
-                counters.closed();
-                current = null;
-            }
-        }
+    /** The whole design: the accepting thread serves the client itself, to the end. */
+    @Override
+    protected void handle(Socket client) {
+        accepted.incrementAndGet();
+        counters.accepted();
+        log.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " accepted");
+        serveAndClose(client, timeouts, System::nanoTime, counters);   // ...and everyone else waits meanwhile
     }
 
     /** {@link #serve(Socket, Timeouts, LongSupplier, Stats.Counters)} with no idle timeout. */
@@ -145,8 +100,8 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
      * {@code read} to the time left until the deadline, so bytes that do not complete a line
      * do not move it: a client dripping a byte a second is closed on time, like a silent one.
      * What it cannot do is free the thread meanwhile: an idle client holds its blocked thread
-     * (and, in day 2's pool, its worker) until the deadline. The event loops of days 3 to 6
-     * keep one list of deadlines instead, and an idle client there costs no thread at all.
+     * until the deadline. (Where the story goes next: an event loop keeps one list of
+     * deadlines, and an idle client there costs no thread at all, day 3.)
      *
      * @param nanoTime the clock for the idle deadline ({@code System::nanoTime}; tests pass a
      *     fake one and advance it)
@@ -248,26 +203,6 @@ public final class BlockingEchoServer implements EchoServer, Stats.Source {
         if (replies.position() == 0) return;
         out.write(replies.array(), 0, replies.position());  // blocks while the peer's window is full
         replies.clear();
-    }
-
-    @Override
-    public void close() {
-        if (closed) return;
-        closed = true;
-        try {
-            if (listener != null) listener.close();  // wakes accept() with a SocketException
-            Socket c = current;
-            if (c != null) c.close();                // wakes read() with a SocketException
-        } catch (IOException ignored) {
-            // closing: nothing useful to do
-        }
-        if (thread != null) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     @Override

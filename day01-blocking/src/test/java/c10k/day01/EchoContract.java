@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -230,5 +232,18 @@ public abstract class EchoContract extends ServerTestBase {
 
     public static byte[] sha256(byte[] b) throws NoSuchAlgorithmException {
         return MessageDigest.getInstance("SHA-256").digest(b);
+    }
+
+    /**
+     * {@code close()} with a client still connected and being served (its thread, or its loop,
+     * waits for its next line): it returns, without waiting for the client to leave, and the
+     * descriptor check after the test finds everything released ({@link EchoServer#close}).
+     */
+    @Test
+    void closeReturnsWhileAClientIsStillConnected() throws Exception {
+        try (TestClient connected = new TestClient(server.port())) {
+            assertThat(connected.roundTrip("being served\n")).isEqualTo("being served\n");
+            CompletableFuture.runAsync(server::close).get(30, TimeUnit.SECONDS);
+        }
     }
 }

@@ -1,18 +1,14 @@
 package c10k.day02;
 
-import c10k.day01.AcceptBackoff;
+import c10k.day01.AcceptingServer;
 import c10k.day01.BlockingEchoServer;
-import c10k.day01.EchoServer;
 import c10k.day01.harness.Stats;
 import c10k.day01.harness.Timeouts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +17,8 @@ import java.util.function.LongSupplier;
 
 /**
  * Day 2, second answer: bound the threads. A fixed pool of N workers takes accepted
- * connections from a queue and serves each one, with day 1's blocking code, until it leaves.
+ * connections from a queue and serves each one, with day 1's blocking code, until it leaves
+ * (the accept loop is day 1's too, {@link AcceptingServer}).
  *
  * <p>This caps memory and scheduling cost, and it is exactly what fails with long-lived
  * connections: a worker is tied to its client for the client's whole life, busy or idle. N
@@ -29,31 +26,21 @@ import java.util.function.LongSupplier;
  * the kernel, queued here, and never answered until one of them leaves. A denial of service
  * that needs no attack, only keep-alive.
  */
-public final class PooledServer implements EchoServer, Stats.Source {
+public final class PooledServer extends AcceptingServer {
 
     /** Connections allowed to wait for a worker; past this a newcomer is told and closed. */
     public static final int QUEUE_LIMIT = 1024;
     static final byte[] ERR_BUSY = "ERR server busy\n".getBytes(StandardCharsets.US_ASCII);
 
-    private static final System.Logger LOG = ThreadPerClientServer.LOG;
-
-    private final InetSocketAddress address;
     private final int workers;
     private final int queueLimit;
     private final Timeouts timeouts;
     private final LongSupplier nanoTime;
-    private final Stats stats = new Stats();
     /** Each worker's own counters (a fixed set of threads, so a fixed set of counters). */
     private final ThreadLocal<Stats.Counters> counters = ThreadLocal.withInitial(stats::newCounters);
     private final Stats.Counters acceptorCounters = stats.newCounters();
-    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
-    /** Threads telling a refused client ERR server busy, each for at most the drain timeout. */
-    private final Set<Thread> refusing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger busy = new AtomicInteger();
     private ThreadPoolExecutor pool;
-    private ServerSocket listener;
-    private Thread acceptor;
-    private volatile boolean closed;
 
     public PooledServer(InetSocketAddress address, int workers) {
         this(address, workers, Timeouts.NONE);
@@ -70,8 +57,8 @@ public final class PooledServer implements EchoServer, Stats.Source {
 
     /** With a queue limit and a clock of the test's choosing. */
     PooledServer(InetSocketAddress address, int workers, int queueLimit, Timeouts timeouts, LongSupplier nanoTime) {
+        super(address, 4096, "day02-acceptor", ThreadPerClientServer.LOG);
         if (workers < 1) throw new IllegalArgumentException("workers must be positive");
-        this.address = address;
         this.workers = workers;
         this.queueLimit = queueLimit;
         this.timeouts = timeouts;
@@ -79,24 +66,11 @@ public final class PooledServer implements EchoServer, Stats.Source {
     }
 
     @Override
-    public Stats stats() {
-        return stats;
-    }
-
-    @Override
     public void start() throws IOException {
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queueLimit),
                 r -> Thread.ofPlatform().name("day02-worker-" + n.getAndIncrement()).unstarted(r));
-        listener = new ServerSocket();
-        listener.setReuseAddress(true);
-        listener.bind(address, 4096);
-        acceptor = Thread.ofPlatform().name("day02-acceptor").start(this::acceptLoop);
-    }
-
-    @Override
-    public int port() {
-        return listener.getLocalPort();
+        super.start();
     }
 
     /** Workers tied to a client right now. */
@@ -114,29 +88,16 @@ public final class PooledServer implements EchoServer, Stats.Source {
         return pool.getPoolSize();
     }
 
-    private void acceptLoop() {
-        while (!closed) {
-            Socket client;
-            try {
-                client = listener.accept();
-            } catch (IOException e) {
-                if (!closed) AcceptBackoff.pause(LOG, e);
-                continue;
-            }
-            clients.add(client);
-            if (closed) {
-                ThreadPerClientServer.closeQuietly(client);
-                clients.remove(client);
-                return;
-            }
-            acceptorCounters.accepted();
-            try {
-                pool.execute(() -> serve(client));
-            } catch (RejectedExecutionException e) {
-                acceptorCounters.refused();
-                acceptorCounters.closed();
-                refuse(client);
-            }
+    /** The whole design: the client waits in the pool's bounded queue for a free worker. */
+    @Override
+    protected void handle(Socket client) {
+        acceptorCounters.accepted();
+        try {
+            pool.execute(() -> serve(client));
+        } catch (RejectedExecutionException e) {
+            acceptorCounters.refused();
+            acceptorCounters.closed();
+            refuse(client);
         }
     }
 
@@ -146,55 +107,37 @@ public final class PooledServer implements EchoServer, Stats.Source {
      * runs on a thread of its own: the acceptor must not wait out a drain.
      */
     private void refuse(Socket client) {
-        LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " refused: server busy");
-        Thread t = Thread.ofVirtual().unstarted(() -> {
+        log.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " refused: server busy");
+        startThread(Thread.ofVirtual(), () -> {
             try (client) {
                 client.getOutputStream().write(ERR_BUSY);
                 BlockingEchoServer.lingeringClose(client, timeouts.drain());
             } catch (IOException ignored) {
                 // the client is gone already
             } finally {
-                clients.remove(client);
-                refusing.remove(Thread.currentThread());
+                forget(client);
             }
         });
-        refusing.add(t);
-        t.start();
     }
 
     private void serve(Socket client) {
         busy.incrementAndGet();
-        Stats.Counters mine = counters.get();
-        LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " taken by a worker");
-        try (client) {
-            if (!closed) {   // this worker is now this client's
-                var how = BlockingEchoServer.serve(client, timeouts, nanoTime, mine);
-                LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " closed: " + how);
-            }
-        } catch (IOException e) {
-            if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + ": " + e.getMessage());
+        log.log(System.Logger.Level.DEBUG, () -> "client " + client.getRemoteSocketAddress() + " taken by a worker");
+        try {
+            serveAndClose(client, timeouts, nanoTime, counters.get());   // this worker is now this client's
         } finally {
-            mine.closed();
-            clients.remove(client);
             busy.decrementAndGet();
         }
     }
 
     @Override
-    public void close() {
-        if (closed) return;
-        closed = true;
-        ThreadPerClientServer.closeQuietly(listener);
-        ThreadPerClientServer.join(acceptor);
-        if (pool != null) {
-            pool.shutdown();
-            for (Socket s : clients) ThreadPerClientServer.closeQuietly(s);
-            for (Thread t : refusing) ThreadPerClientServer.join(t);
-            try {
-                pool.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+    protected void awaitWorkers() {
+        if (pool == null) return;
+        pool.shutdown();
+        try {
+            pool.awaitTermination(1, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -4,8 +4,8 @@ import c10k.day03.sys.Errno;
 
 /**
  * What an error from {@code accept4} means for the loop that got it. accept(2) sorts them
- * into three kinds, and every accepting loop of the book (day 3's poll server, day 4's
- * {@code Acceptor}) answers each kind the same way:
+ * into three kinds, and an accepting loop answers each kind the same way, whatever tells it
+ * the listener is ready:
  * <ul>
  * <li>{@link Kind#GONE_ALREADY}: the failed connection is already gone ({@code ECONNABORTED},
  *     {@code EPROTO}, {@code EPERM} from a firewall rule, and the network errors the man page

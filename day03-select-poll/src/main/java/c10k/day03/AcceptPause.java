@@ -1,6 +1,6 @@
 package c10k.day03;
 
-import c10k.day03.sys.SyscallException;
+import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (nginx waits 500 ms; the book's servers wait 100 ms, one extra wake-up per pause.)
  *
  * <p>The policy lives here once; what "stop watching" means is each server's own (a pollfd's
- * events, an epoll registration). Safe to share between several loop threads.
+ * events, a selection key's interest, an epoll registration). Safe to share between several
+ * loop threads.
  */
 public final class AcceptPause {
 
@@ -39,7 +40,7 @@ public final class AcceptPause {
      * Starts a pause after {@code why}, unless one is already on. Returns true if this call
      * started it: the caller must then stop watching the listener.
      */
-    public boolean begin(SyscallException why) {
+    public boolean begin(IOException why) {
         long now = System.nanoTime();
         if (!until.compareAndSet(0, now + pauseNanos)) return false;
         if (now - lastLog > 1_000_000_000L) {   // at most a line a second, however long it lasts

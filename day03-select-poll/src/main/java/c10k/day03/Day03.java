@@ -4,6 +4,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
 //SOURCES sys/*.java
+//SOURCES shell/*.java
 //SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
 //SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/harness/*.java
 

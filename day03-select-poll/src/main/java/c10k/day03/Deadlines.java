@@ -19,7 +19,7 @@ public final class Deadlines {
 
     /**
      * A connection's one timer: in one list at a time, or in none. A connection either holds
-     * one ({@code new Timer(this)}) or, where every byte per connection counts (day 7), is one:
+     * one ({@code new Timer(this)}) or, where every byte per connection counts, is one:
      * it extends this class and so carries the links itself, the way a Linux {@code struct}
      * embeds its {@code list_head}, saving an object header and a reference.
      */

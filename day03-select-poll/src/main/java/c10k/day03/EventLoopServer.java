@@ -3,7 +3,7 @@ package c10k.day03;
 import c10k.day01.EchoServer;
 
 /**
- * A server built on readiness events (days 3 to 6). Besides serving, it reports what the
+ * A server built on readiness events. Besides serving, it reports what the
  * tests need in order to see inside it, without sleeping or guessing: how many connections
  * it holds, and whether backpressure is holding the line.
  */

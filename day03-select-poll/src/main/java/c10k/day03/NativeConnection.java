@@ -3,18 +3,18 @@ package c10k.day03;
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
 import c10k.day01.harness.Stats;
+import c10k.day03.sys.NonBlockingSocket;
 import c10k.day03.sys.Sockets;
-import c10k.day03.sys.SyscallException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * One client of a non-blocking server built on raw system calls (days 3 to 7): its fd, the
- * framer that cuts its input into lines, the outbox of what it is still owed, and the state
- * that says what the event loop should do with it next. Every event loop in the book (poll,
- * epoll level- and edge-triggered, a loop with a pool, several threads on one epoll) drives
- * this one tested implementation of the protocol; the loops differ only in how they learn
- * what is ready and who runs the answering.
+ * One client of a non-blocking server built on raw system calls: its socket (what recv and
+ * send results mean is {@link NonBlockingSocket}'s), the framer that cuts its input into
+ * lines, the outbox of what it is still owed, and the state that says what the event loop
+ * should do with it next. The loop only learns what is ready and hands the connection its
+ * turn, so any loop can drive this one tested implementation of the protocol; the loops differ
+ * only in how they learn what is ready and who runs the answering.
  *
  * <p>The state, in the words of Build Your Own Redis: does it want to read
  * ({@link #wantsRead}), does it want to write ({@link #wantsWrite}), is it done
@@ -33,7 +33,7 @@ import java.nio.ByteBuffer;
  * <p>Not thread-safe: one thread at a time handles a connection. The days after this one are
  * about making sure of that when there are many threads.
  */
-public class NativeConnection {
+public class NativeConnection extends NonBlockingSocket {
 
     /** Turns one line into its answer: {@link #ECHO}, the book's protocol, unless a server plugs in another. */
     @FunctionalInterface
@@ -84,7 +84,6 @@ public class NativeConnection {
         }
     }
 
-    public final int fd;
     /** The one timer of this connection (idle, send or drain, whichever clock runs now). */
     public final Deadlines.Timer timer = new Deadlines.Timer(this);
     /** The events the kernel watches for us, kept by the loop to skip needless epoll_ctl calls. */
@@ -95,29 +94,24 @@ public class NativeConnection {
     private final LineFramer framer = new LineFramer();
     private final Outbox outbox = new Outbox();
     private boolean inputDone;        // no more requests are read: EOF, a refused line, shutdown
-    private boolean peerClosed;       // EOF seen: the peer will send nothing more
     private boolean readPaused;       // backpressure: the peer is not reading its answers
-    private boolean broken;           // reset, EPIPE: close at once, nothing more can be delivered
     private boolean lingering;        // our FIN is sent; input is read only to be dropped
     private boolean activity;         // a complete line arrived since the loop last looked
-    private boolean progress;         // output moved since the loop last looked
     private boolean resumed;          // reading was paused and may go on again
-    private boolean drained;          // the last recv emptied the socket: EAGAIN, or fewer bytes than asked
-    private boolean hangUpSeen;       // the kernel reported the peer's FIN (or a hang-up): read to the end
     private volatile boolean closed;  // read by workers, to drop answers nobody will receive
 
     public NativeConnection(int fd) {
-        this.fd = fd;
+        super(fd);
     }
 
     /** The loop should watch for readability: to read requests, or to drain a lingering close. */
     public boolean wantsRead() {
-        return !broken && !peerClosed && (lingering || (!inputDone && !readPaused));
+        return !isBroken() && !isPeerClosed() && (lingering || (!inputDone && !readPaused));
     }
 
     /** The loop should watch for writability: only while something waits, or it would be told "writable" forever. */
     public boolean wantsWrite() {
-        return !outbox.isEmpty() && !broken;
+        return !outbox.isEmpty() && !isBroken();
     }
 
     public boolean isReadPaused() {
@@ -144,11 +138,6 @@ public class NativeConnection {
         return !outbox.isEmpty();
     }
 
-    /** Marks it gone (a reset seen in an event, a failed epoll_ctl): the loop closes it without more ado. */
-    public void markBroken() {
-        broken = true;
-    }
-
     /**
      * Whether lines of ours are being answered on another thread: then the connection is not
      * finished until the answers are back, and its framer is that thread's to feed, not ours to
@@ -169,18 +158,17 @@ public class NativeConnection {
         if (!answersOutstanding()) framer.discardPartial();   // else another thread is feeding it
     }
 
+    /** FIN: what is complete was answered; the unterminated tail is dropped (the protocol). */
+    @Override
+    protected void endOfStream() {
+        stopReading();
+    }
+
     /** True once since the last call: a complete line arrived (what resets the idle clock). */
     public boolean takeActivity() {
         boolean a = activity;
         activity = false;
         return a;
-    }
-
-    /** True once since the last call: the kernel took some of our output (what resets the send clock). */
-    public boolean takeProgress() {
-        boolean p = progress;
-        progress = false;
-        return p;
     }
 
     /** True once after reading was paused and may resume: an edge-triggered loop owes it a read. */
@@ -216,61 +204,9 @@ public class NativeConnection {
                 sendFirst(b.replies.array(), 0, b.replies.length(), b);
                 if (inputDone || readPaused) return false;
             }
-            if (drained) return false;                // a short read: the socket is empty (see receive)
+            if (drained()) return false;              // a short read: the socket is empty (see receive)
         }
         return true;
-    }
-
-    /**
-     * One {@code recv} into {@code buf}: the byte count, or 0 when there is nothing to read
-     * now ({@code EAGAIN}), at end of stream (recorded: no more input) or on a reset
-     * (recorded: broken). The building block for a server that frames on another thread.
-     */
-    public int receive(byte[] buf, int offset, int length, Stats.Counters counters) {
-        int n;
-        try {
-            n = Sockets.recv(fd, buf, offset, length);
-        } catch (SyscallException e) {
-            broken = true;                            // ECONNRESET and friends: this client only
-            return 0;
-        }
-        if (n == Sockets.WOULD_BLOCK) {
-            drained = true;
-            return 0;
-        }
-        if (n == 0) {
-            drained = true;
-            // FIN: what is complete was answered; the unterminated tail is dropped (the protocol).
-            peerClosed = true;
-            stopReading();
-            return 0;
-        }
-        counters.bytesIn(n);
-        // Fewer bytes than asked: the receive queue was empty when recv returned, so any byte
-        // that arrives later brings a new edge. epoll(7) says so in its Q9 for stream sockets
-        // (tokio relies on the same rule). That saves the recv that would only say EAGAIN, one
-        // system call in three on an echo. Not after a FIN was reported: a FIN that came with
-        // the data came in the same event, and no later edge will announce it.
-        drained = n < length && !hangUpSeen;
-        return n;
-    }
-
-    /**
-     * Edge-triggered loops: whether the last {@link #receive} left the socket empty (EAGAIN, end
-     * of stream, or a short read before any hang-up was reported). False: bytes may be waiting
-     * that no new edge will report, so the connection must be read again before it waits.
-     */
-    public boolean drained() {
-        return drained;
-    }
-
-    /**
-     * The loop saw {@code EPOLLRDHUP} or {@code EPOLLHUP} for this connection: from now on a
-     * short read proves nothing (the FIN behind the data has no edge of its own left to come),
-     * so reading goes on until {@code recv} says 0 or EAGAIN.
-     */
-    public void hangUpReported() {
-        hangUpSeen = true;
     }
 
     /** Cuts {@code in} into lines and answers each into {@code b.replies}; false if a line is too long. */
@@ -301,11 +237,11 @@ public class NativeConnection {
     }
 
     public void sendFirst(byte[] bytes, int from, int to, Stats.Counters counters) {
-        if (broken || from == to) return;
+        if (isBroken() || from == to) return;
         int sent = 0;
         if (outbox.isEmpty()) {
             sent = send(bytes, from, to - from, counters);
-            if (broken) return;
+            if (isBroken()) return;
         }
         if (from + sent < to) outbox.append(bytes, from + sent, to);
         if (outbox.isFull()) readPaused = true;
@@ -313,7 +249,7 @@ public class NativeConnection {
 
     /** The socket is writable: send what waits; resume reading once below the low-water mark. */
     public void flush(Stats.Counters counters) {
-        while (!outbox.isEmpty() && !broken) {
+        while (!outbox.isEmpty() && !isBroken()) {
             int n = send(outbox.array(), outbox.start(), outbox.size(), counters);
             if (n <= 0) break;          // EAGAIN (or broken): wait for the next writable event
             outbox.consumed(n);
@@ -324,32 +260,14 @@ public class NativeConnection {
         }
     }
 
-    private int send(byte[] bytes, int offset, int length, Stats.Counters counters) {
-        int total = 0;
-        try {
-            while (total < length) {
-                int n = Sockets.send(fd, bytes, offset + total, length - total);
-                if (n == Sockets.WOULD_BLOCK) break;
-                total += n;
-            }
-        } catch (SyscallException e) {
-            broken = true;              // EPIPE, ECONNRESET: the peer is gone
-        }
-        if (total > 0) {
-            progress = true;
-            counters.bytesOut(total);
-        }
-        return total;
-    }
-
     /**
      * After anything happened: starts the lingering close when it is due, and says whether the
      * loop should close the connection now (broken, or every answer out and the peer gone).
      */
     public boolean settle() {
-        if (broken) return true;
+        if (isBroken()) return true;
         if (!outbox.isEmpty() || answersOutstanding()) return false;
-        if (peerClosed) return true;
+        if (isPeerClosed()) return true;
         if (inputDone && !lingering) {
             Sockets.shutdownWrite(fd);     // FIN after the last answer; the peer's input drains next
             lingering = true;
@@ -363,7 +281,7 @@ public class NativeConnection {
      */
     public void close() {
         closed = true;
-        if (!broken && !lingering) Sockets.shutdownWrite(fd);
+        if (!isBroken() && !lingering) Sockets.shutdownWrite(fd);
         timer.cancel();
         outbox.clear();
         if (!answersOutstanding()) framer.discardPartial();   // another thread may still be feeding it

@@ -11,8 +11,8 @@ import c10k.day01.harness.Timeouts;
  * duration and so stays in deadline order by appending (see {@link Deadlines}): every
  * operation is O(1), and the loop's {@code epoll_wait} timeout is the nearest of three heads.
  *
- * <p>Not thread-safe: the loop that owns the connections owns their timers (day 5's shared
- * mode, with several threads, puts a lock around it).
+ * <p>Not thread-safe: the loop that owns the connections owns their timers (several threads
+ * sharing one set of connections would have to put a lock around it).
  */
 public final class Timers {
 
@@ -38,8 +38,8 @@ public final class Timers {
     /**
      * After anything happened to {@code c}: which clock runs. Drain while lingering, send while
      * output waits, else idle. Only a complete line restarts the idle clock, so a peer dripping
-     * half a line a byte at a time still times out (and day 5's trip of its bytes to a worker
-     * and back restarts nothing); only bytes the kernel took restart the send clock.
+     * half a line a byte at a time still times out (and bytes handed elsewhere to be answered
+     * restart nothing until a line comes of them); only bytes the kernel took restart the send clock.
      */
     public void retime(NativeConnection c, long now) {
         Deadlines want = clockFor(c);
@@ -49,8 +49,8 @@ public final class Timers {
     }
 
     /**
-     * Day 5's shared mode, where {@code c}'s clock can run out on one thread while another one
-     * is acting on {@code c}: whether what that owner did since voids the timeout. Only what
+     * For loops where {@code c}'s clock can run out on one thread while another one is acting
+     * on {@code c} (several threads on one set of connections): whether what that owner did since voids the timeout. Only what
      * {@link #retime} counts as a reason to restart the clock that ran out: a complete line for
      * the idle clock, output the kernel took for the send clock (the drain clock never
      * restarts). Bytes with no newline, or a writable edge with nothing sent, do not: else a
@@ -64,7 +64,7 @@ public final class Timers {
     /**
      * False when {@link #retime} would change nothing: no clock runs for {@code c}, and the one
      * that would is switched off (say {@code --idle-timeout 0}, with nothing left to send).
-     * Safe to ask without the lock that day 5's shared mode puts around its timers: only the
+     * Safe to ask without a lock that several threads may put around the timers: only the
      * thread that owns {@code c} ever puts its timer into a list, so "in no list" cannot change
      * under its feet, and any other answer sends the caller to the lock.
      */

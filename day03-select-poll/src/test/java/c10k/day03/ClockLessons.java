@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import c10k.day01.Fds;
 import c10k.day01.NoFdLeak;
 import c10k.day01.Protocol;
+import c10k.day01.StreamingWriter;
 import c10k.day01.TestClient;
 import c10k.day01.harness.Timeouts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.util.function.LongSupplier;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -96,15 +95,7 @@ abstract class ClockLessons {
         start();
         byte[] line = "a whole line or nothing\n".getBytes(StandardCharsets.US_ASCII);
         try (TestClient c = new TestClient(server.port())) {
-            AtomicBoolean writing = new AtomicBoolean(true);
-            Thread writer = Thread.ofPlatform().start(() -> {
-                try {
-                    OutputStream out = c.socket().getOutputStream();
-                    while (writing.get()) out.write(line);
-                } catch (IOException stopped) {
-                    // closed below
-                }
-            });
+            StreamingWriter writer = StreamingWriter.repeating(c.socket(), line);
             InputStream in = c.socket().getInputStream();
             ByteArrayOutputStream got = new ByteArrayOutputStream();
             got.write(in.readNBytes(line.length));
@@ -112,9 +103,8 @@ abstract class ClockLessons {
             byte[] buf = new byte[1 << 16];
             int n;
             while ((n = in.read(buf)) >= 0) got.write(buf, 0, n);    // a reset would throw here
-            writing.set(false);
             c.close();
-            writer.join();
+            writer.close();
             stop.get(60, TimeUnit.SECONDS);
             byte[] all = got.toByteArray();
             assertThat(all.length % line.length).isZero();

@@ -2,15 +2,13 @@ package c10k.day04;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.day01.StreamingWriter;
 import c10k.day01.TestClient;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -48,15 +46,7 @@ class CommandLineTest {
         byte[] line = "streaming while the server is told to stop\n".getBytes(StandardCharsets.US_ASCII);
         try (ChildServer server = ChildServer.start("c10k.day04.Day04", 0);
              TestClient c = new TestClient(server.port())) {
-            AtomicBoolean writing = new AtomicBoolean(true);
-            Thread writer = Thread.ofPlatform().start(() -> {
-                try {
-                    OutputStream out = c.socket().getOutputStream();
-                    while (writing.get()) out.write(line);
-                } catch (IOException stopped) {
-                    // the test closed the socket
-                }
-            });
+            StreamingWriter writer = StreamingWriter.repeating(c.socket(), line);
             InputStream in = c.socket().getInputStream();
             ByteArrayOutputStream got = new ByteArrayOutputStream();
             got.write(in.readNBytes(line.length));           // streaming and answered
@@ -70,9 +60,8 @@ class CommandLineTest {
             byte[] buf = new byte[1 << 16];
             int n;
             while ((n = in.read(buf)) >= 0) got.write(buf, 0, n);   // a reset would throw here
-            writing.set(false);
             c.close();                                       // our FIN ends the server's drain
-            writer.join();
+            writer.close();
             stopper.join();
             byte[] all = got.toByteArray();
             assertThat(all.length % line.length).as("whole lines, then FIN").isZero();

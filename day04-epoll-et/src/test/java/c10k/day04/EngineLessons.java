@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import c10k.day01.Fds;
 import c10k.day01.NoFdLeak;
 import c10k.day01.Protocol;
+import c10k.day01.StreamingWriter;
 import c10k.day01.TestClient;
 import c10k.day01.harness.Timeouts;
 import c10k.day03.sys.Errno;
@@ -12,7 +13,6 @@ import c10k.day03.sys.Faults;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,14 +120,8 @@ public abstract class EngineLessons {
             awaitConnections(2);
             byte[] lines = new byte[1 << 20];
             Arrays.fill(lines, (byte) '\n');
-            AtomicBoolean writing = new AtomicBoolean(true);
-            Thread writer = Thread.ofVirtual().start(() -> {
-                try {
-                    while (writing.get()) stalled.send(lines);   // blocks once both kernels' buffers are full
-                } catch (IOException e) {
-                    // the server closed it: what this test waits for
-                }
-            });
+            // Blocks once both kernels' buffers are full; ends when the server closes it.
+            StreamingWriter writer = StreamingWriter.repeating(stalled.socket(), lines);
             Fds.await("the stalled reader paused", PATIENCE, () -> server.readPausedCount() == 1);
             advance(Duration.ofSeconds(6));
             assertThat(polite.roundTrip("ping\n")).isEqualTo("ping\n");
@@ -135,9 +129,8 @@ public abstract class EngineLessons {
             advance(Duration.ofSeconds(5));
             awaitConnections(1);
             assertThat(polite.roundTrip("pong\n")).as("the polite client lives on").isEqualTo("pong\n");
-            writing.set(false);
             stalled.close();
-            writer.join();
+            writer.close();
         }
     }
 
@@ -212,22 +205,14 @@ public abstract class EngineLessons {
         List<TestClient> streams = new ArrayList<>();
         for (int i = 0; i < clients; i++) streams.add(new TestClient(server.port()));
         awaitConnections(clients);
-        AtomicBoolean keepWriting = new AtomicBoolean(true);
+        List<StreamingWriter> writers = new ArrayList<>();
         CountDownLatch allAnswered = new CountDownLatch(clients);
         // Platform threads: a virtual thread whose write never blocks (the server drains fast)
         // never yields its carrier, and the readers would never run.
         try (ExecutorService pool = Executors.newFixedThreadPool(2 * clients)) {
             List<Future<byte[]>> received = new ArrayList<>();
             for (TestClient c : streams) {
-                pool.submit(() -> {
-                    OutputStream out = c.socket().getOutputStream();
-                    try {
-                        while (keepWriting.get()) out.write(line);
-                    } catch (IOException e) {
-                        // the client side closed below
-                    }
-                    return null;
-                });
+                writers.add(StreamingWriter.repeating(c.socket(), line));   // until the client side closes below
                 received.add(pool.submit(() -> {
                     InputStream in = c.socket().getInputStream();
                     ByteArrayOutputStream got = new ByteArrayOutputStream();
@@ -241,7 +226,6 @@ public abstract class EngineLessons {
                             allAnswered.countDown();
                         }
                     }
-                    keepWriting.set(false);
                     c.close();                                     // our FIN: the server's drain ends
                     return got.toByteArray();
                 }));
@@ -256,6 +240,7 @@ public abstract class EngineLessons {
                 }
             }
             shutdown.get(60, TimeUnit.SECONDS);
+            for (StreamingWriter w : writers) w.close();
         }
         assertThat(server.connectionCount()).isZero();
         try (java.net.Socket late = new java.net.Socket()) {

@@ -6,11 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import c10k.day01.EchoServer;
 import c10k.day01.Fds;
 import c10k.day01.LingeringCloseContract;
+import c10k.day01.StreamingWriter;
 import c10k.day01.TestClient;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -47,6 +47,7 @@ class SharedShutdownTest {
         int clients = 20;
         CountDownLatch allAnswered = new CountDownLatch(clients);
         List<TestClient> sockets = new ArrayList<>();
+        List<StreamingWriter> writers = new ArrayList<>();
         // Platform threads: a writer that never blocks would keep a virtual thread's carrier from its reader.
         try (ExecutorService pool = Executors.newFixedThreadPool(2 * clients)) {
             try {
@@ -59,15 +60,13 @@ class SharedShutdownTest {
                     // At most WINDOW lines unanswered: the last answers sit in the kernel's buffers
                     // after the server's FIN, and a reader megabytes behind would outlast the drain.
                     Semaphore window = new Semaphore(WINDOW);
-                    pool.submit(() -> {   // writes numbered lines until its reader has seen the end
-                        OutputStream out = c.socket().getOutputStream();
-                        for (int j = 0; readerDone.getCount() > 0; j += 100) {
-                            window.acquire(100);
-                            out.write(lines(id, j, 100));
-                        }
-                        c.shutdownOutput();   // now the server's drain sees our end of stream, and closes
-                        return null;
-                    });
+                    // Writes numbered lines until its reader has seen the end; then its FIN lets
+                    // the server's drain see our end of stream, and close.
+                    writers.add(StreamingWriter.start(c.socket(), k -> {
+                        if (readerDone.getCount() == 0) return null;
+                        window.acquire(100);
+                        return lines(id, (int) k * 100, 100);
+                    }));
                     results.add(pool.submit(() -> {
                         try {
                             return readWholeLinesToEnd(new BufferedInputStream(c.socket().getInputStream()), id, allAnswered, window);
@@ -84,6 +83,7 @@ class SharedShutdownTest {
                 assertThatThrownBy(() -> new TestClient(server.port()).close()).as("the listener is closed").isInstanceOf(ConnectException.class);
             } finally {
                 for (TestClient c : sockets) c.close();
+                for (StreamingWriter w : writers) w.close();
                 server.close();
             }
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import c10k.day01.Fds;
 import c10k.day01.NoFdLeak;
 import c10k.day01.Protocol;
+import c10k.day01.StreamingWriter;
 import c10k.day01.TestClient;
 import c10k.day01.harness.Timeouts;
 import c10k.day05.Handler;
@@ -23,7 +24,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -215,7 +215,7 @@ class EngineOnDay6Test {
                 s.connect(new InetSocketAddress("127.0.0.1", server.port()));
                 s.setSoTimeout(60_000);
                 sockets.add(s);
-                results.add(pool.submit(() -> stream(s, id, streaming, pool)));
+                results.add(pool.submit(() -> stream(s, id, streaming)));
             }
             Fds.await("every client streaming", Probe.PATIENCE, () -> streaming.get() == clients);
             server.shutdownGracefully(Duration.ofSeconds(60));
@@ -230,13 +230,8 @@ class EngineOnDay6Test {
     }
 
     /** Writes numbered lines until the server ends the stream; checks that what came back is a whole-line prefix of them. */
-    private static String stream(Socket s, int id, AtomicInteger streaming, ExecutorService pool) throws Exception {
-        AtomicBoolean stop = new AtomicBoolean();
-        Future<?> writer = pool.submit(() -> {
-            OutputStream out = s.getOutputStream();
-            for (int j = 0; !stop.get(); j++) out.write(("client " + id + " line " + j + "\n").getBytes(StandardCharsets.US_ASCII));
-            return null;
-        });
+    private static String stream(Socket s, int id, AtomicInteger streaming) throws Exception {
+        StreamingWriter writer = StreamingWriter.start(s, j -> ("client " + id + " line " + j + "\n").getBytes(StandardCharsets.US_ASCII));
         InputStream in = s.getInputStream();
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         byte[] buf = new byte[8192];
@@ -253,12 +248,7 @@ class EngineOnDay6Test {
         } catch (IOException e) {
             return "client " + id + ": " + e + " after " + got.size() + " bytes";
         } finally {
-            stop.set(true);
-        }
-        try {
-            writer.get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException ignored) {
-            // writing after the server shut its side is allowed to fail; the answers are what count
+            writer.close();   // writing after the server shut its side may fail; the answers are what count
         }
         s.close();                                          // our FIN ends the server's drain of this client
         String all = got.toString(StandardCharsets.US_ASCII);

@@ -16,12 +16,12 @@ import java.util.logging.Logger;
  * The book's logging: servers log through {@link System.Logger} (the JDK's own API, no
  * dependency), and this class makes every record one line on stderr:
  * <pre>
- * 22:47:39.123 INFO    day04: open-files limit raised to 20000
- * 22:47:40.001 DEBUG   day04: client /127.0.0.1:51234 closed: line too long
+ * 22:47:39.123 WARNING day01: accept failed: Too many open files; retrying in 100 ms
+ * 22:47:40.001 DEBUG   day01: client /127.0.0.1:51234 closed: line too long
  * </pre>
  *
- * <p>A server class takes its logger with {@code Log.logger("day04")}, which is
- * {@code System.getLogger("c10k.day04")} with this format installed first. Levels: ERROR and
+ * <p>A server class takes its logger with {@code Log.logger("day01")}, which is
+ * {@code System.getLogger("c10k.day01")} with this format installed first. Levels: ERROR and
  * WARNING for what an operator must see, INFO for the server's life (start, stop, the
  * {@code --stats} line), DEBUG for each connection's events, TRACE for more. Never a line per
  * request at INFO: a log line costs more than echoing the request did.
@@ -50,7 +50,7 @@ public final class Log {
     private Log() {
     }
 
-    /** The logger of one server or part of the book, e.g. {@code "day04"}. */
+    /** The logger of one server or part of the book, e.g. {@code "day01"}. */
     public static System.Logger logger(String name) {
         return System.getLogger("c10k." + name);
     }

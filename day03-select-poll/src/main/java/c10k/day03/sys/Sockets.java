@@ -90,18 +90,19 @@ public final class Sockets {
      * The same, and with {@code reusePort} also {@code SO_REUSEPORT} (socket(7), Linux 3.9),
      * set before bind: several sockets, each with the option and of the same user, may then
      * listen on one port, and the kernel spreads incoming connections over them by a hash of
-     * the addresses and ports. Day 5's loops give each thread (or process) one of them.
+     * the addresses and ports: several independent loops can share one port that way.
      */
     public static int listen(String host, int port, int backlog, boolean reusePort) throws SyscallException, UnknownHostException {
         return listen(host, port, backlog, reusePort, true);
     }
 
     /**
-     * The same, blocking unless {@code nonBlocking}. A readiness loop (days 3 to 6) must never
-     * block in accept. Day 7's io_uring never blocks our thread whatever the fd's mode: it tries
-     * the operation and, if it would block, arms an internal poll and completes the request
-     * when the socket is ready (IORING_FEAT_FAST_POLL, Linux 5.7); on older kernels an
-     * O_NONBLOCK fd could make a request complete with -EAGAIN instead, and a blocking one never does.
+     * The same, blocking unless {@code nonBlocking}. A readiness loop must never block in
+     * accept: it is told "ready" and takes what is there. A completion-based caller (io_uring)
+     * wants a blocking listener instead: the kernel never blocks the caller's thread whatever the
+     * fd's mode, it tries the operation and, if it would block, arms an internal poll and
+     * completes the request when the socket is ready (IORING_FEAT_FAST_POLL, Linux 5.7); on older
+     * kernels an O_NONBLOCK fd could make a request complete with -EAGAIN instead, and a blocking one never does.
      */
     public static int listen(String host, int port, int backlog, boolean reusePort, boolean nonBlocking)
             throws SyscallException, UnknownHostException {
@@ -243,7 +244,7 @@ public final class Sockets {
 
     /**
      * close(2). Never retried, even on EINTR: on Linux the fd is released whatever close
-     * returns, and by the time we retried, another thread may own that number (day 6).
+     * returns, and by the time we retried, another thread may own that number.
      */
     public static void close(int fd) {
         MemorySegment state = Libc.callState();

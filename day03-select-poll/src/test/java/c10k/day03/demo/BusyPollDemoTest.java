@@ -1,4 +1,4 @@
-package c10k.day03;
+package c10k.day03.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

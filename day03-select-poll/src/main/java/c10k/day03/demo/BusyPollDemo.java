@@ -2,12 +2,11 @@
 //JAVA 25+
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //DEPS info.picocli:picocli:4.7.7
-//SOURCES *.java
-//SOURCES sys/*.java
-//SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
-//SOURCES ../../../../../../day01-blocking/src/main/java/c10k/day01/harness/*.java
+//SOURCES ../sys/*.java
+//SOURCES ../../../../../../../day01-blocking/src/main/java/c10k/day01/*.java
+//SOURCES ../../../../../../../day01-blocking/src/main/java/c10k/day01/harness/*.java
 
-package c10k.day03;
+package c10k.day03.demo;
 
 import c10k.day03.sys.Poll;
 import c10k.day03.sys.Sockets;
@@ -37,7 +36,7 @@ import java.util.function.LongConsumer;
  * one is ready: one call per wake-up, then one {@code recv} on the socket that is ready.
  *
  * <p>The counts are the lesson, and a test can count them; the clock is only for the reader:
- * {@code ./jbang day03-select-poll/src/main/java/c10k/day03/BusyPollDemo.java} waits one second
+ * {@code ./jbang day03-select-poll/src/main/java/c10k/day03/demo/BusyPollDemo.java} waits one second
  * for one line over 1,000 idle sockets each way and prints the calls and the CPU time spent.
  */
 public final class BusyPollDemo {
@@ -60,19 +59,12 @@ public final class BusyPollDemo {
      * way to say it is still waiting).
      */
     public static Cost busyPoll(int[] fds, LongConsumer afterSweep) throws SyscallException {
-        Lines lines = new Lines(fds.length);
-        long recvCalls = 0, fruitless = 0, sweeps = 0;
+        Lines lines = new Lines(fds);
+        long sweeps = 0;
         while (true) {
             for (int i = 0; i < fds.length; i++) {
-                recvCalls++;
-                int n = Sockets.recv(fds[i], lines.buf, 0, lines.buf.length);
-                if (n == Sockets.WOULD_BLOCK) {
-                    fruitless++;
-                    continue;
-                }
-                if (n == 0) throw new IllegalStateException("fd " + fds[i] + " closed before sending a line");
-                byte[] line = lines.add(i, n);
-                if (line != null) return new Cost(recvCalls, fruitless, 0, sweeps, line);
+                byte[] line = lines.recv(i);
+                if (line != null) return new Cost(lines.recvCalls, lines.fruitless, 0, sweeps, line);
             }
             afterSweep.accept(++sweeps);
         }
@@ -84,8 +76,8 @@ public final class BusyPollDemo {
      * call about to be made (1 for the first).
      */
     public static Cost poll(int[] fds, LongConsumer beforePoll) throws SyscallException {
-        Lines lines = new Lines(fds.length);
-        long recvCalls = 0, fruitless = 0, pollCalls = 0;
+        Lines lines = new Lines(fds);
+        long pollCalls = 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment set = arena.allocate(Poll.POLLFD, fds.length);
             for (int i = 0; i < fds.length; i++) Poll.set(set, i, fds[i], Poll.POLLIN);
@@ -94,31 +86,37 @@ public final class BusyPollDemo {
                 if (Poll.poll(set, fds.length, -1) == 0) continue;   // EINTR: ask again
                 for (int i = 0; i < fds.length; i++) {
                     if (Poll.revents(set, i) == 0) continue;
-                    recvCalls++;
-                    int n = Sockets.recv(fds[i], lines.buf, 0, lines.buf.length);
-                    if (n == Sockets.WOULD_BLOCK) {
-                        fruitless++;
-                        continue;
-                    }
-                    if (n == 0) throw new IllegalStateException("fd " + fds[i] + " closed before sending a line");
-                    byte[] line = lines.add(i, n);
-                    if (line != null) return new Cost(recvCalls, fruitless, pollCalls, 0, line);
+                    byte[] line = lines.recv(i);
+                    if (line != null) return new Cost(lines.recvCalls, lines.fruitless, pollCalls, 0, line);
                 }
             }
         }
     }
 
-    /** Each socket's bytes so far: a line may come in several pieces (TCP is a byte stream). */
+    /**
+     * Each socket's bytes so far (a line may come in several pieces: TCP is a byte stream), and
+     * the count of {@code recv} calls both loops are judged by.
+     */
     private static final class Lines {
+        final int[] fds;
         final byte[] buf = new byte[4096];
         final byte[][] partial;
+        long recvCalls, fruitless;
 
-        Lines(int count) {
-            partial = new byte[count][0];
+        Lines(int[] fds) {
+            this.fds = fds;
+            partial = new byte[fds.length][0];
         }
 
-        /** Appends {@code buf[0, n)} to socket i's bytes; the line if it is now complete. */
-        byte[] add(int i, int n) {
+        /** One {@code recv} on socket i: its line if that completed one, else null (nothing yet, or part of one). */
+        byte[] recv(int i) throws SyscallException {
+            recvCalls++;
+            int n = Sockets.recv(fds[i], buf, 0, buf.length);
+            if (n == Sockets.WOULD_BLOCK) {
+                fruitless++;
+                return null;
+            }
+            if (n == 0) throw new IllegalStateException("fd " + fds[i] + " closed before sending a line");
             byte[] sofar = Arrays.copyOf(partial[i], partial[i].length + n);
             System.arraycopy(buf, 0, sofar, partial[i].length, n);
             partial[i] = sofar;
