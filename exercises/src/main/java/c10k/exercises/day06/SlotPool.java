@@ -54,7 +54,7 @@ public final class SlotPool implements AutoCloseable {
     public static final class Slot {
         private final int fd;
         /** Held while the slot changes hands, and by a worker while it writes. */
-        final ReentrantLock lock = new ReentrantLock();
+        final WatchedLock lock = new WatchedLock();
         /** Bumped for each new client of this slot; guarded by lock. */
         int generation;
         /** A client occupies the slot; guarded by lock. */
@@ -90,6 +90,23 @@ public final class SlotPool implements AutoCloseable {
         @Override
         public String toString() {
             return "slot fd " + fd;
+        }
+    }
+
+    /**
+     * A slot's lock (given, not part of the exercise): a {@code ReentrantLock} with a hook that
+     * runs just before a thread that does not hold it takes it, where a test plays what the event
+     * loop could do in that instant.
+     */
+    static final class WatchedLock extends ReentrantLock {
+        /** Runs just before {@link #lock} by a thread that does not hold the lock yet; none unless a test sets one. */
+        volatile Runnable beforeLock;
+
+        @Override
+        public void lock() {
+            Runnable hook = beforeLock;
+            if (hook != null && !isHeldByCurrentThread()) hook.run();
+            super.lock();
         }
     }
 
