@@ -42,7 +42,7 @@ import java.util.function.IntConsumer;
  * (the first: "The listener is an fd too"; the second: {@code Tuning.acceptsPerTurn} and
  * {@code Listening.owed()}; the third: the mode that accepts once per event), and
  * <a href="../../../../../../../day04-epoll-et/README.md#accepting-acceptor-and-every-error-accept4-can-return">"Accepting:
- * {@code Acceptor}, and every error {@code accept4} can return"</a>; accept(2), "Error handling".
+ * {@code Acceptor}, and every error {@code accept4} can return"</a>; accept(2), its notes on error handling.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */

@@ -101,6 +101,10 @@ class EdgeTriggeredAcceptTest {
     }
 
     @Test
+    @Hints({
+            "accept failed for one client: is the listener broken, or is something wrong with that one connection only? What happens to the clients queued behind it if the turn stops, or throws?",
+            "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\" (and the table it links to), and the notes on error handling in accept(2).",
+            "Sort accept(2)'s errors by whose they are: the one connection's, the process's (or the kernel's) resources, the listener's. Day 3 already sorts them once for every loop of the book."})
     void aClientGoneBeforeItWasTakenCostsTheQueueNothing() throws Exception {
         int[] goneAlready = {Errno.ECONNABORTED, Errno.EPROTO, Errno.EPERM, Errno.ETIMEDOUT, Errno.EHOSTUNREACH};
         for (int errno : goneAlready) {
@@ -125,6 +129,10 @@ class EdgeTriggeredAcceptTest {
     }
 
     @Test
+    @Hints({
+            "Out of descriptors, the client stays in the queue and the listener stays readable. What does the next accept return, and the one after? What would each Result make the loop do next?",
+            "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\": the table, and the appendix's paragraph on running out of fds.",
+            "Which errors mean \"short of descriptors or memory\"? More than one errno says so, and none of them is helped by asking again at once."})
     void shortOfDescriptorsOrMemoryPausesWithoutAskingAgain() throws Exception {
         int[] short_ = {Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM};
         for (int errno : short_) {
