@@ -23,7 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>What the tests try</b>: a pool handed out, exhausted, freed in another order than it
  * was taken, a slot reused many times, a double release, a worker in mid-write while the loop
- * releases its slot; what the numbers hold at each step is watched through {@link Numbers}.
+ * releases its slot, or gives it to the next client; what the numbers hold at each step is
+ * watched through {@link Numbers}.
  *
  * <p><b>Why</b>: {@code accept} hands out the lowest free number, so the number just closed is
  * the very next one given to a new client, and a worker still busy with the old client's
