@@ -151,6 +151,10 @@ class EpollWritePathTest {
     }
 
     @Test
+    @Hints({
+            "The kernel took part of the answers and said EAGAIN. Where, in the array you were given, does the rest begin? Where did the answers begin?",
+            "Re-read day 4's \"update: EPOLLOUT only while something waits\", and what send(2) returns: a count of bytes, not a place in your array.",
+            "The loop does not always hand you answers that start at index 0. Follow answers that start at 100 through a send that takes part of them, then through onWritable."})
     void aLineCutByTheKernelIsNeitherLostNorDoubled() throws Exception {
         // The loop's answer buffer holds other bytes around this connection's answers: here
         // 100 bytes before them and 100 after. The kernel takes 700 bytes per call and has room
