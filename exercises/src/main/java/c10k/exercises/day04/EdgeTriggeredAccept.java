@@ -21,8 +21,8 @@ import java.util.function.IntConsumer;
  * broken ends the turn with its error.
  *
  * <p><b>What the tests try</b>: a scripted listener with connections queued, one with a
- * thousand (a burst), queues in which accept fails with each of the errors accept(2) lists
- * that the chapter's table sorts; then real clients connecting together on one real edge.
+ * thousand (a burst), queues in which accept fails, for reasons of each sort; then real
+ * clients connecting together on one real edge.
  *
  * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
  * clients that connect together may make a single edge; a loop that accepts one per event
