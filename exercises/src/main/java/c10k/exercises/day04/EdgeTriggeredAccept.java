@@ -13,11 +13,16 @@ import java.util.function.IntConsumer;
  * client the kernel has completed is left waiting for an edge that may never come;
  * {@link Result#DRAINED} means the loop may wait for the next edge, {@link Result#OWED} that
  * it must come back to the listener without one; at most {@code maxAccepts} connections per
- * turn. Errors ({@code EMFILE}) propagate: the caller has a plan for them.
+ * turn. And {@code accept} fails now and then, for reasons of three sorts, each with its own
+ * answer: a client that is gone before we took it costs the clients queued behind it nothing;
+ * when the process or the kernel is short of what a new connection needs, the turn ends
+ * {@link Result#PAUSED} without asking again (asking again fails again), and the next turn,
+ * once the loop comes back, takes the queue as it finds it; only a listener that is itself
+ * broken ends the turn with its error.
  *
  * <p><b>What the tests try</b>: a scripted listener with connections queued, one with a
- * thousand (a burst), one whose accept fails; then real clients connecting together on one
- * real edge.
+ * thousand (a burst), queues in which accept fails, for reasons of each sort; then real
+ * clients connecting together on one real edge.
  *
  * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
  * clients that connect together may make a single edge; a loop that accepts one per event
@@ -35,7 +40,9 @@ import java.util.function.IntConsumer;
  * <a href="../../../../../../../day04-epoll-et/README.md#drop-and-et_stops_early">"{@code drop},
  * and {@code ET_STOPS_EARLY}"</a>
  * (the first: "The listener is an fd too"; the second: {@code Tuning.acceptsPerTurn} and
- * {@code Listening.owed()}; the third: the mode that accepts once per event).
+ * {@code Listening.owed()}; the third: the mode that accepts once per event), and
+ * <a href="../../../../../../../day04-epoll-et/README.md#accepting-acceptor-and-every-error-accept4-can-return">"Accepting:
+ * {@code Acceptor}, and every error {@code accept4} can return"</a>; accept(2), its notes on error handling.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */
@@ -46,7 +53,9 @@ public final class EdgeTriggeredAccept {
         /** accept said EAGAIN: the queue is empty. */
         DRAINED,
         /** maxAccepts taken; more may be queued, and no edge will say so. */
-        OWED
+        OWED,
+        /** Short of descriptors or memory: the loop stops watching the listener for a while, then comes back. */
+        PAUSED
     }
 
     /** accept4(2) on the listener: a new non-blocking fd, or {@link Sockets#WOULD_BLOCK}. */
@@ -61,7 +70,7 @@ public final class EdgeTriggeredAccept {
     /** One turn: accept until EAGAIN or {@code maxAccepts}. */
     public static Result acceptAll(Accept accept, int maxAccepts, IntConsumer onAccepted) throws SyscallException {
         // TODO: one turn, as the contract in the class comment says. How many connections can
-        //  one edge stand for?
+        //  one edge stand for, and which failures are one client's, which the process's?
         throw new UnsupportedOperationException("TODO: EdgeTriggeredAccept.acceptAll (day 4, exercise 2)");
     }
 }

@@ -11,18 +11,21 @@ import c10k.day04.Epoll;
  * test with a client that sends a line and waits for its answer. With a client that pipelines
  * (it keeps sending while it reads, as every benchmark does), now and then a connection stops
  * getting answers for good: its client has read everything, and sends more lines, and gets
- * nothing back. The server is not busy, nothing is logged, other clients are served, and
- * lines the stalled client sends later are read. The tests reproduce it with a scripted
- * connection.
+ * nothing back. The server is not busy, nothing is logged, other clients are served. It
+ * happens both to clients that read fast and to clients that read slowly enough to be paused
+ * by backpressure now and then. The tests reproduce it with a scripted connection.
  *
  * <p><b>Fix</b> {@link #handle}, to its contract: given the events epoll reported for one
  * connection, in one event, do everything each of them asks, so that no edge is wasted: an
- * edge-triggered event is not reported twice. {@link Conn} is the connection's side (given):
- * {@code flush} sends what waits until it is gone or the kernel says EAGAIN, {@code read} is
- * one read turn (it answers the lines it reads, sending first), {@code hangUpReported} tells
- * the read turn that a FIN may be queued ("A short read is a drained socket, until the FIN is
- * reported"). Before you change a line, find which event's request was dropped, and in which
- * situation, and say it in a comment.
+ * edge-triggered event is not reported twice, and a connection must never be left waiting for
+ * one that already came. {@link Conn} is the connection's side (given): {@code flush} sends
+ * what waits until it is gone or the kernel says EAGAIN, {@code read} is one read turn (it
+ * answers the lines it reads, sending first; a connection paused by backpressure reads
+ * nothing), {@code wantsRead} is false while the connection is paused (its unsent answers are
+ * above day 3's high-water mark) or finished, {@code hangUpReported} tells the read turn that a
+ * FIN may be queued ("A short read is a drained socket, until the FIN is reported"). Before
+ * you change a line, find which report was dropped, and in which situations, and say it
+ * in a comment.
  *
  * <p><b>Why</b>: edge-triggered epoll reports a change once. An event whose request the
  * handler ignores is gone, and the connection then waits for a change that its own state
@@ -45,7 +48,7 @@ public final class EventDispatch {
         /** Sends what waits, until it is gone or the kernel says EAGAIN. */
         void flush() throws SyscallException;
 
-        /** One read turn: reads, answers what it read (sending first, queueing what the kernel refused). */
+        /** One read turn: reads, answers what it read (sending first, queueing what the kernel refused); paused, nothing. */
         void read() throws SyscallException;
 
         /** The peer hung up: from now on only EAGAIN or end of stream ends a read turn. */
@@ -54,7 +57,7 @@ public final class EventDispatch {
         /** Nothing can be delivered any more: the loop closes it. */
         void markBroken();
 
-        /** Whether the connection still reads (not paused by backpressure, not finished). */
+        /** Whether the connection reads: not paused by backpressure (that changes as its answers leave), not finished. */
         boolean wantsRead();
     }
 
@@ -68,10 +71,12 @@ public final class EventDispatch {
             return;
         }
         if ((events & (Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.hangUpReported();
-        if ((events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) {
-            c.read();                               // answers go out from the read turn: send first
-        } else if ((events & Epoll.EPOLLOUT) != 0) {
-            c.flush();                              // room again for what waited
+        if (c.wantsRead()) {
+            // Reading: answers go out from the read turn itself (send first), so input drives it.
+            if ((events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.read();
+        } else {
+            // Paused by backpressure: only room for the waiting answers can move it on.
+            if ((events & Epoll.EPOLLOUT) != 0) c.flush();
         }
         // Hung up both ways while not reading (paused, or done): nothing can be delivered any more.
         if ((events & Epoll.EPOLLHUP) != 0 && !c.wantsRead()) c.markBroken();

@@ -98,21 +98,21 @@ public final class OwnerFlag {
 
     /** An event for the connection reached this thread. True: you own it now, serve it. False: the owner will. */
     public boolean offer() {
-        more.set(true);                         // say there is work
-        if (!owned.compareAndSet(false, true)) {
-            return false;                       // owned: the owner will see "more"
+        if (owned.compareAndSet(false, true)) {
+            more.set(false);                    // ours now; serving looks at all the work there is
+            return true;
         }
-        more.set(false);                        // ours now; serving looks at all the work there is
-        return true;
+        more.set(true);                         // owned: tell the owner there is work
+        return false;
     }
 
     /** The owner served. True: released. False: more work came meanwhile, you still own it, serve again. */
     public boolean tryRelease() {
-        if (more.get()) {                       // work came while we served: serve again
-            more.set(false);
+        owned.set(false);                       // let go first, then look: an offer() in between is seen
+        if (more.get() && owned.compareAndSet(false, true)) {
+            more.set(false);                    // work came while we served: ours again, serve again
             return false;
         }
-        owned.set(false);
-        return true;
+        return true;                            // nothing new, or another thread took over and serves it
     }
 }

@@ -9,7 +9,8 @@ import java.io.IOException;
  *
  * <p><b>The symptom</b>: day 6's server pins each client on a slot's fd number and gives each
  * occupant a new generation, and a worker writes its answer with {@link #writeIfStill}, below,
- * which checks that generation. Yet, rarely, under load, with a small pool, a client receives
+ * which checks that generation, reading it under the slot's lock. Yet, rarely, under load,
+ * with a small pool, a client receives
  * a line meant for the client who held its slot before. The tests reproduce it: they let the
  * event loop release and re-acquire the slot at the worst instant.
  *
@@ -46,10 +47,10 @@ public final class LateWrite {
 
     /** Writes {@code bytes} to the slot's fd if the slot still holds generation {@code generation}; returns whether it did. */
     public static boolean writeIfStill(Slot slot, int generation, byte[] bytes, Send send) throws IOException {
-        if (!slot.open || slot.generation != generation) {
-            return false;                  // not our client any more: drop the answer
+        if (!slot.isOpen() || slot.generation() != generation) {
+            return false;                  // not our client any more (both read under the slot's lock)
         }
-        slot.lock.lock();
+        slot.lock.lock();                  // the loop swaps what the number holds under this lock: never mid-send
         try {
             send.send(slot.fd(), bytes);
             return true;

@@ -158,6 +158,55 @@ class WritePathTest {
     }
 
     @Test
+    @Hints({
+            "The kernel took part of the answers and refused the rest. Where, in the buffer you were given, does the rest begin, and where did the answers begin?",
+            "Re-read day 3's \"Send first; ask for writability only while bytes wait\", and ByteBuffer's position, limit and what a write does to them.",
+            "The loop does not always hand you a buffer whose answers start at index 0. Follow one whose answers start at 100 through a write that takes part of them."})
+    void aLineCutByTheKernelIsNeitherLostNorDoubled() throws Exception {
+        // The loop's buffer holds other bytes before and after this read's answers: the answers
+        // are buffer[100, 100 + BIG). The kernel takes what fits, cutting a line somewhere.
+        byte[] buffer = new byte[100 + BIG + 100];
+        Arrays.fill(buffer, (byte) '#');
+        System.arraycopy(Flood.bytes(0, BIG), 0, buffer, 100, BIG);
+        try (ChannelPair pair = new ChannelPair(); ExecutorService readerThread = Executors.newSingleThreadExecutor()) {
+            WritePath w = new WritePath(pair.server);
+            within(pair, SPINS, () -> {
+                w.send(ByteBuffer.wrap(buffer, 100, BIG));
+                return null;
+            });
+            assertThat(w.pendingBytes())
+                    .as("of the 16 MiB of answers, the kernel took part and refused the rest: the rest, and only it,"
+                            + " waits")
+                    .isBetween(1, BIG - 1);
+            InputStream in = pair.client.socket().getInputStream();
+            Future<Long> rest = readerThread.submit(() -> Flood.readAndCheck(in, BIG));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            w.updateInterest(pair.key, true);
+            while (w.pendingBytes() > 0 && !rest.isDone()) {
+                assertThat(System.nanoTime() < deadline).as("the outbox did not drain in 10 s while the peer read").isTrue();
+                pair.selector.select(key -> {
+                    try {
+                        if (key.isWritable()) w.onWritable();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    w.updateInterest(key, true);
+                }, 100);
+            }
+            long got;
+            try {
+                got = rest.get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new AssertionError("the kernel cut the answers somewhere in a line, and what was sent after"
+                        + " OP_WRITE did not continue where it stopped: "
+                        + e.getCause().getMessage() + ". The rest of a partial write starts where the kernel stopped,"
+                        + " not where the buffer begins", e.getCause());
+            }
+            assertThat(got).as("every byte of the answers, once").isEqualTo(BIG);
+        }
+    }
+
+    @Test
     void echoesMebibytesBothWaysThroughASelectorLoop() throws Exception {
         long total = 8L * 1024 * 1024;
         try (SelectorHarness server = new SelectorHarness(false)) {

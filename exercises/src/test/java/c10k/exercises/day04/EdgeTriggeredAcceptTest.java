@@ -76,14 +76,112 @@ class EdgeTriggeredAcceptTest {
                 .isEqualTo(64);
     }
 
+    /** A listener that answers from a script: an fd (>= 0), WOULD_BLOCK, or {@code fail(errno)}. */
+    private static final class ErrorScript implements EdgeTriggeredAccept.Accept {
+        final int[] script;
+        int calls;
+
+        ErrorScript(int... script) {
+            this.script = script;
+        }
+
+        @Override
+        public int accept() throws SyscallException {
+            int a = calls < script.length ? script[calls] : Sockets.WOULD_BLOCK;
+            calls++;
+            if (a <= FAIL) throw new SyscallException("accept4", FAIL - a);
+            return a;
+        }
+    }
+
+    private static final int FAIL = -1000;
+
+    private static int fail(int errno) {
+        return FAIL - errno;
+    }
+
     @Test
-    void letsErrorsThrough() {
-        EdgeTriggeredAccept.Accept outOfFds = () -> {
-            throw new SyscallException("accept4", Errno.EMFILE);
-        };
-        assertThatThrownBy(() -> EdgeTriggeredAccept.acceptAll(outOfFds, 64, accepted::add))
-                .as("EMFILE is the caller's to handle (day 4 has a spare fd for it): let it through")
-                .isInstanceOf(SyscallException.class);
+    @Hints({
+            "accept failed for one client: is the listener broken, or is something wrong with that one connection only? What happens to the clients queued behind it if the turn stops, or throws?",
+            "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\" (and the table it links to), and the notes on error handling in accept(2).",
+            "Sort accept(2)'s errors by whose they are: the one connection's, the process's (or the kernel's) resources, the listener's. Day 3 already sorts them once for every loop of the book."})
+    void aClientGoneBeforeItWasTakenCostsTheQueueNothing() throws Exception {
+        int[] goneAlready = {Errno.ECONNABORTED, Errno.EPROTO, Errno.EPERM, Errno.ETIMEDOUT, Errno.EHOSTUNREACH};
+        for (int errno : goneAlready) {
+            accepted.clear();
+            ErrorScript listener = new ErrorScript(100, fail(errno), 101, 102, Sockets.WOULD_BLOCK);
+            Result result;
+            try {
+                result = EdgeTriggeredAccept.acceptAll(listener, 256, accepted::add);
+            } catch (SyscallException e) {
+                throw new AssertionError("accept failed with " + Errno.name(errno) + " for one client, and the turn"
+                        + " threw: that client had already given up (or was refused) before we took it; the listener"
+                        + " is fine, and the clients queued behind it went down with the loop. Which failures are one"
+                        + " client's, which the listener's?", e);
+            }
+            assertThat(accepted)
+                    .as("one client failed with " + Errno.name(errno) + " between its handshake and our accept; the two"
+                            + " queued behind it were not taken. In ET mode no new edge comes for them: they wait until"
+                            + " yet another client connects. One impatient client froze the queue")
+                    .containsExactly(100, 101, 102);
+            assertThat(result).as("after " + Errno.name(errno) + ": the queue then ran empty (EAGAIN)").isEqualTo(Result.DRAINED);
+        }
+    }
+
+    @Test
+    @Hints({
+            "Out of descriptors, the client stays in the queue and the listener stays readable. What does the next accept return, and the one after? What would each Result make the loop do next?",
+            "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\": the table, and the appendix's paragraph on running out of fds.",
+            "Which errors mean \"short of descriptors or memory\"? More than one errno says so, and none of them is helped by asking again at once."})
+    void shortOfDescriptorsOrMemoryPausesWithoutAskingAgain() throws Exception {
+        int[] short_ = {Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM};
+        for (int errno : short_) {
+            accepted.clear();
+            // Two clients taken, then the process is out of what a new connection needs; a
+            // retry fails the same way (the client stays queued), as many times as asked.
+            int[] script = new int[300];
+            script[0] = 100;
+            script[1] = 101;
+            for (int i = 2; i < script.length; i++) script[i] = fail(errno);
+            ErrorScript listener = new ErrorScript(script);
+            Result result;
+            try {
+                result = EdgeTriggeredAccept.acceptAll(listener, 256, accepted::add);
+            } catch (SyscallException e) {
+                throw new AssertionError(Errno.name(errno) + " ended the turn with an exception: to the loop, that"
+                        + " says the listener is broken, and the server goes down with every client it serves. Short"
+                        + " of descriptors or memory is a state that passes (a client leaves, memory frees)", e);
+            }
+            assertThat(accepted).as("the two clients taken before " + Errno.name(errno) + " are the caller's: handed over")
+                    .containsExactly(100, 101);
+            assertThat(listener.calls)
+                    .as("accept was asked again after " + Errno.name(errno) + " in the same turn: the client is still"
+                            + " queued and the next accept fails the same way, so a turn that retries spins (in LT"
+                            + " mode, at 100% CPU for as long as the client waits)")
+                    .isEqualTo(3);
+            assertThat(result)
+                    .as(Errno.name(errno) + ": the client is still queued, and accepting must wait: PAUSED (DRAINED"
+                            + " would wait for an edge the queue already had; OWED would ask again at once)")
+                    .isEqualTo(Result.PAUSED);
+        }
+        // The pause is over (a client left): the next turn takes the client that waited, and the rest.
+        accepted.clear();
+        Result after = EdgeTriggeredAccept.acceptAll(new ErrorScript(102, 103, Sockets.WOULD_BLOCK), 256, accepted::add);
+        assertThat(accepted).as("after the pause, the queue as the turn finds it").containsExactly(102, 103);
+        assertThat(after).isEqualTo(Result.DRAINED);
+    }
+
+    @Test
+    void aBrokenListenerEndsTheTurnWithItsError() {
+        for (int errno : new int[] {Errno.EBADF, Errno.EINVAL, Errno.ENOTSOCK}) {
+            ErrorScript listener = new ErrorScript(100, fail(errno), 101);
+            accepted.clear();
+            assertThatThrownBy(() -> EdgeTriggeredAccept.acceptAll(listener, 64, accepted::add))
+                    .as(Errno.name(errno) + " says the listener itself is broken (not one client, not a passing"
+                            + " shortage): the turn must end with it, so the loop stops and says why")
+                    .isInstanceOf(SyscallException.class);
+            assertThat(accepted).as("the client taken before " + Errno.name(errno) + " is handed over").containsExactly(100);
+        }
     }
 
     @Test

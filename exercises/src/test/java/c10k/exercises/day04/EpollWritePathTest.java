@@ -151,6 +151,38 @@ class EpollWritePathTest {
     }
 
     @Test
+    @Hints({
+            "The kernel took part of the answers and said EAGAIN. Where, in the array you were given, does the rest begin? Where did the answers begin?",
+            "Re-read day 4's \"update: EPOLLOUT only while something waits\", and what send(2) returns: a count of bytes, not a place in your array.",
+            "The loop does not always hand you answers that start at index 0. Follow answers that start at 100 through a send that takes part of them, then through onWritable."})
+    void aLineCutByTheKernelIsNeitherLostNorDoubled() throws Exception {
+        // The loop's answer buffer holds other bytes around this connection's answers: here
+        // 100 bytes before them and 100 after. The kernel takes 700 bytes per call and has room
+        // for 1700: the third call takes part of a line and the fourth says EAGAIN.
+        byte[] answers = data(3000, 6);
+        byte[] buffer = new byte[100 + answers.length + 100];
+        java.util.Arrays.fill(buffer, (byte) '#');
+        System.arraycopy(answers, 0, buffer, 100, answers.length);
+        FakeSocket socket = new FakeSocket(700, 1700);
+        EpollWritePath w = new EpollWritePath(socket);
+        w.send(buffer, 100, answers.length);
+        assertThat(new String(socket.received.toByteArray(), java.nio.charset.StandardCharsets.US_ASCII))
+                .as("what the kernel took of answers that start 100 bytes into the buffer: they must be exactly the"
+                        + " first 1700 bytes of the answers ('#' is the buffer's bytes around them)")
+                .isEqualTo(new String(answers, 0, 1700, java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(w.pendingBytes()).as("3000 bytes asked, 1700 taken before EAGAIN: the rest waits").isEqualTo(1300);
+        socket.room = 1 << 20;
+        w.onWritable();
+        byte[] got = socket.received.toByteArray();
+        assertThat(new String(got, java.nio.charset.StandardCharsets.US_ASCII))
+                .as("the kernel took part of a line, then said EAGAIN; after EPOLLOUT the peer must have every byte of"
+                        + " the answers once, in order: the rest resumes where the kernel stopped, not where the"
+                        + " answers (or the buffer) began")
+                .isEqualTo(new String(answers, java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(w.pendingBytes()).isZero();
+    }
+
+    @Test
     @EnabledOnOs(value = OS.LINUX, disabledReason = "epoll is Linux's")
     void aRealSlowReaderGetsEveryByteThroughEdgeTriggeredEpollout() throws Exception {
         int total = 16 * 1024 * 1024;   // more than the kernel's buffers hold

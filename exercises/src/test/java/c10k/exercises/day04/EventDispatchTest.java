@@ -12,18 +12,21 @@ import org.junit.jupiter.api.Test;
 @Hints({
         "The stalled client has answers waiting on the server, and the server is never told to send them. Which of epoll's reports would have said \"send now\", and in which situation could handle() have had it and not acted on it?",
         "Re-read day 4's \"handle: both directions, every time\": the lesson this bug breaks; then \"update: EPOLLOUT only while something waits\": when EPOLLOUT is reported again.",
-        "One event can carry EPOLLIN and EPOLLOUT together: the peer read (room appeared) and sent a new line in the same instant. Follow that event through handle()."})
+        "Follow two connections through handle(): one with a few answers waiting (below the pause mark) that gets EPOLLIN and EPOLLOUT in one event, the peer having read and sent in the same instant; and one paused by backpressure whose client sent lines during the pause, that then gets EPOLLOUT. When did each one's lines and room get their edge?"})
 @DisplayName("4. EventDispatch: find why a pipelining client stalls for good")
 class EventDispatchTest {
 
     /**
      * A connection played by the test: a peer whose unread answers fill the server's socket,
-     * so that some of them wait in the outbox, as under a pipelining client.
+     * so that some of them wait in the outbox, as under a pipelining client. Above
+     * {@link #PAUSE_ABOVE} waiting bytes it is paused (day 3's backpressure) and its read turn
+     * reads nothing.
      */
     static final class Scripted implements EventDispatch.Conn {
+        static final int PAUSE_ABOVE = 64 * 1024;
         final List<String> calls = new ArrayList<>();
         int waiting;                 // bytes in the outbox: the kernel refused them
-        boolean reading = true;
+        int unread;                  // bytes of lines in the socket, not read yet
         boolean hungUp;
         boolean broken;
 
@@ -35,7 +38,12 @@ class EventDispatchTest {
 
         @Override
         public void read() {
+            if (!wantsRead()) {
+                calls.add("read (paused: nothing)");
+                return;
+            }
             calls.add(hungUp ? "read to the FIN" : "read");
+            unread = 0;
             waiting += 100;          // answers to what it read; the socket is still full: they wait
         }
 
@@ -51,11 +59,14 @@ class EventDispatchTest {
 
         @Override
         public boolean wantsRead() {
-            return reading;
+            return waiting <= PAUSE_ABOVE;
         }
     }
 
     private final Scripted c = new Scripted();
+
+    private static final String LESSON = " The lesson it breaks: an edge-triggered report comes once; a report the"
+            + " handler does not act on is never repeated, and the connection waits for a change that only it could make";
 
     @Test
     void aClientThatReadsAndSendsAtOnceGetsItsAnswers() throws Exception {
@@ -66,9 +77,7 @@ class EventDispatchTest {
         assertThat(c.calls).as("the new line must be read").contains("read");
         assertThat(c.waiting)
                 .as("the stall: a pipelining client's connection was handled, and " + c.waiting + " bytes of answers"
-                        + " are still unsent with nothing scheduled to send them. The lesson it breaks: an edge-triggered"
-                        + " report comes once; a report the handler does not act on is never repeated, and the connection"
-                        + " waits for a change that only it could make")
+                        + " are still unsent with nothing scheduled to send them." + LESSON)
                 .isLessThan(64 * 1024);
     }
 
@@ -82,8 +91,29 @@ class EventDispatchTest {
     void sendsWhatWaitsWhenThereIsRoom() throws Exception {
         c.waiting = 500;
         EventDispatch.handle(c, Epoll.EPOLLOUT);
-        assertThat(c.calls).as("EPOLLOUT with bytes waiting: send them").containsExactly("flush");
+        assertThat(c.calls)
+                .as("EPOLLOUT with 500 bytes of answers waiting (too few to pause the connection): they were not"
+                        + " sent, and the socket will not be reported writable again while nothing is sent." + LESSON)
+                .contains("flush");
         assertThat(c.waiting).isZero();
+    }
+
+    @Test
+    @Hints({
+            "A paused connection's client kept sending: when did epoll report those lines, and what did the read turn do with that report?",
+            "Re-read day 4's \"handle: both directions, every time\" (what follows a flush that empties the outbox), and day 3's \"Backpressure: the outbox's water marks\".",
+            "Play it with the test: EPOLLIN while paused, then EPOLLOUT. After the second event, who reads the lines?"})
+    void aPausedConnectionReadsWhatCameWhileItWaited() throws Exception {
+        c.waiting = 2 * Scripted.PAUSE_ABOVE;   // the client stopped reading for a while: paused
+        c.unread = 300;                          // and sent three more lines meanwhile:
+        EventDispatch.handle(c, Epoll.EPOLLIN);  // their edge, while paused (the read turn reads nothing)
+        EventDispatch.handle(c, Epoll.EPOLLOUT); // the client read: room, every answer leaves, the pause ends
+        assertThat(c.calls).as("EPOLLOUT while paused: the waiting answers are sent").contains("flush");
+        assertThat(c.unread)
+                .as("the pause ended (every answer sent), and the 300 bytes of lines the client sent during the pause"
+                        + " were never read: their EPOLLIN came while the connection read nothing, and edge-triggered"
+                        + " epoll will not report them again; the client waits for their answers for good." + LESSON)
+                .isZero();
     }
 
     @Test

@@ -147,6 +147,54 @@ class LateWriteTest {
         assertThat(outcome.get()).isEqualTo(false);
     }
 
+    @Test
+    void theSlotCannotChangeHandsBetweenTheCheckAndTheSend() throws Exception {
+        // The loop's move (Alice resets, her slot is released, Bob gets it) is played in turn
+        // before each time the worker takes the slot's lock: the first time, the second, ...
+        // Wherever it lands, Alice's answer must not reach Bob.
+        for (int round = 1; round <= 4; round++) {
+            int k = round;
+            wire.clear();
+            SlotPool pool = pool(1);
+            Slot s = pool.acquire();
+            int alices = s.generation();
+            int[] takes = {0};
+            boolean[] played = {false};
+            s.lock.beforeLock = () -> {
+                if (played[0] || ++takes[0] != k) return;
+                played[0] = true;      // the loop, in this instant, on its own thread (the lock is free)
+                pool.release(s);
+                pool.acquire();
+            };
+            boolean written;
+            try {
+                written = LateWrite.writeIfStill(s, alices, ALICE, recorder);
+            } finally {
+                s.lock.beforeLock = null;
+            }
+            if (!played[0]) {
+                assertThat(wire).as("the slot stayed Alice's: her answer goes to her").containsExactly("1000: " + new String(ALICE, StandardCharsets.US_ASCII).strip());
+                continue;
+            }
+            assertThat(wire)
+                    .as("the slot changed hands just before the worker took the slot's lock for the " + ordinal(k)
+                            + " time, and Bob got Alice's line. Each look at the slot was made under its lock, and each"
+                            + " was true when it was made; the loop was free to act between two holds of the lock"
+                            + " (day 6, \"The race\")")
+                    .isEmpty();
+            assertThat(written).as("refused: false").isFalse();
+        }
+    }
+
+    private static String ordinal(int k) {
+        return switch (k) {
+            case 1 -> "first";
+            case 2 -> "second";
+            case 3 -> "third";
+            default -> k + "th";
+        };
+    }
+
     /**
      * The whole of day 6 on real sockets: a placeholder holds the slot's number (1300) from the
      * start, Alice's connection is dup3-ed onto it, she leaves and the placeholder goes back,

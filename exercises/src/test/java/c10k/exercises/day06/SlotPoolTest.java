@@ -205,4 +205,65 @@ class SlotPoolTest {
             worker.join(5_000);
         }
     }
+
+    @Test
+    @Hints({
+            "A worker late with the previous client's answer holds the slot's lock while it checks and writes. What may it see of a slot that is changing hands, if the loop does not wait for it?",
+            "Re-read day 6's \"Step 3: the generation, checked under the slot's lock\": which of the loop's steps take the lock.",
+            "A new client on the slot changes two things a worker looks at. Is there an order of those two writes, seen from a worker that does not wait, in which the old client's answer looks like the new one's?"})
+    void acquireWaitsForAWorkerInMidWrite() throws Exception {
+        SlotPool pool = pool(1000, 1);
+        Slot s = pool.acquire();
+        int alices = s.generation();
+        pool.release(s);   // Alice left; a worker late with her answer now takes the slot's lock to check
+        CountDownLatch workerHoldsTheLock = new CountDownLatch(1);
+        CountDownLatch workerDone = new CountDownLatch(1);
+        Thread worker = Thread.ofPlatform().start(() -> {
+            s.lock.lock();
+            try {
+                workerHoldsTheLock.countDown();
+                workerDone.await();
+            } catch (InterruptedException ignored) {
+                // the test ended
+            } finally {
+                s.lock.unlock();
+            }
+        });
+        try {
+            assertThat(workerHoldsTheLock.await(5, TimeUnit.SECONDS)).as("the test's worker took the slot's lock").isTrue();
+            CompletableFuture<Thread> acquirer = new CompletableFuture<>();
+            CompletableFuture<Slot> acquire = CompletableFuture.supplyAsync(() -> {
+                acquirer.complete(Thread.currentThread());
+                return pool.acquire();   // Bob connects
+            }, r -> Thread.ofPlatform().start(r));
+            Thread acquiring = acquirer.get(5, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!acquire.isDone() && !s.lock.hasQueuedThread(acquiring) && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(100_000);
+            }
+            if (acquire.isCompletedExceptionally()) {
+                try {
+                    acquire.join();
+                } catch (CompletionException e) {
+                    if (e.getCause() instanceof RuntimeException r) throw r;
+                    throw e;
+                }
+            }
+            assertThat(acquire.isDone() || s.lock.hasQueuedThread(acquiring))
+                    .as("acquire neither returned nor waited for the slot's lock within 5 s: what is it waiting for?")
+                    .isTrue();
+            assertThat(acquire.isDone())
+                    .as("acquire gave the slot to Bob while a worker late with Alice's answer held its lock, in"
+                            + " mid-check: the slot changed hands under a worker that was told nothing could change"
+                            + " while it held the lock, and it may see Bob's slot open with Alice's generation")
+                    .isFalse();
+            workerDone.countDown();
+            Slot bobs = acquire.get(5, TimeUnit.SECONDS);
+            assertThat(bobs).as("the worker let go: Bob gets the slot").isSameAs(s);
+            assertThat(bobs.generation()).as("with a generation of his own").isNotEqualTo(alices);
+        } finally {
+            workerDone.countDown();
+            worker.join(5_000);
+        }
+    }
 }

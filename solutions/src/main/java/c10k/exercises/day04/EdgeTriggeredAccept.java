@@ -1,5 +1,6 @@
 package c10k.exercises.day04;
 
+import c10k.day03.AcceptErrors;
 import c10k.day03.sys.Sockets;
 import c10k.day03.sys.SyscallException;
 import java.util.function.IntConsumer;
@@ -33,7 +34,9 @@ import java.util.function.IntConsumer;
  * <a href="../../../../../../../day04-epoll-et/README.md#drop-and-et_stops_early">"{@code drop},
  * and {@code ET_STOPS_EARLY}"</a>
  * (the first: "The listener is an fd too"; the second: {@code Tuning.acceptsPerTurn} and
- * {@code Listening.owed()}; the third: the mode that accepts once per event).
+ * {@code Listening.owed()}; the third: the mode that accepts once per event), and
+ * <a href="../../../../../../../day04-epoll-et/README.md#accepting-acceptor-and-every-error-accept4-can-return">"Accepting:
+ * {@code Acceptor}, and every error {@code accept4} can return"</a>; accept(2), its notes on error handling.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */
@@ -44,7 +47,9 @@ public final class EdgeTriggeredAccept {
         /** accept said EAGAIN: the queue is empty. */
         DRAINED,
         /** maxAccepts taken; more may be queued, and no edge will say so. */
-        OWED
+        OWED,
+        /** Short of descriptors or memory: the loop stops watching the listener for a while, then comes back. */
+        PAUSED
     }
 
     /** accept4(2) on the listener: a new non-blocking fd, or {@link Sockets#WOULD_BLOCK}. */
@@ -59,7 +64,21 @@ public final class EdgeTriggeredAccept {
     /** One turn: accept until EAGAIN or {@code maxAccepts}. */
     public static Result acceptAll(Accept accept, int maxAccepts, IntConsumer onAccepted) throws SyscallException {
         for (int accepted = 0; accepted < maxAccepts; accepted++) {
-            int fd = accept.accept();
+            int fd;
+            try {
+                fd = accept.accept();
+            } catch (SyscallException e) {
+                switch (AcceptErrors.classify(e.errno())) {
+                    // That client reset (or a firewall refused it) between its handshake and
+                    // now; the queue behind it is fine, and in ET mode no new edge would come
+                    // for it: accept on.
+                    case GONE_ALREADY -> { continue; }
+                    // Out of fds or memory: the connection stays queued and the next accept
+                    // fails the same way, so asking again at once only spins.
+                    case SHORT_OF_RESOURCES -> { return Result.PAUSED; }
+                    default -> throw e;   // the listener itself is broken
+                }
+            }
             if (fd == Sockets.WOULD_BLOCK) return Result.DRAINED;
             onAccepted.accept(fd);
         }

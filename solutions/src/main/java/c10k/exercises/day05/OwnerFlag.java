@@ -98,7 +98,11 @@ public final class OwnerFlag {
 
     /** An event for the connection reached this thread. True: you own it now, serve it. False: the owner will. */
     public boolean offer() {
-        more.set(true);                         // first say there is work, THEN try to own:
+        // The tutorial tried to own first and said "there is work" after failing: in between,
+        // the owner could let go and look, see nothing, and leave; then "more" went up with
+        // nobody to see it. Saying it first, THEN trying to own leaves no such instant: either
+        // the owner's look sees it, or the owner has let go and this CAS wins.
+        more.set(true);
         if (!owned.compareAndSet(false, true)) {
             return false;                       // the owner's tryRelease will see "more"
         }
@@ -108,10 +112,7 @@ public final class OwnerFlag {
 
     /** The owner served. True: released. False: more work came meanwhile, you still own it, serve again. */
     public boolean tryRelease() {
-        // The tutorial looked at "more" first and let go after: an offer() in between raised
-        // "more", found the connection still owned, and left; then the owner let go without
-        // seeing it. Letting go first, THEN looking leaves no such instant.
-        owned.set(false);
+        owned.set(false);                       // let go first, then look: an offer() in between is seen
         if (more.get() && owned.compareAndSet(false, true)) {
             more.set(false);
             return false;

@@ -9,7 +9,8 @@ import java.io.IOException;
  *
  * <p><b>The symptom</b>: day 6's server pins each client on a slot's fd number and gives each
  * occupant a new generation, and a worker writes its answer with {@link #writeIfStill}, below,
- * which checks that generation. Yet, rarely, under load, with a small pool, a client receives
+ * which checks that generation, reading it under the slot's lock. Yet, rarely, under load,
+ * with a small pool, a client receives
  * a line meant for the client who held its slot before. The tests reproduce it: they let the
  * event loop release and re-acquire the slot at the worst instant.
  *
@@ -46,9 +47,10 @@ public final class LateWrite {
 
     /** Writes {@code bytes} to the slot's fd if the slot still holds generation {@code generation}; returns whether it did. */
     public static boolean writeIfStill(Slot slot, int generation, byte[] bytes, Send send) throws IOException {
-        // The check must be made under the lock: checked before it, it looks at a past that may
-        // be gone by the time the lock is ours (the loop held it, released the slot, gave it to
-        // Bob). Under the lock, the answer stays true until the send is done.
+        // The tutorial read open and generation through the accessors, each under the lock, and
+        // then took the lock again to send: between the two holds the loop could release the
+        // slot and give it to Bob, and the answer went to him. A check is true only while the
+        // lock that made it is held: check and send in one hold.
         slot.lock.lock();                  // from here on the loop cannot release or reuse the slot
         try {
             if (!slot.open || slot.generation != generation) {

@@ -19,7 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>What the tests try</b>: a pool handed out, exhausted, freed in another order than it
  * was taken, a slot reused many times, a double release, a worker in mid-write while the loop
- * releases its slot; what the numbers hold at each step is watched through {@link Numbers}.
+ * releases its slot, or gives it to the next client; what the numbers hold at each step is
+ * watched through {@link Numbers}.
  *
  * <p><b>Why</b>: {@code accept} hands out the lowest free number, so the number just closed is
  * the very next one given to a new client, and a worker still busy with the old client's
@@ -53,7 +54,7 @@ public final class SlotPool implements AutoCloseable {
     public static final class Slot {
         private final int fd;
         /** Held while the slot changes hands, and by a worker while it writes. */
-        final ReentrantLock lock = new ReentrantLock();
+        final WatchedLock lock = new WatchedLock();
         /** Bumped for each new client of this slot; guarded by lock. */
         int generation;
         /** A client occupies the slot; guarded by lock. */
@@ -89,6 +90,23 @@ public final class SlotPool implements AutoCloseable {
         @Override
         public String toString() {
             return "slot fd " + fd;
+        }
+    }
+
+    /**
+     * A slot's lock (given, not part of the exercise): a {@code ReentrantLock} with a hook that
+     * runs just before a thread that does not hold it takes it, where a test plays what the event
+     * loop could do in that instant.
+     */
+    static final class WatchedLock extends ReentrantLock {
+        /** Runs just before {@link #lock} by a thread that does not hold the lock yet; none unless a test sets one. */
+        volatile Runnable beforeLock;
+
+        @Override
+        public void lock() {
+            Runnable hook = beforeLock;
+            if (hook != null && !isHeldByCurrentThread()) hook.run();
+            super.lock();
         }
     }
 
