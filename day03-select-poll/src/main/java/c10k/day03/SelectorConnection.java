@@ -2,6 +2,7 @@ package c10k.day03;
 
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
+import c10k.day01.harness.Stats;
 import c10k.day01.harness.Timeouts;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,16 +38,23 @@ final class SelectorConnection {
         /** Answers to one read: at most its bytes, plus a line start held back from earlier reads
          *  (under MAX_LINE), plus the error line. So it never overflows. */
         final ByteBuffer replies = ByteBuffer.allocate(READ_BUFFER + Protocol.MAX_LINE + Protocol.ERR_LINE_TOO_LONG.length);
+        /** The {@code --stats} figures, counted by the loop thread and read by the reporter. */
+        final Stats.Counters counters;
+        int linesThisRead;
         /** Made once: a capturing lambda written inline would be allocated on every read. */
-        final LineFramer.LineSink collect = (buf, start, end) ->
-                replies.put(replies.position(), buf, start, end - start).position(replies.position() + end - start);
+        final LineFramer.LineSink collect = (buf, start, end) -> {
+            replies.put(replies.position(), buf, start, end - start).position(replies.position() + end - start);
+            this.linesThisRead++;
+        };
+
         // The three clocks of the protocol (Timers' idea, written for a JDK channel instead of
         // an fd): one fixed duration per list, so appending keeps each list in deadline order.
         final Deadlines idle, sendClock, drain;
         long now;
         int connections, readPaused, largestOutbox;
 
-        Loop(Timeouts timeouts) {
+        Loop(Timeouts timeouts, Stats.Counters counters) {
+            this.counters = counters;
             idle = new Deadlines("idle", timeouts.idle().toNanos());
             sendClock = new Deadlines("send", timeouts.send().toNanos());
             drain = new Deadlines("drain", timeouts.drain().toNanos());
@@ -59,9 +67,9 @@ final class SelectorConnection {
         /** Idle: stop reading and close gently (FIN, drain). Send or drain: the peer is not reading; close. */
         void expire() {
             Object due;
-            while ((due = idle.pollExpired(now)) != null) ((SelectorConnection) due).finish();
-            while ((due = sendClock.pollExpired(now)) != null) ((SelectorConnection) due).close();
-            while ((due = drain.pollExpired(now)) != null) ((SelectorConnection) due).close();
+            while ((due = idle.pollExpired(now)) != null) { counters.timedOut(); ((SelectorConnection) due).finish(); }
+            while ((due = sendClock.pollExpired(now)) != null) { counters.timedOut(); ((SelectorConnection) due).close(); }
+            while ((due = drain.pollExpired(now)) != null) { counters.timedOut(); ((SelectorConnection) due).close(); }
         }
     }
 
@@ -87,6 +95,7 @@ final class SelectorConnection {
     void register(Selector selector) throws ClosedChannelException {
         key = channel.register(selector, SelectionKey.OP_READ, this);
         loop.connections++;
+        loop.counters.accepted();
         loop.idle.restart(timer, loop.now);
     }
 
@@ -110,7 +119,12 @@ final class SelectorConnection {
         replies.clear();
         try {
             n = channel.read(loop.readBuffer.clear());   // non-blocking: takes what has arrived
-            if (n > 0) ok = framer.feed(loop.readBuffer.flip(), loop.collect);   // lines go to replies
+            if (n > 0) {
+                loop.counters.bytesIn(n);
+                loop.linesThisRead = 0;
+                ok = framer.feed(loop.readBuffer.flip(), loop.collect);   // lines go to replies
+                loop.counters.lines(loop.linesThisRead);
+            }
             // Only a complete line is activity: a peer dripping half a line still times out.
             if (replies.position() > 0 && timer.list() == loop.idle) loop.idle.restart(timer, loop.now);
         } catch (IOException e) {
@@ -139,7 +153,7 @@ final class SelectorConnection {
         // would overtake the older ones and the peer would get answers out of order.
         if (outbox.isEmpty() && data.hasRemaining()) {
             try {
-                channel.write(data);   // takes what fits in the socket's send buffer
+                loop.counters.bytesOut(channel.write(data));   // takes what fits in the socket's send buffer
             } catch (IOException e) {
                 fail("write", e);      // EPIPE or ECONNRESET: the peer is gone
                 return;
@@ -163,6 +177,7 @@ final class SelectorConnection {
             return;
         }
         outbox.consumed(n);
+        loop.counters.bytesOut(n);
         if (n > 0 && timer.list() == loop.sendClock) loop.sendClock.restart(timer, loop.now);   // progress
         if (outbox.isEmpty()) outView = null;   // never pin an array the outbox has let go
         afterIo();
@@ -199,9 +214,11 @@ final class SelectorConnection {
         if (!finishing && !readPaused && outbox.isFull()) {
             readPaused = true;        // the peer is not reading: neither do we
             loop.readPaused++;
+            loop.counters.paused(1);
         } else if (readPaused && outbox.hasRoom()) {
             readPaused = false;       // it caught up; the gap between the marks avoids flapping
             loop.readPaused--;
+            loop.counters.paused(-1);
         }
         int ops = !finishing && !readPaused ? SelectionKey.OP_READ : 0;
         // A socket is writable whenever its send buffer has room, i.e. almost always: OP_WRITE
@@ -243,8 +260,12 @@ final class SelectorConnection {
         if (closed) return;
         closed = true;
         timer.cancel();
-        if (readPaused) loop.readPaused--;
+        if (readPaused) {
+            loop.readPaused--;
+            loop.counters.paused(-1);
+        }
         loop.connections--;
+        loop.counters.closed();
         outbox.clear();
         outView = null;
         // This cancels the key. The JDK takes the fd out of the epoll set and only then really

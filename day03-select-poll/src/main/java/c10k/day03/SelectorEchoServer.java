@@ -1,6 +1,7 @@
 package c10k.day03;
 
 import c10k.day01.harness.Log;
+import c10k.day01.harness.Stats;
 import c10k.day03.shell.LoopServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -26,12 +27,13 @@ import java.nio.channels.SocketChannel;
  * <p>Connection state belongs to the loop thread; other threads only read the volatile
  * figures and call {@link #close()} (the life cycle is {@link LoopServer}'s).
  */
-public final class SelectorEchoServer extends LoopServer<SelectorEchoServer> {
+public final class SelectorEchoServer extends LoopServer<SelectorEchoServer> implements Stats.Source {
 
     /** Accepts per wakeup: a burst of connections must not starve the clients already here. */
     private static final int ACCEPTS_PER_WAKEUP = 64;
 
     private final InetSocketAddress address;
+    private final Stats stats = new Stats();
     private final AcceptPause acceptPause = new AcceptPause("day03 selector");
     private Selector selector;
     private ServerSocketChannel listener;
@@ -60,7 +62,12 @@ public final class SelectorEchoServer extends LoopServer<SelectorEchoServer> {
             selector.close();
             throw e;
         }
-        shared = new SelectorConnection.Loop(timeoutSettings());
+        shared = new SelectorConnection.Loop(timeoutSettings(), stats.newCounters());
+    }
+
+    @Override
+    public Stats stats() {
+        return stats;
     }
 
     @Override
@@ -76,6 +83,7 @@ public final class SelectorEchoServer extends LoopServer<SelectorEchoServer> {
         nowIsFresh = false;
         // select's timeout 0 means forever: "no deadline" is 0, and a deadline is at least 1 ms.
         selector.select(this::dispatch, millis < 0 ? 0 : Math.max(1, millis));
+        shared.counters.wakeup();
         if (!nowIsFresh) tick();
         shared.expire();
         if (listenerKey.isValid() && acceptPause.endIfDue()) listenerKey.interestOps(SelectionKey.OP_ACCEPT);
