@@ -7,6 +7,8 @@ import c10k.day01.Fds;
 import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.day01.harness.Timeouts;
+import c10k.day07.sys.KernelCeiling;
+import c10k.day07.sys.KernelFeatures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package c10k.day07;
 
+import c10k.day07.sys.KernelFeatures;
 import org.junit.jupiter.api.Assumptions;
 
 /**

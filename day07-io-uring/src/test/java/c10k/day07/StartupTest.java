@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import c10k.day01.Fds;
 import c10k.day01.harness.Timeouts;
 import c10k.day03.sys.SyscallException;
+import c10k.day07.sys.IoUring;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
