@@ -27,7 +27,7 @@ class StartupTest {
 
     @Test
     void aPortInUseIsRefusedAndNothingLeaks() throws Exception {
-        IoUringAvailable.assume();
+        IoUringAvailable.assume(IoUringEchoServer.Mode.MULTISHOT);
         int before = Fds.baseline();
         try (IoUringEchoServer first = new IoUringEchoServer("127.0.0.1", 0, IoUringEchoServer.Mode.MULTISHOT, 2, Timeouts.NONE)) {
             first.start();
