@@ -5,12 +5,14 @@ import static c10k.day07.UserData.*;
 import c10k.day01.harness.Stats;
 import c10k.day03.Deadlines;
 import c10k.day03.sys.Sockets;
+import c10k.day07.sys.SubmissionQueue;
 import java.util.Arrays;
 
 /**
- * A ring's connections and their lives: the table they are found in by slot (the low half
- * of a completion's user_data), how one starts, lingers, and ends. The bytes in between are
- * {@link Receiver}'s and {@link Sender}'s.
+ * A ring's connections, and the one place that decides their lives: the table they are found
+ * in by slot (the low half of a completion's user_data), how one starts, what follows each of
+ * its completions (answer, linger, close or abort), and when it is freed. The bytes are moved
+ * by its {@link Receiver} and {@link Sender}, which say what happened and decide nothing.
  *
  * <p>The rule of the completion model shapes the end: a connection is not freed when it is
  * "closed" but when its last request has completed. Closing the fd would not end its
@@ -24,54 +26,43 @@ final class Connections implements RingTimers.Expiry {
     private final Stats.Counters counters;
     private final RingTimers timers;
     private final boolean direct;
-    private final RingAcceptor acceptor;
-    private Receiver receiver;
-    private Sender sender;
+    private final Receiver receiver;
+    private final Sender sender;
     private UringConnection[] table = new UringConnection[256];
     private int[] freeSlots = new int[256];
     private int freeCount;
     private int nextSlot;
     private int open;
-    /** Connections' requests submitted whose final completion has not arrived. */
+    /** Our own requests (cancel, shutdown, close) submitted whose completion has not arrived. */
     private int inflight;
-    /** The loop is stopping: nothing is re-armed. */
-    boolean stopping;
 
-    Connections(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, boolean direct, RingAcceptor acceptor) {
+    Connections(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, boolean direct, Receiver receiver, Sender sender) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;
         this.direct = direct;
-        this.acceptor = acceptor;
-    }
-
-    void wire(Receiver receiver, Sender sender) {
         this.receiver = receiver;
         this.sender = sender;
-    }
-
-    UringConnection get(int slot) {
-        return table[slot];
     }
 
     int open() {
         return open;
     }
 
+    /** Connections' requests in flight: the loop may only end, and free memory, at 0. */
     int inflight() {
-        return inflight;
+        return inflight + receiver.inflight() + sender.inflight();
     }
 
-    /** One more request of {@code c} in flight: its memory and slot stay reserved until it completes. */
-    void submitted(UringConnection c) {
-        c.inflight++;
-        inflight++;
+    /** The figures of the connections and their receive path, for other threads. */
+    void publish(LoopFigures figures) {
+        figures.open = open;
+        receiver.publish(figures, open);
     }
 
-    /** The final completion of one of {@code c}'s requests. */
-    void completed(UringConnection c) {
-        c.inflight--;
-        inflight--;
+    /** The end of a batch of completions: the receive buffers it used go back, starved receives are re-armed. */
+    void endOfBatch() {
+        receiver.endOfBatch();
     }
 
     /** A socket the acceptor got: a slot, the idle clock, and a first receive. */
@@ -90,10 +81,76 @@ final class Connections implements RingTimers.Expiry {
         receiver.arm(c);
     }
 
-    /** A cancel, a shutdown or a close of {@code c} has completed. */
-    void onDone(UringConnection c) {
-        completed(c);
-        finishIfDone(c);
+    /**
+     * The completion of one of a connection's requests ({@code kind}, from its user_data).
+     * The receiver or sender takes in what it says; what follows is decided here.
+     */
+    void onCompletion(int kind, int slot, int res, int flags) {
+        UringConnection c = table[slot];
+        switch (kind) {
+            case RECV -> {
+                int outcome = receiver.onRecv(c, res, flags);
+                if (outcome == Receiver.LINE_TOO_LONG) startLingering(c, timers.draining);   // its answer is queued
+                next(c, outcome == Receiver.FAILED);
+            }
+            case SEND -> next(c, sender.onSend(c, res) == Sender.FAILED);
+            case PAUSE -> {
+                receiver.pauseDone(c);
+                finishIfDone(c);
+            }
+            case CANCEL, SHUTDOWN, CLOSE -> {
+                c.inflight--;
+                inflight--;
+                finishIfDone(c);
+            }
+            default -> throw new IllegalStateException("completion of unknown kind " + kind);
+        }
+    }
+
+    /**
+     * After a receive or a send: a closing connection may now be freed, a failed one is
+     * aborted; otherwise what is queued goes out, and reading stops or starts again with the
+     * output waiting (backpressure).
+     */
+    private void next(UringConnection c, boolean failed) {
+        if (c.closing) {
+            finishIfDone(c);
+        } else if (failed) {
+            abort(c);                    // ECONNRESET, EPIPE: nothing can be delivered
+        } else {
+            flush(c);
+            if (c.closing) return;
+            receiver.checkPressure(c);
+            receiver.maybeArm(c);
+        }
+    }
+
+    /** Sends what is queued; once everything is sent, what comes next depends on how the connection is ending. */
+    private void flush(UringConnection c) {
+        if (sender.flush(c) != Sender.ALL_SENT) return;
+        if (c.inputEnded) {
+            abort(c);                    // half-close: every complete line answered; FIN goes with the close
+        } else if (c.lingering) {
+            if (!c.shutDown) shutdownWrite(c);
+            receiver.maybeArm(c);
+        } else if (c.outputWaiting) {
+            c.outputWaiting = false;
+            timers.restart(timers.idle, c);   // the idle clock again, from now
+        }
+    }
+
+    /**
+     * FIN after the last answer; we keep reading. A direct descriptor has no fd to call
+     * shutdown(2) on: the ring does it.
+     */
+    private void shutdownWrite(UringConnection c) {
+        if (direct) {
+            sq.shutdownFixed(c.fd, Sockets.SHUT_WR, ud(SHUTDOWN, c.slot));
+            submitted(c);
+        } else {
+            Sockets.shutdownWrite(c.fd);
+        }
+        c.shutDown = true;
     }
 
     /**
@@ -101,23 +158,18 @@ final class Connections implements RingTimers.Expiry {
      * sending side and read and discard until the peer's FIN or the deadline. Closing with
      * unread input would send RST, and the peer could lose the answers it has not read yet.
      */
-    void startLingering(UringConnection c, Deadlines deadline) {
+    private void startLingering(UringConnection c, Deadlines deadline) {
         if (c.lingering || c.closing) return;
         c.lingering = true;
         c.discardPartial();
         receiver.clearPause(c);          // input is discarded from now on: no pressure
         timers.restart(deadline, c);
-        sender.flush(c);
+        flush(c);
         if (!c.closing) receiver.maybeArm(c);
     }
 
-    /** A clean end: nothing in flight but maybe a recv; FIN goes out with the close. */
-    void close(UringConnection c) {
-        abort(c);
-    }
-
     /** Tears a connection down: cancels what is in flight, frees it when that has completed. */
-    void abort(UringConnection c) {
+    private void abort(UringConnection c) {
         if (c.closing) return;
         c.closing = true;
         c.stopClock();
@@ -129,7 +181,12 @@ final class Connections implements RingTimers.Expiry {
         finishIfDone(c);
     }
 
-    void finishIfDone(UringConnection c) {
+    private void submitted(UringConnection c) {
+        c.inflight++;
+        inflight++;
+    }
+
+    private void finishIfDone(UringConnection c) {
         if (!c.closing || c.inflight > 0 || c.finished) return;
         if (direct && !c.fileClosed) {
             // A direct descriptor is closed by a request too; its slot in the table is free
@@ -150,7 +207,6 @@ final class Connections implements RingTimers.Expiry {
         freeSlots[freeCount++] = c.slot;
         open--;
         counters.closed();
-        acceptor.slotFreed();
     }
 
     @Override
@@ -169,7 +225,7 @@ final class Connections implements RingTimers.Expiry {
 
     /** Stopping: every connection closes as soon as its requests (all being cancelled) are in. */
     void stopAll() {
-        stopping = true;
+        receiver.stop();
         for (int i = 0; i < nextSlot; i++) {
             UringConnection c = table[i];
             if (c != null && !c.closing) {
@@ -193,5 +249,11 @@ final class Connections implements RingTimers.Expiry {
             }
         }
         open = 0;
+    }
+
+    /** Nothing is in flight any more: the buffers kept for later connections are freed. */
+    void freeAll() {
+        sender.freeAll();
+        receiver.freeAll();
     }
 }

@@ -3,6 +3,7 @@
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
 //DEPS info.picocli:picocli:4.7.7
 //SOURCES *.java
+//SOURCES sys/*.java
 //SOURCES ../../../../../../day03-select-poll/src/main/java/c10k/day03/*.java
 //SOURCES ../../../../../../day03-select-poll/src/main/java/c10k/day03/sys/*.java
 

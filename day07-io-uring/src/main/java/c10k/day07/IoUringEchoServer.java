@@ -5,6 +5,9 @@ import c10k.day01.harness.Stats;
 import c10k.day01.harness.Timeouts;
 import c10k.day03.sys.EventFd;
 import c10k.day03.sys.Sockets;
+import c10k.day07.sys.IoUring;
+import c10k.day07.sys.KernelCeiling;
+import c10k.day07.sys.KernelFeatures;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,18 +39,6 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
     public enum Mode { BASIC, MULTISHOT }
 
     private static final System.Logger LOG = c10k.day01.harness.Log.logger("day07");
-    /**
-     * Each turn of a loop submits about one SQE per connection that was answered: 4,096 make
-     * a turn with 10,000 busy connections three io_uring_enter calls, where 256 made forty.
-     */
-    static final int SQ_ENTRIES = 4096;
-    /**
-     * Each busy connection can post a receive and a send completion per turn. A full CQ ring
-     * costs twice: the kernel keeps the completion aside (IORING_FEAT_NODROP) and ends the
-     * multishot request that posted it, which we must then re-arm. 65,536 is the kernel's
-     * largest; its 1 MiB is the ring's, not a connection's.
-     */
-    static final int CQ_ENTRIES = 65_536;
 
     private final String host;
     private final int requestedPort;
@@ -149,9 +140,11 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
         String refusal = kernel.refusal(mode == Mode.MULTISHOT);
         if (refusal != null) throw new IoUring.UnavailableException(refusal);
         LOG.log(System.Logger.Level.INFO, this + ": " + kernel.describe(mode == Mode.MULTISHOT));
+        RingSettings settings = new RingSettings(mode, timeouts, clock, recvSize, ringBuffers, ringBufferSize, fixedFiles,
+                incrementalBuffers, kernel, turnHook, onFatal);
         try {
             for (int i = 0; i < threads; i++) {
-                IoUring ring = IoUring.open(SQ_ENTRIES, CQ_ENTRIES, kernel);   // its loop thread enables it
+                IoUring ring = IoUring.open(RingSettings.SQ_ENTRIES, RingSettings.CQ_ENTRIES, kernel);   // its loop thread enables it
                 rings.add(ring);
                 EventFd wake = new EventFd();
                 wakes.add(wake);
@@ -168,8 +161,7 @@ public final class IoUringEchoServer implements EchoServer, Stats.Source {
                     throw e;
                 }
                 String name = "day07-" + mode.name().toLowerCase() + (threads > 1 ? "-" + i : "");
-                loops.add(new RingLoop(name, mode, ring, fd, wake, stats.newCounters(), timeouts, clock,
-                        recvSize, ringBuffers, ringBufferSize, fixedFiles, incrementalBuffers, kernel, turnHook, onFatal));
+                loops.add(new RingLoop(name, ring, fd, wake, stats.newCounters(), settings));
             }
         } catch (IOException | RuntimeException e) {
             // No loop runs yet: the listeners are closed here, the rest by release().

@@ -1,13 +1,15 @@
 package c10k.day07;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static c10k.day07.UserData.*;
 
 import c10k.day01.LineFramer;
 import c10k.day01.Protocol;
 import c10k.day01.harness.Stats;
-import c10k.day03.sys.Errno;
 import c10k.day03.Outbox;
+import c10k.day03.sys.Errno;
+import c10k.day07.sys.BufferRing;
+import c10k.day07.sys.SubmissionQueue;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,14 +37,18 @@ import java.util.ArrayDeque;
  * Linux 6.17, where the start-up probe found it): having brought in that much, it ends, and the
  * next one is armed only if the connection is not paused. What a peer that never reads can make us hold is then the
  * high-water mark, one budget and one buffer, whatever the size of the ring.
+ *
+ * <p>What a completion meant for the connection is returned ({@link #onRecv}), not acted on:
+ * whether to answer, linger or abort is {@link Connections}' to decide.
  */
 final class Receiver implements LineFramer.LineSink {
+
+    /** What {@link #onRecv} found: bytes, an end of stream or nothing much; a line too long; an error. */
+    static final int RECEIVED = 0, LINE_TOO_LONG = 1, FAILED = 2;
 
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
     private final RingTimers timers;
-    private final Connections connections;
-    private final Sender sender;
     private final boolean direct;
     /** multishot mode's shared buffers; null in basic mode. */
     private final BufferRing buffers;
@@ -73,6 +79,10 @@ final class Receiver implements LineFramer.LineSink {
     static final int RECV_BUDGET = Outbox.HIGH_WATER;
     /** {@link #RECV_BUDGET}, or 0 where the kernel takes none (before 6.17: the start-up probe said so). */
     private final int budget;
+    /** Our requests (recv, pause) submitted whose last completion has not arrived. */
+    private int inflight;
+    /** The loop is stopping: nothing is armed again. */
+    private boolean stopping;
 
     /**
      * basic mode: a connection's receive buffer, with an arena of its own so that it can be
@@ -81,25 +91,33 @@ final class Receiver implements LineFramer.LineSink {
     record Chunk(Arena arena, MemorySegment segment, ByteBuffer view) {
     }
 
-    Receiver(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, Connections connections, Sender sender,
-             boolean direct, BufferRing buffers, int budget, int recvSize) {
+    Receiver(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, boolean direct, BufferRing buffers,
+             int budget, int recvSize) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;
-        this.connections = connections;
-        this.sender = sender;
         this.direct = direct;
         this.buffers = buffers;
         this.recvSize = recvSize;
         this.budget = buffers == null ? 0 : budget;
     }
 
-    long enobufs() {
-        return enobufs;
+    int inflight() {
+        return inflight;
     }
 
-    int largestUnsent() {
-        return largestUnsent;
+    /** Stopping: every request is being cancelled, none is armed again. */
+    void stop() {
+        stopping = true;
+    }
+
+    /** This receive path's figures, for other threads; {@code open}: the connections of the loop. */
+    void publish(LoopFigures figures, int open) {
+        figures.recvBuffersHeld = buffers == null ? open : 0;   // basic: one each, pinned while idle
+        figures.recvBuffersKept = recvPool.size();
+        figures.enobufs = enobufs;
+        figures.largestUnsent = largestUnsent;
+        figures.recvBudget = budget;
     }
 
     /** basic mode: the new connection's own receive buffer. */
@@ -123,44 +141,42 @@ final class Receiver implements LineFramer.LineSink {
         else chunk.arena().close();
     }
 
-    /** basic: free receive buffers kept for the next connections. */
-    int kept() {
-        return recvPool.size();
-    }
-
     /** The loop has ended and nothing is in flight: the kept buffers are freed. */
     void freeAll() {
         for (Chunk chunk : recvPool) chunk.arena().close();
         recvPool.clear();
     }
 
-    /** The budget each multishot recv is armed with, or 0 if this kernel cannot take one. */
-    int recvBudget() {
-        return budget;
-    }
-
     void arm(UringConnection c) {
         if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), budget, ud(RECV, c.slot));
         else sq.recv(c.fd, c.recvBuffer.segment().address(), recvSize, ud(RECV, c.slot));
         c.recvArmed = true;
-        connections.submitted(c);
+        c.inflight++;
+        inflight++;
     }
 
+    /** Arms a receive if the connection has none and may read (not paused, ending or starved). */
     void maybeArm(UringConnection c) {
-        if (!c.recvArmed && !c.starved && c.wantsRead() && !connections.stopping) arm(c);
+        if (!c.recvArmed && !c.starved && c.wantsRead() && !stopping) arm(c);
     }
 
-    void onRecv(UringConnection c, int res, int flags) {
+    /**
+     * A receive's completion: frames what arrived into the connection's outbox, and says what
+     * it meant ({@link #RECEIVED}, {@link #LINE_TOO_LONG}, {@link #FAILED}).
+     */
+    int onRecv(UringConnection c, int res, int flags) {
         boolean more = (flags & IORING_CQE_F_MORE) != 0;
         if (!more) {
             c.recvArmed = false;
-            connections.completed(c);
+            c.inflight--;
+            inflight--;
         }
         boolean provided = (flags & IORING_CQE_F_BUFFER) != 0;
+        int outcome = RECEIVED;
         if (res > 0) {
             counters.bytesIn(res);
             ByteBuffer data = provided ? buffers.received(flags, res) : c.recvBuffer.view().clear().limit(res);
-            if (!c.closing && !c.lingering) frame(c, data);
+            if (!c.closing && !c.lingering && !frame(c, data)) outcome = LINE_TOO_LONG;
             // A lingering connection discards what it reads: it only waits for the peer's FIN.
         } else if (res == 0) {
             c.inputEnded = true;         // FIN: answer the complete lines, drop the partial one
@@ -174,17 +190,16 @@ final class Receiver implements LineFramer.LineSink {
                 starved.add(c);
             }
         } else if (res != -Errno.ECANCELED) {
-            connections.abort(c);        // ECONNRESET and friends: nothing can be delivered
+            outcome = FAILED;            // ECONNRESET and friends: nothing can be delivered
         }
         if (provided) buffers.release(flags);   // copied out (or discarded): the kernel may refill it
-        if (c.closing) {
-            connections.finishIfDone(c);
-            return;
-        }
-        sender.flush(c);
-        if (c.closing) return;
-        checkPressure(c);
-        if (!more) maybeArm(c);
+        return outcome;
+    }
+
+    /** The cancel that paused a multishot recv has completed. */
+    void pauseDone(UringConnection c) {
+        c.inflight--;
+        inflight--;
     }
 
     /**
@@ -201,7 +216,8 @@ final class Receiver implements LineFramer.LineSink {
         }
     }
 
-    private void frame(UringConnection c, ByteBuffer data) {
+    /** Frames {@code data} into {@code c}'s outbox; false if a line was too long (its answer queued). */
+    private boolean frame(UringConnection c, ByteBuffer data) {
         framing = c;
         newLines = 0;
         boolean ok;
@@ -232,8 +248,8 @@ final class Receiver implements LineFramer.LineSink {
         if (!ok) {
             c.discardPartial();
             c.outbox().append(Protocol.ERR_LINE_TOO_LONG, 0, Protocol.ERR_LINE_TOO_LONG.length);
-            connections.startLingering(c, timers.draining);
         }
+        return ok;
     }
 
     private boolean feed(LineFramer framer, ByteBuffer data) {
@@ -254,7 +270,8 @@ final class Receiver implements LineFramer.LineSink {
     /**
      * Backpressure: a peer that sends but does not read must not grow our memory. Above the
      * high-water mark we stop reading from it (basic: we just do not re-arm the recv;
-     * multishot: the recv is still armed, so we cancel it), and start again below the low one.
+     * multishot: the recv is still armed, so we cancel it), and start again below the low one
+     * (the caller then arms a receive: {@link #maybeArm}).
      */
     void checkPressure(UringConnection c) {
         int unsent = c.unsent();
@@ -263,13 +280,13 @@ final class Receiver implements LineFramer.LineSink {
             c.paused = true;
             counters.paused(1);
             if (buffers != null && c.recvArmed) {
-                sq.cancel(ud(RECV, c.slot), ud(CANCEL, c.slot));
-                connections.submitted(c);
+                sq.cancel(ud(RECV, c.slot), ud(PAUSE, c.slot));
+                c.inflight++;
+                inflight++;
             }
         } else if (c.paused && unsent < Outbox.LOW_WATER) {
             c.paused = false;
             counters.paused(-1);
-            maybeArm(c);
         }
     }
 

@@ -1,6 +1,6 @@
 package c10k.day07;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static c10k.day07.UserData.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -8,15 +8,18 @@ import c10k.day03.AcceptErrors;
 import c10k.day03.sys.Errno;
 import c10k.day03.sys.Faults;
 import c10k.day03.sys.Sockets;
+import c10k.day07.sys.IoUring;
+import c10k.day07.sys.SubmissionQueue;
+import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.System.Logger.Level;
 
 /**
  * A ring's accept path: the accept request (one at a time in basic mode, one multishot for
  * every connection in multishot mode), what to do when the process is out of fds, and the
  * registered file table that multishot mode's connections live in as direct descriptors.
- * Each accepted socket is handed to {@link Connections#add}.
+ * Each accepted socket is returned to the loop ({@link #onCompletion}), which hands it to
+ * {@link Connections#add}; the loop tells it how many connections are open.
  */
 final class RingAcceptor {
 
@@ -33,7 +36,8 @@ final class RingAcceptor {
     private final int listenFd;
     private final boolean multishot;
     private final MemorySegment pauseTimespec;
-    private Connections connections;
+    /** Connections open, as the loop last said: whether the file table has room. */
+    private int open;
     /**
      * Connections are direct descriptors, slots of the ring's registered file table, not fds
      * of the process. {@code UringConnection.fd} is then that slot's index.
@@ -107,14 +111,12 @@ final class RingAcceptor {
         return acceptArmed || pauseArmed;
     }
 
-    void start(Connections connections) {
-        this.connections = connections;
+    void start() {
         armAccept();
     }
 
     private void armAccept() {
         if (acceptArmed || pauseArmed || closed) return;
-        int open = connections.open();
         if (direct && open >= fixedFiles) {
             // A full table would not refuse the next client: the kernel takes it off the
             // listen queue, finds no free slot, closes it (the client sees RST) and says
@@ -135,14 +137,22 @@ final class RingAcceptor {
         inflight++;
     }
 
-    /** A connection has been freed: if the table was full, there is a slot again. */
-    void slotFreed() {
+    /** Once per turn, from the loop: {@code open} connections. If the table was full and one has closed, accept again. */
+    void connectionsOpen(int open) {
+        this.open = open;
         if (tableFull) armAccept();
     }
 
-    void onCompletion(int kind, int res, int flags) {
+    /**
+     * A completion of ours, with {@code open} connections before it. Returns the socket
+     * accepted, for the loop to serve, or -1.
+     */
+    int onCompletion(int kind, int res, int flags, int open) {
+        this.open = open;
         switch (kind) {
-            case ACCEPT -> onAccept(res, flags);
+            case ACCEPT -> {
+                return onAccept(res, flags);
+            }
             case ACCEPT_PAUSE -> {
                 inflight--;
                 pauseArmed = false;
@@ -152,9 +162,11 @@ final class RingAcceptor {
             case ACCEPT_AUX -> inflight--;
             default -> throw new IllegalStateException("not an accept completion: " + kind);
         }
+        return -1;
     }
 
-    private void onAccept(int res, int flags) {
+    private int onAccept(int res, int flags) {
+        int accepted = -1;
         // A multishot accept stays armed while its completions say F_MORE; any other ends it.
         if (!acceptMultishot || (flags & IORING_CQE_F_MORE) == 0) {
             acceptArmed = false;
@@ -174,8 +186,9 @@ final class RingAcceptor {
                 RingLoop.log(Level.INFO, name + ": accepting again");
             }
             if (!closed) {
-                connections.add(res);
-                if (acceptArmed && acceptMultishot && direct && !acceptCancelled && connections.open() + BACKLOG > fixedFiles) {
+                accepted = res;
+                open++;                      // the loop adds it as soon as we return
+                if (acceptArmed && acceptMultishot && direct && !acceptCancelled && open + BACKLOG > fixedFiles) {
                     cancelAccept();   // one at a time from now on
                     acceptCancelled = true;
                 }
@@ -209,9 +222,11 @@ final class RingAcceptor {
                         + " (" + Errno.description(-res) + ")");
             }
         }
-        if (acceptArmed) return;
-        if (pauseWanted) armPause();
-        else armAccept();
+        if (!acceptArmed) {
+            if (pauseWanted) armPause();
+            else armAccept();
+        }
+        return accepted;
     }
 
     /** A socket accepted that we will not serve (shutting down, or a test's fault). */

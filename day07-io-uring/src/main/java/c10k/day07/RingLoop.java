@@ -1,23 +1,24 @@
 package c10k.day07;
 
-import static c10k.day07.IoUringAbi.*;
 import static c10k.day07.UserData.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import c10k.day01.Protocol;
 import c10k.day01.harness.Stats;
-import c10k.day01.harness.Timeouts;
 import c10k.day03.Deadlines;
+import c10k.day03.Outbox;
 import c10k.day03.sys.Errno;
 import c10k.day03.sys.EventFd;
-import c10k.day03.Outbox;
 import c10k.day03.sys.Sockets;
 import c10k.day03.sys.SyscallException;
+import c10k.day07.sys.BufferRing;
+import c10k.day07.sys.CompletionQueue;
+import c10k.day07.sys.IoUring;
+import c10k.day07.sys.IoUringAbi;
+import c10k.day07.sys.SubmissionQueue;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 
 /**
  * One thread's server: a ring, a listener, and the connections it accepted. Where day 4's
@@ -26,11 +27,12 @@ import java.util.function.LongSupplier;
  *
  * <p>A turn of the loop is one {@code io_uring_enter}: it submits every SQE queued during
  * the previous turn and waits for at least one completion, or until the next deadline. Each
- * completion then goes, by its {@link UserData kind}, to the part that asked for it:
- * {@link RingAcceptor}, {@link Receiver}, {@link Sender}, {@link Connections} (closing), with
- * {@link RingTimers} for the deadlines. What is left here is the loop itself, its own two
- * requests (the wake-up eventfd's read, the cancel-everything of a stop), and the commands
- * from other threads.
+ * completion then goes, by its {@link UserData kind}, to the part that asked for it: the
+ * accept path ({@link RingAcceptor}, whose sockets the loop hands to {@link Connections}) or a
+ * connection's ({@link Connections}, which owns each connection's life and moves its bytes
+ * through its {@link Receiver} and {@link Sender}), with {@link RingTimers} for the
+ * deadlines. What is left here is the loop itself, its own two requests (the wake-up
+ * eventfd's read, the cancel-everything of a stop), and the commands from other threads.
  *
  * <p>Everything here runs on the loop thread; other threads only set the two command flags
  * and signal the eventfd, whose pending read is one of our requests.
@@ -41,59 +43,38 @@ final class RingLoop implements Runnable {
     private static final long STOP_LIMIT_NANOS = 10_000_000_000L;
 
     private final String name;
-    private final boolean multishot;
+    private final RingSettings settings;
     private final IoUring ring;
-    private final CompletionQueue cq;
     private final EventFd wake;
     private final Stats.Counters counters;
     private final RingTimers timers;
-    private final int recvSize, ringBuffers, ringBufferSize;
     private final int listenFd;
-    private final boolean wantFixedFiles, incrementalBuffers;
-    private final KernelFeatures kernel;
     private final CompletionQueue.Handler dispatcher = this::dispatch;
-    private final Runnable turnHook;
-    private final Consumer<Throwable> onFatal;
 
     // --- loop-thread state, made in run() -----------------------------------------------------
     private Arena arena;
     private RingAcceptor acceptor;
     private Connections connections;
-    private Receiver receiver;
-    private Sender sender;
     private BufferRing buffers;
     private MemorySegment wakeBuffer;
     /** The loop's own requests in flight (wake-up read, cancel-all). */
     private int inflight;
-    private boolean wakeArmed;
-    private boolean shuttingDown, stopping;
+    private boolean wakeArmed, shuttingDown, stopping;
     private long stopStarted;
 
     // --- commands from other threads, and figures for them ------------------------------------
     private volatile boolean stopRequested;
     private volatile long shutdownRequested = -1;   // drain nanos, once asked
     private final LoopFigures figures = new LoopFigures();
-    private volatile Throwable failure;
 
-    RingLoop(String name, IoUringEchoServer.Mode mode, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters,
-             Timeouts timeouts, LongSupplier clock, int recvSize, int ringBuffers, int ringBufferSize, boolean fixedFiles,
-             boolean incrementalBuffers, KernelFeatures kernel, Runnable turnHook, Consumer<Throwable> onFatal) {
-        this.onFatal = onFatal;
+    RingLoop(String name, IoUring ring, int listenFd, EventFd wake, Stats.Counters counters, RingSettings settings) {
         this.name = name;
-        this.multishot = mode == IoUringEchoServer.Mode.MULTISHOT;
+        this.settings = settings;
         this.ring = ring;
-        this.cq = ring.cq();
         this.wake = wake;
         this.counters = counters;
-        this.timers = new RingTimers(timeouts, clock);
-        this.recvSize = recvSize;
-        this.ringBuffers = ringBuffers;
-        this.ringBufferSize = ringBufferSize;
+        this.timers = new RingTimers(settings.timeouts(), settings.clock());
         this.listenFd = listenFd;
-        this.wantFixedFiles = fixedFiles && multishot;
-        this.incrementalBuffers = incrementalBuffers && kernel.has(KernelFeatures.Feature.INCREMENTAL_BUFFERS);
-        this.kernel = kernel;
-        this.turnHook = turnHook;
     }
 
     /** Everything of ours in flight: the loop may only end, and free memory, at 0. */
@@ -106,34 +87,29 @@ final class RingLoop implements Runnable {
     @Override
     public void run() {
         arena = Arena.ofConfined();
+        Throwable failure = null;
         try {
             ring.enable();   // this thread is the ring's one submitter from now on
             wakeBuffer = arena.allocate(JAVA_LONG);
-            acceptor = new RingAcceptor(name, ring, listenFd, multishot, arena);
-            if (multishot) buffers = new BufferRing(ring, (short) 1, ringBuffers, ringBufferSize, incrementalBuffers, arena);
-            if (wantFixedFiles) acceptor.registerFileTable();
+            acceptor = new RingAcceptor(name, ring, listenFd, settings.multishot(), arena);
+            if (settings.multishot()) {
+                buffers = new BufferRing(ring, (short) 1, settings.ringBuffers(), settings.ringBufferSize(), settings.incremental(), arena);
+                if (settings.fixedFiles()) acceptor.registerFileTable();
+            }
             boolean direct = acceptor.direct();
             SubmissionQueue sq = ring.sq();
-            connections = new Connections(sq, counters, timers, direct, acceptor);
-            sender = new Sender(sq, counters, timers, connections, direct);
-            int budget = kernel.has(KernelFeatures.Feature.RECV_BUDGET) ? Receiver.RECV_BUDGET : 0;
-            receiver = new Receiver(sq, counters, timers, connections, sender, direct, buffers, budget, recvSize);
-            sender.wire(receiver);
-            connections.wire(receiver, sender);
+            connections = new Connections(sq, counters, timers, direct,
+                    new Receiver(sq, counters, timers, direct, buffers, settings.recvBudget(), settings.recvSize()),
+                    new Sender(sq, counters, timers, direct));
             timers.tick();
             preload();
             // Said now, while we have fds: the first log record loads classes and opens files
             // (time zone data), which would fail once we are out of descriptors.
-            log(Level.INFO, name + ": ring fd " + ring.fd() + ", " + ring.submissionEntries() + " SQEs, "
-                    + ring.completionEntries() + " CQEs" + (ring.singleIssuer() ? " (single issuer, task work deferred to our enter)" : "")
-                    + ", " + (multishot ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
-                    + (buffers.incremental() ? ", consumed incrementally" : "")
-                    : recvSize + "-byte receive buffer per connection")
-                    + (direct ? ", connections as direct descriptors (a table of " + acceptor.fixedFiles() + ")" : ""));
+            log(Level.INFO, name + ": " + settings.describe(ring, buffers, acceptor.fixedFiles()));
             armWake();
-            acceptor.start(connections);
+            acceptor.start();
             while (!(stopping && inflight() == 0)) {
-                turnHook.run();
+                settings.turnHook().run();
                 if (stopRequested && !stopping) beginStop();
                 long drain = shutdownRequested;
                 if (drain >= 0 && !shuttingDown && !stopping) beginShutdown(drain);
@@ -148,6 +124,7 @@ final class RingLoop implements Runnable {
                 counters.wakeup();
                 timers.tick();
                 reap();
+                acceptor.connectionsOpen(connections.open());   // a closed connection may free a slot of the file table
                 publish();
             }
         } catch (Throwable t) {
@@ -157,7 +134,7 @@ final class RingLoop implements Runnable {
         } finally {
             releaseAll();
         }
-        if (failure != null) onFatal.accept(failure);
+        if (failure != null) settings.onFatal().accept(failure);
     }
 
     /** What io_uring_enter may say without anything being wrong: the caller goes round again. */
@@ -173,25 +150,25 @@ final class RingLoop implements Runnable {
     }
 
     private void reap() {
-        int n = cq.drain(dispatcher);   // each slot is handed back even if a handler throws: never handled twice
+        int n = ring.cq().drain(dispatcher);   // each slot is handed back even if a handler throws: never handled twice
         figures.completions += n;   // only this thread writes it
-        receiver.endOfBatch();
+        connections.endOfBatch();
     }
 
     private void dispatch(long userData, int res, int flags) {
-        int kind = UserData.kind(userData), slot = UserData.slot(userData);
+        int kind = UserData.kind(userData);
         switch (kind) {
-            case ACCEPT, ACCEPT_PAUSE, ACCEPT_AUX -> acceptor.onCompletion(kind, res, flags);
-            case RECV -> receiver.onRecv(connections.get(slot), res, flags);
-            case SEND -> sender.onSend(connections.get(slot), res);
-            case CANCEL, SHUTDOWN, CLOSE -> connections.onDone(connections.get(slot));
+            case ACCEPT, ACCEPT_PAUSE, ACCEPT_AUX -> {
+                int fd = acceptor.onCompletion(kind, res, flags, connections.open());
+                if (fd >= 0) connections.add(fd);
+            }
             case WAKE -> {
                 inflight--;
                 wakeArmed = false;
                 armWake();   // the commands themselves are read at the top of the loop
             }
             case LOOP_CANCEL -> inflight--;
-            default -> throw new IllegalStateException("completion of unknown kind " + kind);
+            default -> connections.onCompletion(kind, UserData.slot(userData), res, flags);   // a connection's
         }
     }
 
@@ -204,7 +181,7 @@ final class RingLoop implements Runnable {
     private static void preload() {
         for (Class<?> c : new Class<?>[] {Sockets.class, Errno.class, SyscallException.class, UringConnection.class,
                 c10k.day01.LineFramer.class, c10k.day01.LineFramer.LineSink.class, Outbox.class, Deadlines.class,
-                Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, IoUringAbi.class,
+                Deadlines.Timer.class, Protocol.class, BufferRing.class, Receiver.Chunk.class, Sender.Buffer.class, IoUringAbi.class,
                 c10k.day03.AcceptErrors.class, c10k.day03.AcceptErrors.Kind.class, c10k.day03.sys.Faults.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
@@ -287,8 +264,7 @@ final class RingLoop implements Runnable {
         if (connections != null) connections.releaseAll();
         Sockets.close(listenFd);
         if (inflight() == 0) {
-            if (sender != null) sender.freeAll();
-            if (receiver != null) receiver.freeAll();
+            if (connections != null) connections.freeAll();
             if (buffers != null) buffers.close();
             arena.close();
         } else {
@@ -300,16 +276,10 @@ final class RingLoop implements Runnable {
     }
 
     private void publish() {
-        int open = connections == null ? 0 : connections.open();
-        figures.open = open;
-        figures.recvBuffersHeld = multishot ? 0 : open;
         figures.enters = ring.enters();
-        if (receiver != null) {
+        if (connections != null) {
             figures.acceptPauses = acceptor.pauses();
-            figures.enobufs = receiver.enobufs();
-            figures.largestUnsent = receiver.largestUnsent();
-            figures.recvBudget = receiver.recvBudget();
-            figures.recvBuffersKept = receiver.kept();
+            connections.publish(figures);
         }
     }
 
@@ -321,10 +291,6 @@ final class RingLoop implements Runnable {
     /** The figures, from any thread. */
     LoopFigures figures() {
         return figures;
-    }
-
-    Throwable failure() {
-        return failure;
     }
 
     @Override

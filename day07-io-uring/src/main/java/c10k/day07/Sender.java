@@ -4,7 +4,7 @@ import static c10k.day07.UserData.*;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 import c10k.day01.harness.Stats;
-import c10k.day03.sys.Sockets;
+import c10k.day07.sys.SubmissionQueue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -18,8 +18,16 @@ import java.util.ArrayDeque;
  * buffer: the outbox is on the heap, the kernel reads the data after {@link #flush} returns,
  * when the garbage collector may have moved the array. So each chunk is copied into a buffer
  * that stays put until its send completes; an idle connection holds none.
+ *
+ * <p>Like {@link Receiver}, it says what happened and leaves what follows (an idle clock, a
+ * lingering shutdown, a close) to {@link Connections}.
  */
 final class Sender {
+
+    /** What {@link #flush} did: a send is in flight (or the connection is closing); everything is sent. */
+    static final int SENDING = 0, ALL_SENT = 1;
+    /** What {@link #onSend} found: bytes moved; the peer is gone. */
+    static final int SENT = 2, FAILED = 3;
 
     /**
      * Two sizes of send buffer: one page for the usual few answers, 32 KiB for a bulk of
@@ -54,31 +62,34 @@ final class Sender {
     private final SubmissionQueue sq;
     private final Stats.Counters counters;
     private final RingTimers timers;
-    private final Connections connections;
     private final boolean direct;
     private final ArrayDeque<Buffer> smallPool = new ArrayDeque<>(), bigPool = new ArrayDeque<>();
-    private Receiver receiver;
+    /** Sends submitted whose completion has not arrived. */
+    private int inflight;
 
-    Sender(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, Connections connections, boolean direct) {
+    Sender(SubmissionQueue sq, Stats.Counters counters, RingTimers timers, boolean direct) {
         this.sq = sq;
         this.counters = counters;
         this.timers = timers;
-        this.connections = connections;
         this.direct = direct;
     }
 
-    void wire(Receiver receiver) {
-        this.receiver = receiver;
+    int inflight() {
+        return inflight;
     }
 
-    /** Sends what is queued, unless a send is in flight (its completion sends the rest). */
-    void flush(UringConnection c) {
-        if (c.sendArmed || c.closing) return;
+    /**
+     * Sends what is queued, unless a send is in flight (its completion sends the rest). With
+     * nothing left to send, the connection keeps no send buffer and no outbox: {@link #ALL_SENT}.
+     */
+    int flush(UringConnection c) {
+        if (c.sendArmed || c.closing) return SENDING;
         Buffer b = c.sendBuffer;
         if (b == null || b.start == b.end) {
             if (c.outbox == null || c.outbox.isEmpty()) {
-                flushed(c);
-                return;
+                release(c);                // an idle connection keeps no send buffer
+                c.outbox = null;           // nor an outbox (its array went when it drained)
+                return ALL_SENT;
             }
             int size = c.outbox.size() > SMALL_CHUNK ? SEND_CHUNK : SMALL_CHUNK;
             if (b != null && b.segment.byteSize() != size) release(c);
@@ -92,57 +103,29 @@ final class Sender {
         }
         sq.send(c.fd, direct, b.segment.address() + b.start, b.end - b.start, ud(SEND, c.slot));
         c.sendArmed = true;
-        connections.submitted(c);
+        c.inflight++;
+        inflight++;
         // The send clock runs while output waits; each completion that moves bytes restarts it.
         if (!c.lingering && !c.outputWaiting) {
             c.outputWaiting = true;
             timers.restart(timers.sending, c);
         }
+        return SENDING;
     }
 
-    void onSend(UringConnection c, int res) {
+    /** A send's completion: {@link #SENT} (bytes moved, perhaps not all), or {@link #FAILED}. */
+    int onSend(UringConnection c, int res) {
         c.sendArmed = false;
-        connections.completed(c);
-        if (c.closing) {
-            connections.finishIfDone(c);
-            return;
-        }
-        if (res < 0) {                   // EPIPE, ECONNRESET: the peer is gone
-            connections.abort(c);
-            return;
-        }
+        c.inflight--;
+        inflight--;
+        if (c.closing) return SENT;      // the result no longer matters: it is being freed
+        if (res < 0) return FAILED;      // EPIPE, ECONNRESET: the peer is gone
         counters.bytesOut(res);
         // A partial send (the socket buffer filled) leaves the rest in place: the next
         // request starts where this one stopped.
         c.sendBuffer.start += res;
         if (res > 0 && !c.lingering) timers.restart(timers.sending, c);
-        flush(c);
-        if (!c.closing) receiver.checkPressure(c);
-    }
-
-    /** Everything sent. What happens next depends on how the connection is ending, if it is. */
-    private void flushed(UringConnection c) {
-        release(c);                        // an idle connection keeps no send buffer
-        c.outbox = null;                   // nor an outbox (its array went when it drained)
-        if (c.inputEnded) {
-            connections.close(c);        // half-close: every complete line answered
-        } else if (c.lingering) {
-            if (!c.shutDown) {
-                // FIN after the last answer; keep reading. A direct descriptor has no fd to
-                // call shutdown(2) on: the ring does it.
-                if (direct) {
-                    sq.shutdownFixed(c.fd, Sockets.SHUT_WR, ud(SHUTDOWN, c.slot));
-                    connections.submitted(c);
-                } else {
-                    Sockets.shutdownWrite(c.fd);
-                }
-                c.shutDown = true;
-            }
-            receiver.maybeArm(c);
-        } else if (c.outputWaiting) {
-            c.outputWaiting = false;
-            timers.restart(timers.idle, c);   // the idle clock again, from now
-        }
+        return SENT;
     }
 
     /** The connection is freed: its send buffer, if it still has one, goes back to the pool. */

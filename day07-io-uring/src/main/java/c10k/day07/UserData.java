@@ -17,8 +17,11 @@ final class UserData {
     static final int ACCEPT_PAUSE = 2;
     /** A cancel of the accept, or the close of a socket accepted while shutting down. */
     static final int ACCEPT_AUX = 3;
-    // A connection's requests (Connections, Receiver, Sender).
+    // A connection's requests: the receiver's (RECV, PAUSE), the sender's (SEND), and those
+    // of Connections, which ends connections (CANCEL, SHUTDOWN, CLOSE).
     static final int RECV = 4;
+    /** The cancel of a multishot recv, to stop reading from a peer that does not read (backpressure). */
+    static final int PAUSE = 11;
     static final int SEND = 5;
     static final int CANCEL = 6;
     static final int SHUTDOWN = 7;

@@ -2,11 +2,13 @@ package c10k.day07;
 
 import static c10k.day03.sys.Errno.ECANCELED;
 import static c10k.day03.sys.Errno.ENOBUFS;
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.NoFdLeak;
 import c10k.day03.sys.Sockets;
+import c10k.day07.sys.BufferRing;
+import c10k.day07.sys.IoUring;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -9,6 +9,8 @@ import c10k.day01.TestClient;
 import c10k.day01.harness.Timeouts;
 import c10k.day03.sys.Errno;
 import c10k.day03.sys.Faults;
+import c10k.day07.sys.BufferRing;
+import c10k.day07.sys.IoUring;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;

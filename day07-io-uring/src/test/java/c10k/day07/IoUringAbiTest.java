@@ -2,10 +2,13 @@ package c10k.day07;
 
 import static c10k.day03.sys.Errno.EBADFD;
 import static c10k.day03.sys.Errno.ETIME;
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.day07.sys.IoUring;
+import c10k.day07.sys.KernelCeiling;
+import c10k.day07.sys.KernelFeatures;
 import java.lang.foreign.StructLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

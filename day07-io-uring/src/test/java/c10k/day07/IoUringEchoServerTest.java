@@ -12,7 +12,7 @@ import org.junit.jupiter.api.condition.OS;
 class IoUringEchoServerTest {
 
     static IoUringEchoServer server(IoUringEchoServer.Mode mode, int threads) {
-        IoUringAvailable.assume();
+        IoUringAvailable.assume(mode);
         return new IoUringEchoServer("127.0.0.1", 0, mode, threads, Timeouts.NONE);
     }
 

@@ -76,7 +76,7 @@ class IoUringLessonsTest {
 
         @Override
         protected EchoServer newServer() {
-            IoUringAvailable.assume();
+            IoUringAvailable.assume(mode);
             return new IoUringEchoServer("127.0.0.1", 0, mode, 1, TEN_SECONDS)
                     .withClock(clock::get)
                     .withBufferRing(RING_BUFFERS, RING_BUFFER_SIZE);

@@ -43,7 +43,7 @@ class ReceiveBudgetTest extends ServerTestBase {
 
     @Override
     protected EchoServer newServer() {
-        IoUringAvailable.assume();
+        IoUringAvailable.assume(IoUringEchoServer.Mode.MULTISHOT);
         return new IoUringEchoServer("127.0.0.1", 0, IoUringEchoServer.Mode.MULTISHOT, 1, Timeouts.DEFAULTS)
                 .withBufferRing(512, BUFFER_SIZE);
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import c10k.day01.Fds;
 import c10k.day01.harness.Timeouts;
 import c10k.day03.sys.SyscallException;
+import c10k.day07.sys.IoUring;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -26,7 +27,7 @@ class StartupTest {
 
     @Test
     void aPortInUseIsRefusedAndNothingLeaks() throws Exception {
-        IoUringAvailable.assume();
+        IoUringAvailable.assume(IoUringEchoServer.Mode.MULTISHOT);
         int before = Fds.baseline();
         try (IoUringEchoServer first = new IoUringEchoServer("127.0.0.1", 0, IoUringEchoServer.Mode.MULTISHOT, 2, Timeouts.NONE)) {
             first.start();

@@ -1,6 +1,6 @@
-package c10k.day07;
+package c10k.day07.sys;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 

@@ -1,6 +1,6 @@
-package c10k.day07;
+package c10k.day07.sys;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -32,7 +32,7 @@ public record KernelCeiling(int major, int minor, int setupErrno) {
         }
     }
 
-    static KernelCeiling fromSystemProperty() {
+    public static KernelCeiling fromSystemProperty() {
         String spec = System.getProperty(PROPERTY);
         return spec == null || spec.isBlank() ? NONE : of(spec.trim());
     }

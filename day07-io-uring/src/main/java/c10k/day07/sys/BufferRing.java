@@ -1,6 +1,6 @@
-package c10k.day07;
+package c10k.day07.sys;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -34,11 +34,11 @@ import java.nio.ByteBuffer;
  * and with 10,000 busy connections the rest end in ENOBUFS (measured: most completions were
  * ENOBUFS, and throughput halved). With it the same 4 MiB serve about 8,000 such receives.
  */
-final class BufferRing implements AutoCloseable {
+public final class BufferRing implements AutoCloseable {
 
     private static final VarHandle SHORT = JAVA_SHORT.varHandle();
     /** This machine's page size (sysconf(_SC_PAGESIZE)). */
-    static final long PAGE_SIZE = IoUringSyscalls.pageSize();
+    public static final long PAGE_SIZE = IoUringSyscalls.pageSize();
 
     private final IoUring ring;
     private final short group;
@@ -59,7 +59,7 @@ final class BufferRing implements AutoCloseable {
      * as group {@code group} of {@code ring}. The memory comes from {@code arena}, which must
      * outlive the registration.
      */
-    BufferRing(IoUring ring, short group, int count, int size, Arena arena) throws SyscallException {
+    public BufferRing(IoUring ring, short group, int count, int size, Arena arena) throws SyscallException {
         this(ring, group, count, size, false, arena);
     }
 
@@ -67,12 +67,12 @@ final class BufferRing implements AutoCloseable {
      * With {@code incremental} (Linux 6.12), each buffer is consumed incrementally; a kernel
      * without it refuses the registration with EINVAL ({@link KernelFeatures} asks first).
      */
-    BufferRing(IoUring ring, short group, int count, int size, boolean incremental, Arena arena) throws SyscallException {
+    public BufferRing(IoUring ring, short group, int count, int size, boolean incremental, Arena arena) throws SyscallException {
         this(ring, group, count, size, incremental, arena, PAGE_SIZE);
     }
 
     /** {@code pageSize}: tests pretend a kernel with larger pages (64 KiB on some aarch64). */
-    BufferRing(IoUring ring, short group, int count, int size, boolean incremental, Arena arena, long pageSize)
+    public BufferRing(IoUring ring, short group, int count, int size, boolean incremental, Arena arena, long pageSize)
             throws SyscallException {
         if (Integer.bitCount(count) != 1 || count > 32_768) throw new IllegalArgumentException("count must be a power of two up to 32768");
         this.ring = ring;
@@ -95,7 +95,7 @@ final class BufferRing implements AutoCloseable {
     }
 
     /** Where this ring's entries start: on a page, for the kernel. */
-    long entriesAddress() {
+    public long entriesAddress() {
         return entries.address();
     }
 
@@ -110,20 +110,20 @@ final class BufferRing implements AutoCloseable {
         }
     }
 
-    boolean incremental() {
+    public boolean incremental() {
         return incremental;
     }
 
-    short group() {
+    public short group() {
         return group;
     }
 
-    int bufferSize() {
+    public int bufferSize() {
         return size;
     }
 
     /** The bytes the kernel put in buffer {@code bid}, as a buffer positioned over them. */
-    ByteBuffer filled(int bid, int length) {
+    public ByteBuffer filled(int bid, int length) {
         return views[bid].clear().limit(length);
     }
 
@@ -132,7 +132,7 @@ final class BufferRing implements AutoCloseable {
      * received. With incremental consumption they start where the buffer's previous
      * completion stopped. Call it for every such completion, even to discard the bytes.
      */
-    ByteBuffer received(int flags, int res) {
+    public ByteBuffer received(int flags, int res) {
         int bid = flags >>> IORING_CQE_BUFFER_SHIFT;
         int from = used[bid];
         if (incremental) used[bid] = from + res;
@@ -143,7 +143,7 @@ final class BufferRing implements AutoCloseable {
      * After {@link #received}: the buffer goes back to the kernel, unless the kernel said it
      * is still filling it (IORING_CQE_F_BUF_MORE); the completion that ends it gives it back.
      */
-    void release(int flags) {
+    public void release(int flags) {
         if ((flags & IORING_CQE_F_BUF_MORE) != 0) return;
         int bid = flags >>> IORING_CQE_BUFFER_SHIFT;
         used[bid] = 0;
@@ -154,7 +154,7 @@ final class BufferRing implements AutoCloseable {
      * Puts buffer {@code bid} back at the tail. Not visible to the kernel until
      * {@link #publish}: we return a whole batch of completions' buffers with one store.
      */
-    void give(int bid) {
+    public void give(int bid) {
         long at = BUF.byteSize() * (tail & (count - 1));
         entries.set(JAVA_LONG, at + BUF_ADDR, base + (long) bid * size);
         entries.set(JAVA_INT, at + BUF_LEN, size);
@@ -165,7 +165,7 @@ final class BufferRing implements AutoCloseable {
     }
 
     /** Makes every buffer given back since the last call available to the kernel. */
-    void publish() {
+    public void publish() {
         if (given == 0) return;
         SHORT.setRelease(entries, BUF_RING_TAIL, (short) tail);
         given = 0;

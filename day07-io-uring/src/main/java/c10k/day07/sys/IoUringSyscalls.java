@@ -1,8 +1,8 @@
-package c10k.day07;
+package c10k.day07.sys;
 
-import static c10k.day07.IoUringAbi.SYS_IO_URING_ENTER;
-import static c10k.day07.IoUringAbi.SYS_IO_URING_REGISTER;
-import static c10k.day07.IoUringAbi.SYS_IO_URING_SETUP;
+import static c10k.day07.sys.IoUringAbi.SYS_IO_URING_ENTER;
+import static c10k.day07.sys.IoUringAbi.SYS_IO_URING_REGISTER;
+import static c10k.day07.sys.IoUringAbi.SYS_IO_URING_SETUP;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

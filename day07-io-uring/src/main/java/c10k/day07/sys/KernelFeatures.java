@@ -1,6 +1,6 @@
-package c10k.day07;
+package c10k.day07.sys;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -69,7 +69,7 @@ public record KernelFeatures(String kernel, Set<Feature> offered, KernelCeiling 
     }
 
     /** The flags a server's ring is set up with on this kernel (the loop thread enables it). */
-    int setupFlags() {
+    public int setupFlags() {
         if (has(Feature.SINGLE_ISSUER)) return IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
         return has(Feature.COOP_TASKRUN) ? IORING_SETUP_COOP_TASKRUN : 0;
     }

@@ -1,6 +1,6 @@
-package c10k.day07;
+package c10k.day07.sys;
 
-import static c10k.day07.IoUringAbi.*;
+import static c10k.day07.sys.IoUringAbi.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -135,12 +135,12 @@ public final class IoUring implements AutoCloseable {
     public static final class UnavailableException extends java.io.IOException {
         private final int errno;
 
-        UnavailableException(int errno) {
+        public UnavailableException(int errno) {
             super(explain(errno));
             this.errno = errno;
         }
 
-        UnavailableException(String reason) {
+        public UnavailableException(String reason) {
             super(reason);
             this.errno = 0;
         }

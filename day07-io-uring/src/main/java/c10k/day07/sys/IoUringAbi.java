@@ -1,4 +1,4 @@
-package c10k.day07;
+package c10k.day07.sys;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -37,26 +37,23 @@ public final class IoUringAbi {
      *     __u32 head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
      *     __u64 user_addr;
      * };
-     */
-    public static final StructLayout SQRING_OFFSETS = MemoryLayout.structLayout(
-            JAVA_INT.withName("head"), JAVA_INT.withName("tail"),
-            JAVA_INT.withName("ring_mask"), JAVA_INT.withName("ring_entries"),
-            JAVA_INT.withName("flags"), JAVA_INT.withName("dropped"),
-            JAVA_INT.withName("array"), JAVA_INT.withName("resv1"),
-            JAVA_LONG.withName("user_addr")).withName("io_sqring_offsets");
-
-    /*
      * struct io_cqring_offsets {
      *     __u32 head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
      *     __u64 user_addr;
      * };
+     * The same shape: four fields both rings have, three of their own, then padding.
      */
-    public static final StructLayout CQRING_OFFSETS = MemoryLayout.structLayout(
-            JAVA_INT.withName("head"), JAVA_INT.withName("tail"),
-            JAVA_INT.withName("ring_mask"), JAVA_INT.withName("ring_entries"),
-            JAVA_INT.withName("overflow"), JAVA_INT.withName("cqes"),
-            JAVA_INT.withName("flags"), JAVA_INT.withName("resv1"),
-            JAVA_LONG.withName("user_addr")).withName("io_cqring_offsets");
+    public static final StructLayout SQRING_OFFSETS = ringOffsets("io_sqring_offsets", "flags", "dropped", "array");
+    public static final StructLayout CQRING_OFFSETS = ringOffsets("io_cqring_offsets", "overflow", "cqes", "flags");
+
+    private static StructLayout ringOffsets(String struct, String fifth, String sixth, String seventh) {
+        return MemoryLayout.structLayout(
+                JAVA_INT.withName("head"), JAVA_INT.withName("tail"),
+                JAVA_INT.withName("ring_mask"), JAVA_INT.withName("ring_entries"),
+                JAVA_INT.withName(fifth), JAVA_INT.withName(sixth),
+                JAVA_INT.withName(seventh), JAVA_INT.withName("resv1"),
+                JAVA_LONG.withName("user_addr")).withName(struct);
+    }
 
     /*
      * struct io_uring_params {
@@ -161,61 +158,61 @@ public final class IoUringAbi {
             MemoryLayout.sequenceLayout(3, JAVA_INT).withName("resv2")).withName("io_uring_probe");
 
     // --- offsets, from the layouts ---------------------------------------------------------
-    static final long P_SQ_ENTRIES = off(PARAMS, "sq_entries");
-    static final long P_CQ_ENTRIES = off(PARAMS, "cq_entries");
-    static final long P_FLAGS = off(PARAMS, "flags");
-    static final long P_FEATURES = off(PARAMS, "features");
-    static final long P_SQ_OFF = off(PARAMS, "sq_off");
-    static final long P_CQ_OFF = off(PARAMS, "cq_off");
-    static final long SQO_HEAD = off(SQRING_OFFSETS, "head");
-    static final long SQO_TAIL = off(SQRING_OFFSETS, "tail");
-    static final long SQO_RING_MASK = off(SQRING_OFFSETS, "ring_mask");
-    static final long SQO_RING_ENTRIES = off(SQRING_OFFSETS, "ring_entries");
-    static final long SQO_FLAGS = off(SQRING_OFFSETS, "flags");
-    static final long SQO_ARRAY = off(SQRING_OFFSETS, "array");
-    static final long CQO_HEAD = off(CQRING_OFFSETS, "head");
-    static final long CQO_TAIL = off(CQRING_OFFSETS, "tail");
-    static final long CQO_RING_MASK = off(CQRING_OFFSETS, "ring_mask");
-    static final long CQO_RING_ENTRIES = off(CQRING_OFFSETS, "ring_entries");
-    static final long CQO_OVERFLOW = off(CQRING_OFFSETS, "overflow");
-    static final long CQO_CQES = off(CQRING_OFFSETS, "cqes");
+    public static final long P_SQ_ENTRIES = off(PARAMS, "sq_entries");
+    public static final long P_CQ_ENTRIES = off(PARAMS, "cq_entries");
+    public static final long P_FLAGS = off(PARAMS, "flags");
+    public static final long P_FEATURES = off(PARAMS, "features");
+    public static final long P_SQ_OFF = off(PARAMS, "sq_off");
+    public static final long P_CQ_OFF = off(PARAMS, "cq_off");
+    public static final long SQO_HEAD = off(SQRING_OFFSETS, "head");
+    public static final long SQO_TAIL = off(SQRING_OFFSETS, "tail");
+    public static final long SQO_RING_MASK = off(SQRING_OFFSETS, "ring_mask");
+    public static final long SQO_RING_ENTRIES = off(SQRING_OFFSETS, "ring_entries");
+    public static final long SQO_FLAGS = off(SQRING_OFFSETS, "flags");
+    public static final long SQO_ARRAY = off(SQRING_OFFSETS, "array");
+    public static final long CQO_HEAD = off(CQRING_OFFSETS, "head");
+    public static final long CQO_TAIL = off(CQRING_OFFSETS, "tail");
+    public static final long CQO_RING_MASK = off(CQRING_OFFSETS, "ring_mask");
+    public static final long CQO_RING_ENTRIES = off(CQRING_OFFSETS, "ring_entries");
+    public static final long CQO_OVERFLOW = off(CQRING_OFFSETS, "overflow");
+    public static final long CQO_CQES = off(CQRING_OFFSETS, "cqes");
 
-    static final long SQE_OPCODE = off(SQE, "opcode");
-    static final long SQE_FLAGS = off(SQE, "flags");
-    static final long SQE_IOPRIO = off(SQE, "ioprio");
-    static final long SQE_FD = off(SQE, "fd");
-    static final long SQE_OFF = off(SQE, "off");
-    static final long SQE_ADDR = off(SQE, "addr");
-    static final long SQE_LEN = off(SQE, "len");
-    static final long SQE_OP_FLAGS = off(SQE, "op_flags");
-    static final long SQE_USER_DATA = off(SQE, "user_data");
-    static final long SQE_BUF_GROUP = off(SQE, "buf_group");
-    static final long SQE_FILE_INDEX = off(SQE, "file_index");
+    public static final long SQE_OPCODE = off(SQE, "opcode");
+    public static final long SQE_FLAGS = off(SQE, "flags");
+    public static final long SQE_IOPRIO = off(SQE, "ioprio");
+    public static final long SQE_FD = off(SQE, "fd");
+    public static final long SQE_OFF = off(SQE, "off");
+    public static final long SQE_ADDR = off(SQE, "addr");
+    public static final long SQE_LEN = off(SQE, "len");
+    public static final long SQE_OP_FLAGS = off(SQE, "op_flags");
+    public static final long SQE_USER_DATA = off(SQE, "user_data");
+    public static final long SQE_BUF_GROUP = off(SQE, "buf_group");
+    public static final long SQE_FILE_INDEX = off(SQE, "file_index");
     /** sqe.optlen, the same four bytes as file_index: for a multishot recv (6.17), the bytes after which it ends. */
-    static final long SQE_OPTLEN = SQE_FILE_INDEX;
+    public static final long SQE_OPTLEN = SQE_FILE_INDEX;
 
-    static final long CQE_USER_DATA = off(CQE, "user_data");
-    static final long CQE_RES = off(CQE, "res");
-    static final long CQE_FLAGS = off(CQE, "flags");
+    public static final long CQE_USER_DATA = off(CQE, "user_data");
+    public static final long CQE_RES = off(CQE, "res");
+    public static final long CQE_FLAGS = off(CQE, "flags");
 
-    static final long BUF_ADDR = off(BUF, "addr");
-    static final long BUF_LEN = off(BUF, "len");
-    static final long BUF_BID = off(BUF, "bid");
+    public static final long BUF_ADDR = off(BUF, "addr");
+    public static final long BUF_LEN = off(BUF, "len");
+    public static final long BUF_BID = off(BUF, "bid");
     /** io_uring_buf_ring.tail: the resv field of bufs[0]. */
-    static final long BUF_RING_TAIL = off(BUF, "resv");
+    public static final long BUF_RING_TAIL = off(BUF, "resv");
 
-    static final long BR_RING_ADDR = off(BUF_REG, "ring_addr");
-    static final long BR_RING_ENTRIES = off(BUF_REG, "ring_entries");
-    static final long BR_BGID = off(BUF_REG, "bgid");
-    static final long BR_FLAGS = off(BUF_REG, "flags");
+    public static final long BR_RING_ADDR = off(BUF_REG, "ring_addr");
+    public static final long BR_RING_ENTRIES = off(BUF_REG, "ring_entries");
+    public static final long BR_BGID = off(BUF_REG, "bgid");
+    public static final long BR_FLAGS = off(BUF_REG, "flags");
 
-    static final long RR_NR = off(RSRC_REGISTER, "nr");
-    static final long RR_FLAGS = off(RSRC_REGISTER, "flags");
-    static final long GA_TS = off(GETEVENTS_ARG, "ts");
-    static final long TS_SEC = off(TIMESPEC, "tv_sec");
-    static final long TS_NSEC = off(TIMESPEC, "tv_nsec");
-    static final long PROBE_LAST_OP = off(PROBE, "last_op");
-    static final long PROBE_OP_FLAGS = off(PROBE_OP, "flags");
+    public static final long RR_NR = off(RSRC_REGISTER, "nr");
+    public static final long RR_FLAGS = off(RSRC_REGISTER, "flags");
+    public static final long GA_TS = off(GETEVENTS_ARG, "ts");
+    public static final long TS_SEC = off(TIMESPEC, "tv_sec");
+    public static final long TS_NSEC = off(TIMESPEC, "tv_nsec");
+    public static final long PROBE_LAST_OP = off(PROBE, "last_op");
+    public static final long PROBE_OP_FLAGS = off(PROBE_OP, "flags");
 
     // --- io_uring_setup(2) flags and features ------------------------------------------------
     public static final int IORING_SETUP_SQPOLL = 1 << 1;
@@ -231,13 +228,13 @@ public final class IoUringAbi {
     public static final int IORING_FEAT_EXT_ARG = 1 << 8;
 
     /** mmap(2) offsets that pick which of the ring's regions to map. */
-    static final long IORING_OFF_SQ_RING = 0L;
-    static final long IORING_OFF_CQ_RING = 0x8000000L;
-    static final long IORING_OFF_SQES = 0x10000000L;
+    public static final long IORING_OFF_SQ_RING = 0L;
+    public static final long IORING_OFF_CQ_RING = 0x8000000L;
+    public static final long IORING_OFF_SQES = 0x10000000L;
 
     // --- io_uring_enter(2) flags ---------------------------------------------------------------
-    static final int IORING_ENTER_GETEVENTS = 1 << 0;
-    static final int IORING_ENTER_EXT_ARG = 1 << 3;
+    public static final int IORING_ENTER_GETEVENTS = 1 << 0;
+    public static final int IORING_ENTER_EXT_ARG = 1 << 3;
 
     // --- io_uring_register(2) opcodes -----------------------------------------------------------
     public static final int IORING_REGISTER_PBUF_RING = 22;
