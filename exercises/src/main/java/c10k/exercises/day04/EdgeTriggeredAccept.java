@@ -12,17 +12,19 @@ import java.util.function.IntConsumer;
  * connection taken from the kernel's accept queue goes to {@code onAccepted}, in order; no
  * client the kernel has completed is left waiting for an edge that may never come;
  * {@link Result#DRAINED} means the loop may wait for the next edge, {@link Result#OWED} that
- * it must come back to the listener without one; at most {@code maxAccepts} connections per
- * turn. And {@code accept} fails now and then, for reasons of three sorts, each with its own
- * answer: a client that is gone before we took it costs the clients queued behind it nothing;
+ * it must come back to the listener without one; at most {@code maxAccepts} calls of
+ * {@code accept} per turn, a failed call counted like any other, so that neither a burst of
+ * clients nor a burst of clients who give up before they are taken holds the loop. And
+ * {@code accept} fails now and then, for reasons of three sorts, each with its own answer: a client that is gone before we took it costs the clients queued behind it nothing;
  * when the process or the kernel is short of what a new connection needs, the turn ends
  * {@link Result#PAUSED} without asking again (asking again fails again), and the next turn,
  * once the loop comes back, takes the queue as it finds it; only a listener that is itself
  * broken ends the turn with its error.
  *
  * <p><b>What the tests try</b>: a scripted listener with connections queued, one with a
- * thousand (a burst), queues in which accept fails, for reasons of each sort; then real
- * clients connecting together on one real edge.
+ * thousand (a burst), queues in which accept fails, for reasons of each sort, one of them
+ * with a failure inside a small budget; then real clients connecting together on one real
+ * edge.
  *
  * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
  * clients that connect together may make a single edge; a loop that accepts one per event

@@ -22,7 +22,8 @@ import c10k.day04.Epoll;
  * what waits until it is gone or the kernel says EAGAIN, {@code read} is one read turn (it
  * answers the lines it reads, sending first; a connection paused by backpressure reads
  * nothing), {@code wantsRead} is false while the connection is paused (its unsent answers are
- * above day 3's high-water mark) or finished, {@code hangUpReported} tells the read turn that a
+ * above day 3's high-water mark) or finished, {@code hasPendingOutput} says whether answers
+ * still wait, {@code hangUpReported} tells the read turn that a
  * FIN may be queued ("A short read is a drained socket, until the FIN is reported"). Before
  * you change a line, find which report was dropped, and in which situations, and say it
  * in a comment.
@@ -48,7 +49,10 @@ public final class EventDispatch {
         /** Sends what waits, until it is gone or the kernel says EAGAIN. */
         void flush() throws SyscallException;
 
-        /** One read turn: reads, answers what it read (sending first, queueing what the kernel refused); paused, nothing. */
+        /**
+         * One read turn: reads, answers what it read (sending first, queueing what the kernel refused); paused,
+         * nothing. With nothing in the socket the kernel answers EAGAIN at once, and the turn does nothing.
+         */
         void read() throws SyscallException;
 
         /** The peer hung up: from now on only EAGAIN or end of stream ends a read turn. */
@@ -59,6 +63,9 @@ public final class EventDispatch {
 
         /** Whether the connection reads: not paused by backpressure (that changes as its answers leave), not finished. */
         boolean wantsRead();
+
+        /** Whether answers still wait in the outbox, refused by the kernel so far. */
+        boolean hasPendingOutput();
     }
 
     private EventDispatch() {

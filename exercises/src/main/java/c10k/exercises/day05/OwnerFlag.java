@@ -37,13 +37,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
- * {@code EPOLLET} means when several threads wait"</a>,
+ * {@code EPOLLET} means when several threads wait"</a> and
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
- * one reader and one writer per fd"</a>,
- * <a href="../../../../../../../day05-threadpool-epoll/README.md#ownership-flags-versus-epolloneshot">"Ownership
- * flags versus {@code EPOLLONESHOT}"</a> and
- * <a href="../../../../../../../day05-threadpool-epoll/README.md#shared-one-owner-kept-by-the-kernel">"Shared:
- * one owner, kept by the kernel"</a>.
+ * one reader and one writer per fd"</a>. The sections that teach the lesson this bug breaks
+ * are named by {@code ./jbang check day05 --hint 2}: find the instant first.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code OwnerFlagTest}.
  *
@@ -99,20 +96,20 @@ public final class OwnerFlag {
     /** An event for the connection reached this thread. True: you own it now, serve it. False: the owner will. */
     public boolean offer() {
         if (owned.compareAndSet(false, true)) {
-            more.set(false);                    // ours now; serving looks at all the work there is
+            more.set(false);
             return true;
         }
-        more.set(true);                         // owned: tell the owner there is work
+        more.set(true);
         return false;
     }
 
     /** The owner served. True: released. False: more work came meanwhile, you still own it, serve again. */
     public boolean tryRelease() {
-        owned.set(false);                       // let go first, then look: an offer() in between is seen
+        owned.set(false);
         if (more.get() && owned.compareAndSet(false, true)) {
-            more.set(false);                    // work came while we served: ours again, serve again
+            more.set(false);
             return false;
         }
-        return true;                            // nothing new, or another thread took over and serves it
+        return true;
     }
 }

@@ -7,26 +7,27 @@ import java.util.function.Consumer;
  * workers at once and finish in any order; their responses must still leave in the order the
  * requests came.
  *
- * <p><b>Build</b> the class: what it keeps, and its five methods. The loop thread gives each
- * request a sequence number as it reads it ({@link #reserve}); workers finish in any order and
- * hand back {@code (seq, response)}. The contract: {@code reserve} returns 0, 1, 2, ... and
- * refuses ({@link IllegalStateException}) while {@code capacity} requests are in flight
- * (reserved and not yet released), the loop's cue to stop reading; {@link #complete} files a
- * response and sends nothing; {@link #release} hands to {@code out} every response that can
- * leave now, in sequence order, never one whose predecessor is still with a worker, and each
- * response exactly once, for as long as the connection lives; {@code complete} refuses what is
- * not in flight: a {@code seq} already released or never reserved
- * ({@link IllegalArgumentException}), and a second response for the same {@code seq}
- * ({@link IllegalStateException}). A response may be empty (a request that needs no answer):
- * it still takes its turn, and {@code release} hands it to {@code out} in its place and counts
- * it like any other. {@code capacity} is any number from 1 up. Memory stays bounded by
- * {@code capacity} responses, however many requests the connection makes: nothing grows with
- * the sequence numbers.
+ * <p><b>Build</b> the class: what it keeps, and its five methods; how is yours to choose. The
+ * loop thread numbers each request as it reads it ({@link #reserve}: 0, 1, 2, ...); workers
+ * finish in any order and hand back {@code (seq, response)} ({@link #complete}); the loop then
+ * sends what may leave ({@link #release}, into {@code out}).
  *
- * <p><b>What the tests try</b>: completions in order, out of order, with a gap that holds the
- * rest, a window reused many times over, windows of several sizes, empty responses, random
- * permutations, sequence numbers that are not in flight or completed twice, a full window; then pipelined requests over a real socket with workers
- * that finish in a random order.
+ * <p><b>The contract</b> a caller relies on: the client gets every response exactly once, in
+ * the order of its requests, whichever worker finishes first, for as long as the connection
+ * lives; a response that needs no answer (an empty one) still keeps its place. {@code complete}
+ * sends nothing by itself. No more than {@code capacity} requests (any number from 1 up) are in
+ * flight, reserved and not yet released: {@code reserve} refuses the next one
+ * ({@link IllegalStateException}), the loop's cue to stop reading. What the object holds stays
+ * bounded by {@code capacity}, however many requests the connection makes. A response the
+ * object cannot place is refused and changes nothing: for a request not in flight
+ * ({@link IllegalArgumentException}), or a second one for the same request
+ * ({@link IllegalStateException}).
+ *
+ * <p><b>What the tests try</b>: workers that finish in order, out of order, and one slow worker
+ * that holds back the rest; a long-lived connection that makes many times {@code capacity}
+ * requests; several capacities, 1 among them; empty responses; random orders; mistaken
+ * completions; a full window; then pipelined requests over a real socket with workers that
+ * finish in a random order.
  *
  * <p><b>Why</b>: a client that pipelines "A", "B", "C" reads three answers and matches them to
  * its requests by position: the protocol has no ids. If "B" is cheap and "A" slow, B's worker
@@ -48,7 +49,7 @@ import java.util.function.Consumer;
 public final class ResponseOrder {
 
     private final int capacity;
-    // TODO: what must this object keep between calls? Yours to choose, within the contract.
+    // TODO: what must this object keep between calls?
 
     /** @param capacity requests in flight at most, 1 or more */
     public ResponseOrder(int capacity) {
@@ -56,9 +57,9 @@ public final class ResponseOrder {
         this.capacity = capacity;
     }
 
-    /** A request was read: its sequence number. Refuses when {@code capacity} requests are in flight. */
+    /** A request was read: its sequence number. */
     public long reserve() {
-        // TODO: the contract above.
+        // TODO
         throw new UnsupportedOperationException("TODO: ResponseOrder.reserve (day 5, exercise 1)");
     }
 
@@ -78,15 +79,15 @@ public final class ResponseOrder {
         return capacity;
     }
 
-    /** A worker finished request {@code seq}: file its response (never null; may be empty, and still takes its turn). Sends nothing. */
+    /** A worker finished request {@code seq}: its response (never null; may be empty). */
     public void complete(long seq, byte[] response) {
-        // TODO: the contract above.
+        // TODO
         throw new UnsupportedOperationException("TODO: ResponseOrder.complete (day 5, exercise 1)");
     }
 
-    /** Hands every response that is next in order to {@code out}, in order; returns how many. */
+    /** Hands to {@code out} what may leave now; returns how many responses it handed. */
     public int release(Consumer<byte[]> out) {
-        // TODO: the contract above.
+        // TODO
         throw new UnsupportedOperationException("TODO: ResponseOrder.release (day 5, exercise 1)");
     }
 }

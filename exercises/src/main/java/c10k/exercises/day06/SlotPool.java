@@ -7,42 +7,39 @@ import java.util.concurrent.locks.ReentrantLock;
  * good, in the range {@code base .. base + size - 1}; successive clients occupy it in turn
  * (day 6's server {@code dup3}s each accepted socket onto a free slot's number). While no
  * client occupies a number, a placeholder does: the server put it on every number of the range
- * before making the pool, so the number is never free for anything else in the process.
+ * before making the pool.
  *
- * <p><b>Build</b> what the pool keeps (the structure is yours to choose), {@link #freeCount},
- * {@link #acquire} and {@link #release}, to this contract. Every slot starts free, lowest
- * number first. {@code acquire}:
- * a free slot for a new client (null when none is free), marked open and with a generation no
- * earlier client of that slot had; of the free slots, the one that has been free the
- * <em>longest</em>. {@code release}: the slot's client is gone: it is no longer open, its
- * number holds the placeholder again ({@link Numbers#putPlaceholder}), and the slot becomes
- * free again, to be handed out after every slot already free; releasing a slot that is not
- * open is refused ({@link IllegalStateException}). A slot's number is never closed while the
- * server runs ({@link Numbers#close} is for {@link #close}, given). A worker holds the slot's
- * lock while it writes (exercise 2): nothing a worker can see may change while it does.
+ * <p><b>Build</b> {@link #freeCount}, {@link #acquire} and {@link #release}, and whatever the
+ * pool must keep for them: how is yours to choose.
+ *
+ * <p><b>The contract</b> the server relies on. {@code acquire} gives a new client a slot no
+ * client occupies (null when every slot is occupied), and the slot says it is open; a new pool
+ * hands its numbers out lowest first. A worker
+ * that remembers which client of a slot it serves can always tell, from the slot alone, that
+ * this client has gone, however many clients the slot has had since. A number its client has
+ * just left is handed out again as late as the pool can manage, however the clients come and go.
+ * {@code release}: the slot's client has gone; its number holds the placeholder again
+ * ({@link Numbers#putPlaceholder}). No number of the range is ever free in the process while
+ * the server runs, not even for an instant ({@link Numbers#close} is for {@link #close},
+ * given). Releasing a slot that no client occupies is refused ({@link IllegalStateException})
+ * and changes nothing. A worker that holds a slot's lock while it writes (exercise 2) sees
+ * nothing of that slot change until it lets go.
  *
  * <p><b>What the tests try</b>: a pool handed out, exhausted, freed in another order than it
- * was taken, a slot reused many times, a double release, a worker in mid-write while the loop
- * releases its slot, or gives it to the next client; what the numbers hold at each step is
- * watched through {@link Numbers}.
+ * was taken, then handed out again; a slot reused many times; a double release; a worker in
+ * mid-write while the loop releases its slot, or gives it to the next client. What the numbers
+ * hold at each step is watched through {@link Numbers}.
  *
  * <p><b>Why</b>: {@code accept} hands out the lowest free number, so the number just closed is
  * the very next one given to a new client, and a worker still busy with the old client's
- * request writes its answer to the new one. Pinned numbers handed out FIFO make reuse come
- * last instead of first: a late worker gets the whole pool's turn to finish. That only
- * <em>delays</em> reuse; the generation, bumped for every client, is what tells the late
- * worker "not yours any more" (exercise 2). And a number that is closed, even for an instant,
- * is free for any {@code open}, {@code socket} or {@code accept} in the process; the slot's
- * next client's {@code dup3} would then silently close whatever got it. The placeholder
- * takes the client's place in one step, so there is no instant at which the number is free.
+ * request writes its answer to the new one. And a number that is free, even for an instant,
+ * can be taken by any {@code open}, {@code socket} or {@code accept} in the process; the slot's
+ * next client's {@code dup3} would then silently close whatever got it.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
- * chapter</a>:
- * <a href="../../../../../../../day06-fd-reuse/README.md#step-1-a-fixed-number-per-slot-with-dup3">"Step
- * 1: a fixed number per slot, with dup3"</a>,
- * <a href="../../../../../../../day06-fd-reuse/README.md#step-2-the-fifo">"Step 2: the FIFO"</a> and
- * <a href="../../../../../../../day06-fd-reuse/README.md#step-4-a-placeholder-on-every-free-number">"Step
- * 4: a placeholder on every free number"</a>; day 6's {@code PinnedServer} and {@code SlotNumbers}.
+ * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a>
+ * and <a href="../../../../../../../day06-fd-reuse/README.md#the-fix-step-by-step">"The fix,
+ * step by step"</a> (which of its steps is this pool's?); day 6's {@code PinnedServer}.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code SlotPoolTest}.
  *
@@ -56,7 +53,7 @@ public final class SlotPool implements AutoCloseable {
         private final int fd;
         /** Held while the slot changes hands, and by a worker while it writes. */
         final WatchedLock lock = new WatchedLock();
-        /** Bumped for each new client of this slot; guarded by lock. */
+        /** Which client of this slot occupies it (exercise 2 compares it); guarded by lock. */
         int generation;
         /** A client occupies the slot; guarded by lock. */
         boolean open;
@@ -126,7 +123,7 @@ public final class SlotPool implements AutoCloseable {
     /** Every slot of the pool, by number: {@code slots[i]} owns {@code base + i}. */
     private final Slot[] slots;
     private final Numbers numbers;
-    // TODO: what else must the pool keep, to know which slots are free and in which order?
+    // TODO: what else must the pool keep?
 
     /**
      * Every slot starts free.
@@ -137,7 +134,7 @@ public final class SlotPool implements AutoCloseable {
         this.numbers = numbers;
         this.slots = new Slot[size];
         for (int i = 0; i < size; i++) slots[i] = new Slot(base + i);
-        // TODO: every slot is free now, lowest number first.
+        // TODO
     }
 
     /** Slots free now. */
@@ -146,16 +143,15 @@ public final class SlotPool implements AutoCloseable {
         throw new UnsupportedOperationException("TODO: SlotPool.freeCount (day 6, exercise 1)");
     }
 
-    /** A free slot for a new client, its generation bumped and marked open; null when every slot is taken. */
+    /** A slot for a new client; null when every slot is occupied. */
     public Slot acquire() {
-        // TODO: which free slot, and what makes it a new client's?
+        // TODO
         throw new UnsupportedOperationException("TODO: SlotPool.acquire (day 6, exercise 1)");
     }
 
-    /** The slot's client is gone: its number holds the placeholder again, and the slot is free, last in line. */
+    /** The slot's client has gone. */
     public void release(Slot slot) {
-        // TODO: what must a worker in mid-write never see, what must the number hold at every
-        //  instant, and where does the slot go now?
+        // TODO
         throw new UnsupportedOperationException("TODO: SlotPool.release (day 6, exercise 1)");
     }
 

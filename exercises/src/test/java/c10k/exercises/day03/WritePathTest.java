@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
         "A non-blocking write takes what fits and returns. What happens to the rest, who sends it later, and what if older bytes are still waiting? Why must OP_WRITE not stay armed?",
         "Re-read day 3's \"Send first; ask for writability only while bytes wait\" and \"A connection's life\".",
         "For each of the three methods, write the one fact it must leave true when it returns (about the outbox, and about the key's interest)."})
-@DisplayName("1. WritePath: send first, OP_WRITE only while bytes wait")
+@DisplayName("1. WritePath: every byte once and in order, with no blocked and no spinning loop")
 class WritePathTest {
 
     /** Each test opens a connection and a selector (or a selector loop): every fd is closed when it ends. */

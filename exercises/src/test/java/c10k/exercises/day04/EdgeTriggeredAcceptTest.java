@@ -129,6 +129,22 @@ class EdgeTriggeredAcceptTest {
     }
 
     @Test
+    void aClientGoneBeforeItWasTakenCountsAgainstTheBudget() throws Exception {
+        ErrorScript listener = new ErrorScript(100, fail(Errno.ECONNABORTED), 101, 102, 103, Sockets.WOULD_BLOCK);
+        Result result = EdgeTriggeredAccept.acceptAll(listener, 3, accepted::add);
+        assertThat(listener.calls)
+                .as("maxAccepts 3, and the second accept failed with ECONNABORTED: the contract counts calls of accept,"
+                        + " a failed one too, so the turn makes 3 calls. A turn that does not count failures can be held"
+                        + " for as long as clients keep giving up before they are taken, while the clients already"
+                        + " here wait (day 4, \"A budget per turn, and the owed list\")")
+                .isEqualTo(3);
+        assertThat(accepted).as("3 calls: 100, the failure, 101").containsExactly(100, 101);
+        assertThat(result)
+                .as("the budget was spent with clients still queued (102, 103), and no edge will say so: OWED")
+                .isEqualTo(Result.OWED);
+    }
+
+    @Test
     @Hints({
             "Out of descriptors, the client stays in the queue and the listener stays readable. What does the next accept return, and the one after? What would each Result make the loop do next?",
             "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\": the table, and the appendix's paragraph on running out of fds.",

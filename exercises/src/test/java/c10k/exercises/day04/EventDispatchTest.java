@@ -43,8 +43,14 @@ class EventDispatchTest {
                 return;
             }
             calls.add(hungUp ? "read to the FIN" : "read");
+            // As the kernel: with nothing unread, recv says EAGAIN and the turn answers nothing.
+            waiting += unread;       // answers to what it read (an echo); the socket is still full: they wait
             unread = 0;
-            waiting += 100;          // answers to what it read; the socket is still full: they wait
+        }
+
+        @Override
+        public boolean hasPendingOutput() {
+            return waiting > 0;
         }
 
         @Override
@@ -71,6 +77,7 @@ class EventDispatchTest {
     @Test
     void aClientThatReadsAndSendsAtOnceGetsItsAnswers() throws Exception {
         c.waiting = 64 * 1024;       // answers the peer had not read yet, and the kernel had no room for
+        c.unread = 100;
         // The peer now reads (room appears: EPOLLOUT) and, in the same instant, sends another
         // line (EPOLLIN). One epoll_wait reports both, in one event.
         EventDispatch.handle(c, Epoll.EPOLLIN | Epoll.EPOLLOUT);
@@ -83,8 +90,10 @@ class EventDispatchTest {
 
     @Test
     void readsWhatArrives() throws Exception {
+        c.unread = 100;
         EventDispatch.handle(c, Epoll.EPOLLIN);
         assertThat(c.calls).as("EPOLLIN: a read turn").containsExactly("read");
+        assertThat(c.unread).as("EPOLLIN: the 100 bytes that came are read").isZero();
     }
 
     @Test
@@ -95,7 +104,10 @@ class EventDispatchTest {
                 .as("EPOLLOUT with 500 bytes of answers waiting (too few to pause the connection): they were not"
                         + " sent, and the socket will not be reported writable again while nothing is sent." + LESSON)
                 .contains("flush");
-        assertThat(c.waiting).isZero();
+        assertThat(c.waiting)
+                .as("EPOLLOUT with 500 bytes of answers waiting and nothing new from the client: every answer leaves,"
+                        + " and nothing is left waiting for an edge that will not come." + LESSON)
+                .isZero();
     }
 
     @Test
@@ -118,6 +130,7 @@ class EventDispatchTest {
 
     @Test
     void aHangUpWithTheLastLinesIsReadToTheFin() throws Exception {
+        c.unread = 50;
         EventDispatch.handle(c, Epoll.EPOLLIN | Epoll.EPOLLRDHUP);
         assertThat(c.broken)
                 .as("EPOLLRDHUP: the peer shut down its sending side, and its last lines may be in this very event:"

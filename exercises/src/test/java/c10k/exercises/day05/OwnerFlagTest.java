@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 @Hints({
         "Two promises: never two owners, and no event left behind by a thread that found the connection owned. Which instant between two of the given lines lets another thread's offer() slip through unseen?",
-        "Re-read day 5's \"Ownership flags versus EPOLLONESHOT\" and \"Why one reader and one writer per fd\".",
+        "Re-read day 5's \"Ownership flags versus EPOLLONESHOT\" and \"Shared: one owner, kept by the kernel\": in which order does each side take its two steps there, and why must the orders differ?",
         "Play the failing test's story with two threads on paper, one line at a time: where does the other thread's offer() run, what does it see, and what does the owner then see?"})
 @DisplayName("2. OwnerFlag: find the lost wake-up of one owner per connection")
 class OwnerFlagTest {

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "The generation is checked: so at which instant can it still be Bob's slot when the bytes are sent? What can change between two of the given lines, and who can change it?",
-        "Re-read day 6's \"The race\" and \"Step 3: the generation, checked under the slot's lock\".",
+        "Re-read day 6's \"The race\", then the step of \"The fix, step by step\" that is about the generation: for how long does its check hold?",
         "A check is worth what the guarantee around it is worth: from the check to the end of the send, what keeps the loop from handing the slot to Bob?"})
 @DisplayName("2. LateWrite: find why a late answer reaches the next client on the number")
 class LateWriteTest {

@@ -15,7 +15,9 @@ import c10k.day01.Protocol;
  * <p><b>The contract</b>, with the numbers yours to choose:
  * <ul>
  *   <li>the bytes held for one peer never exceed {@link #MAX_HELD}, whatever it sends and
- *       however it splits it (the loop reads at most {@link #READ_BYTES} at a time).
+ *       however the client splits its lines across packets and reads (the loop reads at most
+ *       {@link #READ_BYTES} at a time, answers the lines each read completes, and a line of up
+ *       to {@code Protocol.MAX_LINE} bytes may have begun in earlier reads).
  *       {@code MAX_HELD} differs from the chapter's bound on purpose: the chapter's marks were
  *       chosen for its own outbox, and the numbers that keep this one are yours to work out;
  *   <li>a peer with at most {@link #ALWAYS_READ} bytes waiting is read, at every call: a

@@ -10,15 +10,19 @@ import java.nio.channels.SocketChannel;
  * Day 3, exercise 1: the write half of one connection in a selector loop.
  *
  * <p><b>Build</b> the three TODO methods, to the contract the loop relies on: the peer
- * receives every byte given to {@link #send}, once, in the order given; bytes the kernel would
- * take now are not kept waiting for an event, and only what it refused waits, in the
- * {@link Outbox}; {@link #onWritable} (the selector said {@code OP_WRITE}) leaves bytes waiting
- * only if the kernel refused them again; after {@link #updateInterest} the key asks for
- * {@code OP_READ} if the loop wants to read, and for {@code OP_WRITE} exactly while bytes wait.
- * The tests try a peer that reads, one that does not read 16 MiB, and answers that come while
- * older ones still wait. The loop around it (accept, read, frame, close) is given: {@code SelectorHarness} in the
- * tests calls {@code send} with the answers to each read, {@code onWritable} on
- * {@code OP_WRITE}, and {@code updateInterest} after every read and write.
+ * receives every byte given to {@link #send}, once, in the order given: no line lost or
+ * doubled when the kernel takes part of it, or none of it, for as long as the peer does not
+ * read. Nothing the kernel would take now is kept waiting for an event. Nothing blocks the
+ * loop, and the loop does not spin: after {@link #updateInterest} the selector wakes this
+ * connection for its output exactly while some of it still waits, and for its input if the
+ * loop wants to read. {@link #pendingBytes} says how much waits (day 3's {@link Outbox} is
+ * there for you, if you want it).
+ *
+ * <p><b>What the tests try</b>: a peer that reads everything at once; a peer that does not read
+ * 16 MiB of answers, then reads them all; answers that come while older ones still wait; and
+ * the key's interest after every step. The loop around it (accept, read, frame, close) is
+ * given: {@code SelectorHarness} in the tests calls {@code send} with the answers to each read,
+ * {@code onWritable} on {@code OP_WRITE}, and {@code updateInterest} after every read and write.
  *
  * <p><b>Why</b>: the channel is non-blocking, so {@code write} takes what fits in the socket's
  * send buffer and returns; a loop that waits for the rest would block every other client (or
@@ -27,11 +31,10 @@ import java.nio.channels.SocketChannel;
  * written ahead of older queued ones reach the peer out of order.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
- * chapter</a>:
- * <a href="../../../../../../../day03-select-poll/README.md#send-first-ask-for-writability-only-while-bytes-wait">"Send
- * first; ask for writability only while bytes wait"</a> and
+ * chapter</a>: <a href="../../../../../../../day03-select-poll/README.md#the-event-loop">"The
+ * event loop"</a> and
  * <a href="../../../../../../../day03-select-poll/README.md#a-connections-life">"A connection's
- * life"</a>.
+ * life"</a>. The section on the write path itself is named by {@code ./jbang check day03 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day03}. Tests: {@code WritePathTest}.
  */

@@ -8,15 +8,24 @@ import java.util.function.IntConsumer;
 /**
  * Day 4, exercise 2: the edge-triggered listener, when many clients connect on one edge.
  *
- * <p><b>Build</b> {@link #acceptAll}: call {@code accept} again and again, handing each new
- * fd to {@code onAccepted}, until the kernel says the queue is empty
- * ({@link Sockets#WOULD_BLOCK}): {@link Result#DRAINED}; or until {@code maxAccepts} were
- * taken: {@link Result#OWED} (the loop must come back to the listener without waiting for an
- * edge). Errors ({@code EMFILE}) propagate: the caller has a plan for them.
+ * <p><b>Build</b> {@link #acceptAll}: one accept turn for a listening socket that
+ * edge-triggered epoll has just reported readable. The contract the loop relies on: every
+ * connection taken from the kernel's accept queue goes to {@code onAccepted}, in order; no
+ * client the kernel has completed is left waiting for an edge that may never come;
+ * {@link Result#DRAINED} means the loop may wait for the next edge, {@link Result#OWED} that
+ * it must come back to the listener without one; at most {@code maxAccepts} calls of
+ * {@code accept} per turn, a failed call counted like any other, so that neither a burst of
+ * clients nor a burst of clients who give up before they are taken holds the loop. And
+ * {@code accept} fails now and then, for reasons of three sorts, each with its own answer: a client that is gone before we took it costs the clients queued behind it nothing;
+ * when the process or the kernel is short of what a new connection needs, the turn ends
+ * {@link Result#PAUSED} without asking again (asking again fails again), and the next turn,
+ * once the loop comes back, takes the queue as it finds it; only a listener that is itself
+ * broken ends the turn with its error.
  *
  * <p><b>What the tests try</b>: a scripted listener with connections queued, one with a
- * thousand (a burst), one whose accept fails; then real clients connecting together on one
- * real edge.
+ * thousand (a burst), queues in which accept fails, for reasons of each sort, one of them
+ * with a failure inside a small budget; then real clients connecting together on one real
+ * edge.
  *
  * <p><b>Why</b>: the listening socket is an fd like any other. With {@code EPOLLET}, ten
  * clients that connect together may make a single edge; a loop that accepts one per event

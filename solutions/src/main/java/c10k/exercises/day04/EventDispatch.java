@@ -22,7 +22,8 @@ import c10k.day04.Epoll;
  * what waits until it is gone or the kernel says EAGAIN, {@code read} is one read turn (it
  * answers the lines it reads, sending first; a connection paused by backpressure reads
  * nothing), {@code wantsRead} is false while the connection is paused (its unsent answers are
- * above day 3's high-water mark) or finished, {@code hangUpReported} tells the read turn that a
+ * above day 3's high-water mark) or finished, {@code hasPendingOutput} says whether answers
+ * still wait, {@code hangUpReported} tells the read turn that a
  * FIN may be queued ("A short read is a drained socket, until the FIN is reported"). Before
  * you change a line, find which report was dropped, and in which situations, and say it
  * in a comment.
@@ -48,7 +49,10 @@ public final class EventDispatch {
         /** Sends what waits, until it is gone or the kernel says EAGAIN. */
         void flush() throws SyscallException;
 
-        /** One read turn: reads, answers what it read (sending first, queueing what the kernel refused); paused, nothing. */
+        /**
+         * One read turn: reads, answers what it read (sending first, queueing what the kernel refused); paused,
+         * nothing. With nothing in the socket the kernel answers EAGAIN at once, and the turn does nothing.
+         */
         void read() throws SyscallException;
 
         /** The peer hung up: from now on only EAGAIN or end of stream ends a read turn. */
@@ -59,6 +63,9 @@ public final class EventDispatch {
 
         /** Whether the connection reads: not paused by backpressure (that changes as its answers leave), not finished. */
         boolean wantsRead();
+
+        /** Whether answers still wait in the outbox, refused by the kernel so far. */
+        boolean hasPendingOutput();
     }
 
     private EventDispatch() {
@@ -77,11 +84,15 @@ public final class EventDispatch {
         // EPOLLIN and EPOLLOUT together lost its output edge). Paused, it flushed and did not
         // read: the lines that came during the pause had their edge then, while the read turn
         // read nothing, and no other edge comes for them. Both directions, every time; and a
-        // flush that ends a pause reads, edge or not.
-        boolean paused = !c.wantsRead();
-        if ((events & Epoll.EPOLLOUT) != 0) c.flush();
-        boolean resumed = paused && c.wantsRead();
-        if (resumed || (events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.read();
+        // flush that empties the outbox reads, edge or not, as day 4's ConnectionStep does
+        // (reading only when the flush ended a pause is right too: a read with nothing there
+        // costs one EAGAIN).
+        boolean drained = false;
+        if ((events & Epoll.EPOLLOUT) != 0) {
+            c.flush();
+            drained = !c.hasPendingOutput();
+        }
+        if (drained || (events & (Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLHUP)) != 0) c.read();
         // Hung up both ways while not reading (paused, or done): nothing can be delivered any more.
         if ((events & Epoll.EPOLLHUP) != 0 && !c.wantsRead()) c.markBroken();
     }

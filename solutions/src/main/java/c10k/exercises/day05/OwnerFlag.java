@@ -37,13 +37,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
- * {@code EPOLLET} means when several threads wait"</a>,
+ * {@code EPOLLET} means when several threads wait"</a> and
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
- * one reader and one writer per fd"</a>,
- * <a href="../../../../../../../day05-threadpool-epoll/README.md#ownership-flags-versus-epolloneshot">"Ownership
- * flags versus {@code EPOLLONESHOT}"</a> and
- * <a href="../../../../../../../day05-threadpool-epoll/README.md#shared-one-owner-kept-by-the-kernel">"Shared:
- * one owner, kept by the kernel"</a>.
+ * one reader and one writer per fd"</a>. The sections that teach the lesson this bug breaks
+ * are named by {@code ./jbang check day05 --hint 2}: find the instant first.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code OwnerFlagTest}.
  *

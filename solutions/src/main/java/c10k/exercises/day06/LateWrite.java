@@ -16,17 +16,22 @@ import java.io.IOException;
  *
  * <p><b>Fix</b> {@link #writeIfStill}, to its contract: a worker, late or not, has an answer
  * for the client that occupied {@code slot} when the worker was handed the request (that
- * client's {@code generation}); the bytes reach the slot's fd only if that client occupies the
- * slot, and it stays true while they are sent; else nothing is sent. It returns whether they
- * were sent. The event loop releases and re-acquires slots on its own thread, at any instant,
- * with exercise 1's {@code release} and {@code acquire}. Find the instant first, and say it in
- * a comment.
+ * client's {@code generation}). No answer is ever sent to a client that did not ask for it:
+ * the bytes go to the slot's fd only to the client they are for, and when that client has
+ * gone nothing is sent. It returns whether they were sent. The event loop releases the slot
+ * and gives it to a new client on its own thread, at any instant, with exercise 1's
+ * {@code release} and {@code acquire}.
+ *
+ * <p><b>What the tests try</b>: a write to a client still there; a write after its client left;
+ * a write after the slot went to the next client; the loop releasing the slot and giving it
+ * to the next client while an answer is being sent, and at the worst instant of a worker's
+ * write; and, on real sockets, Alice's late answer with Bob on her number. Find the instant
+ * first, and say it in a comment.
  *
  * <p><b>Why</b>: since the worker got the request, the client may have reset, the loop released
  * the slot, and a new client may occupy it again: same number, open again. "Is it open?"
- * cannot tell Alice from Bob; the generation can, but an answer to "is it still hers?" is worth
- * only as long as it stays true. {@code send} is a parameter so the tests can watch it; the
- * real one sends with {@code Sockets.send(fd, ...)}.
+ * cannot tell Alice from Bob; the generation can. {@code send} is a parameter so the tests can
+ * watch it; the real one sends with {@code Sockets.send(fd, ...)}.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
  * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a>.
