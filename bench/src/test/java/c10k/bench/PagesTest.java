@@ -63,8 +63,8 @@ class PagesTest {
 
     @Test
     void aServerTheRunDoesNotHaveIsSaidNotInvented() throws IOException {
-        String made = Pages.content("busy day01", run(), "day01-blocking/README.md");
-        assertThat(made).contains("no figures for day01").doesNotContainPattern("\\d+k");
+        String made = Pages.content("busy day00-absent", run(), "day01-blocking/README.md");
+        assertThat(made).contains("no figures for day00-absent").doesNotContainPattern("\\d+k");
     }
 
     @Test

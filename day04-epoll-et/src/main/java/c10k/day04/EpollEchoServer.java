@@ -61,7 +61,7 @@ public final class EpollEchoServer extends EpollServer {
         };
         NativeConnection.LoopBuffers buffers =
                 new NativeConnection.LoopBuffers(readSize, NativeConnection.ECHO, stats.newCounters());
-        return List.of(new EventLoop(toString(), listenFds[0], tuning, new Layer() { }, buffers, timeouts, clock));
+        return List.of(new EventLoop(toString(), listenFds[0], tuning, new LoopExtension() { }, buffers, timeouts, clock));
     }
 
     @Override

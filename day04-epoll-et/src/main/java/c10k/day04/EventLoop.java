@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
 
 /**
  * The book's event loop: one thread, one epoll instance, many {@link NativeConnection}s. Day 4
- * teaches it; days 5 and 6 plug their one new idea into its {@link Layer} and leave the rest
+ * teaches it; days 5 and 6 plug their one new idea into its {@link LoopExtension} and leave the rest
  * here, where it is written once: accepting (through {@link Acceptor}), the owed list, timers,
  * the graceful shutdown, and each connection's {@link ConnectionStep} (turns, interest, drop).
  *
@@ -41,7 +41,7 @@ public final class EventLoop extends LoopThread {
     public final Tuning tuning;
     public final NativeConnection.LoopBuffers buffers;
     private final int listenFd;
-    private final Layer layer;
+    private final LoopExtension layer;
     private final LongSupplier clock;
     private final Timers timers;
     private final Acceptor.NewClient onNewClient = this::register;   // made once, not per accept batch
@@ -61,7 +61,7 @@ public final class EventLoop extends LoopThread {
     private volatile int connectionCount;
     private volatile long wakeups;
 
-    public EventLoop(String name, int listenFd, Tuning tuning, Layer layer, NativeConnection.LoopBuffers buffers,
+    public EventLoop(String name, int listenFd, Tuning tuning, LoopExtension layer, NativeConnection.LoopBuffers buffers,
                      Timeouts timeouts, LongSupplier clock) {
         super(name);
         this.listenFd = listenFd;

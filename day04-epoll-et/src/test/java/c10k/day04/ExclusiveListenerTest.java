@@ -38,7 +38,7 @@ class ExclusiveListenerTest {
         int fdsBefore = Fds.baseline();
         int listenFd = Sockets.listen("127.0.0.1", 0, 16);
         CompletableFuture<Throwable> fatal = new CompletableFuture<>();
-        EventLoop loop = new EventLoop("exclusive", listenFd, Tuning.EDGE.withoutSpareFd(), new Layer() { },
+        EventLoop loop = new EventLoop("exclusive", listenFd, Tuning.EDGE.withoutSpareFd(), new LoopExtension() { },
                 new NativeConnection.LoopBuffers(1024, NativeConnection.ECHO, new Stats().newCounters()),
                 Timeouts.NONE, System::nanoTime);
         loop.listenerFlags(Epoll.EPOLLEXCLUSIVE);

@@ -22,9 +22,9 @@ import org.junit.jupiter.api.condition.OS;
 class LoopThreadOnlyTest {
 
     @Test
-    void aLayerCallFromAnotherThreadFailsAtOnceAndFromTheLoopItWorks() throws Exception {
+    void anExtensionCallFromAnotherThreadFailsAtOnceAndFromTheLoopItWorks() throws Exception {
         int fdsBefore = Fds.baseline();
-        EventLoop loop = new EventLoop("loop-only", -1, Tuning.EDGE, new Layer() { },
+        EventLoop loop = new EventLoop("loop-only", -1, Tuning.EDGE, new LoopExtension() { },
                 new NativeConnection.LoopBuffers(1024), Timeouts.NONE, System::nanoTime);
         loop.start();
         try {

@@ -4,7 +4,7 @@ import c10k.day01.harness.Stats;
 import c10k.day03.NativeConnection;
 import c10k.day04.EpollServer;
 import c10k.day04.EventLoop;
-import c10k.day04.Layer;
+import c10k.day04.LoopExtension;
 import c10k.day04.Tuning;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -90,7 +90,7 @@ public final class LoopsServer extends EpollServer {
      */
     private EventLoop newLoop(int i, int listenFd) {
         NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(64 * 1024, NativeConnection.ECHO, stats.newCounters());
-        return new EventLoop("day05-loop-" + i, listenFd, Tuning.EDGE.withoutSpareFd(), new Layer() {
+        return new EventLoop("day05-loop-" + i, listenFd, Tuning.EDGE.withoutSpareFd(), new LoopExtension() {
             @Override
             public NativeConnection accepted(EventLoop l, int fd) {
                 served.lazySet(i, served.get(i) + 1);      // only this loop's thread writes slot i
@@ -109,7 +109,7 @@ public final class LoopsServer extends EpollServer {
     }
 
     /** The acceptor loop's layer: a new fd is handed to the next loop, and so never becomes a connection here. */
-    private static final class HandOff implements Layer {
+    private static final class HandOff implements LoopExtension {
         private final List<EventLoop> targets;
         private int next;   // the acceptor thread's own
 

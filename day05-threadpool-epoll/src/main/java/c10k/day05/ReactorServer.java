@@ -4,7 +4,7 @@ import c10k.day03.NativeConnection;
 import c10k.day03.Replies;
 import c10k.day04.EpollServer;
 import c10k.day04.EventLoop;
-import c10k.day04.Layer;
+import c10k.day04.LoopExtension;
 import c10k.day04.Tuning;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
@@ -93,7 +93,7 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
     }
 
     /**
-     * The one point of the reactor that day 4's {@link Layer} has no word for, since it runs on a
+     * The one point of the reactor that day 4's {@link LoopExtension} has no word for, since it runs on a
      * worker and a layer runs on the loop: once a batch is answered, the worker may send the
      * answers itself. Returns how many bytes the kernel took; the loop sends the rest, in order.
      */
@@ -117,7 +117,7 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile EventLoop loop;
     private final HandOff handOff = new HandOff();
-    private Layer clients;             // null: a Conn per client, closed on release
+    private LoopExtension clients;             // null: a Conn per client, closed on release
     private WorkerWrite workerWrite;   // null: the loop sends every answer
 
     // The loop thread's own.
@@ -131,8 +131,8 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
         this.handler = handler;
     }
 
-    /** Before {@link #start}: who the clients are (a {@link Layer} whose accepted gives a {@link Conn}), and a worker's own write. */
-    protected final void plugIn(Layer clients, WorkerWrite workerWrite) {
+    /** Before {@link #start}: who the clients are (a {@link LoopExtension} whose accepted gives a {@link Conn}), and a worker's own write. */
+    protected final void plugIn(LoopExtension clients, WorkerWrite workerWrite) {
         if (loop != null) throw new IllegalStateException("already started");
         this.clients = clients;
         this.workerWrite = workerWrite;
@@ -148,7 +148,7 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
     }
 
     /** The hand-off, as day 4's extension points; accepting and releasing are the clients' layer's. */
-    private final class HandOff implements Layer {
+    private final class HandOff implements LoopExtension {
         @Override
         public NativeConnection accepted(EventLoop loop, int fd) {
             return clients == null ? new Conn(fd) : clients.accepted(loop, fd);

@@ -11,7 +11,7 @@ import c10k.day03.NativeConnection;
 import c10k.day03.sys.Sockets;
 import c10k.day04.Epoll;
 import c10k.day04.EventLoop;
-import c10k.day04.Layer;
+import c10k.day04.LoopExtension;
 import c10k.day04.Tuning;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -62,7 +62,7 @@ class EpollExclusiveTest {
         String[] tids = new String[LOOPS];
         try {
             for (int i = 0; i < LOOPS; i++) {
-                EventLoop l = new EventLoop("herd-" + i, listenFd, neverAccepts, new Layer() { },
+                EventLoop l = new EventLoop("herd-" + i, listenFd, neverAccepts, new LoopExtension() { },
                         new NativeConnection.LoopBuffers(1024, NativeConnection.ECHO, stats.newCounters()), Timeouts.NONE, System::nanoTime);
                 if (exclusive) l.listenerFlags(Epoll.EPOLLEXCLUSIVE);
                 int me = i;

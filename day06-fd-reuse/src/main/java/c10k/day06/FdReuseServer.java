@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *     and a generation, checked under the slot's lock, stops every late write.</li>
  * </ul>
  *
- * <p>Both plug into the reactor as the reactor plugs into day 4's loop: a {@code Layer} says
+ * <p>Both plug into the reactor as the reactor plugs into day 4's loop: a {@code LoopExtension} says
  * who the clients are ({@code accepted}, {@code release}), and the reactor's one worker-side
  * point, {@link ReactorServer.WorkerWrite}, is {@link #writeOnWorker} here. What both share is
  * in this class: the worker writes only when nothing is queued before its answer (a

@@ -6,7 +6,7 @@ import c10k.day03.Replies;
 import c10k.day03.sys.SyscallException;
 import c10k.day04.Acceptor;
 import c10k.day04.EventLoop;
-import c10k.day04.Layer;
+import c10k.day04.LoopExtension;
 import c10k.day05.Handler;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -31,7 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *     writer that its client is gone, however soon the slot was reused; the lock makes
  *     check-and-send one step as far as the loop's replace-and-reuse is concerned.</li>
  * </ol>
- * The first two plug into day 4's {@link Layer} ({@link Pinning}: accept onto a slot, release
+ * The first two plug into day 4's {@link LoopExtension} ({@link Pinning}: accept onto a slot, release
  * back to it); the third is the reactor's worker-side write.
  */
 public final class PinnedServer extends FdReuseServer {
@@ -109,7 +109,7 @@ public final class PinnedServer extends FdReuseServer {
     }
 
     /** Day 4's extension points, on the loop thread: a client onto a slot's number, and back. */
-    private final class Pinning implements Layer {
+    private final class Pinning implements LoopExtension {
 
         /** A client accepted on {@code fd} moves onto the first free slot's number: a new generation. */
         @Override

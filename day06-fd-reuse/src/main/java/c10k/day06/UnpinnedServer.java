@@ -4,7 +4,7 @@ import c10k.day01.harness.Stats;
 import c10k.day03.NativeConnection;
 import c10k.day03.Replies;
 import c10k.day04.EventLoop;
-import c10k.day04.Layer;
+import c10k.day04.LoopExtension;
 import c10k.day05.Handler;
 
 /**
@@ -21,7 +21,7 @@ public final class UnpinnedServer extends FdReuseServer {
 
     public UnpinnedServer(String host, int port, int workers, Handler handler) {
         super(host, port, workers, handler);
-        plugIn(new Layer() {
+        plugIn(new LoopExtension() {
             /** The fd accept gave, used as it is; released by day 4's default, a close. */
             @Override
             public NativeConnection accepted(EventLoop loop, int fd) {

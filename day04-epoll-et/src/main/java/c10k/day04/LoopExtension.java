@@ -9,7 +9,7 @@ import c10k.day03.NativeConnection;
  * {@link #afterEvents}); day 6 pins connections to slots ({@link #accepted},
  * {@link #release}). Everything else stays the loop's.
  */
-public interface Layer {
+public interface LoopExtension {
     /** A client was accepted: the connection that serves it, or null if the layer turned it away (and closed fd). */
     default NativeConnection accepted(EventLoop loop, int fd) {
         return new NativeConnection(fd);
