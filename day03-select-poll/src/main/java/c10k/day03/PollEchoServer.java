@@ -78,7 +78,9 @@ public final class PollEchoServer extends LoopServer<PollEchoServer> implements 
             throw e;
         }
         timers = new Timers(timeoutSettings());
-        AcceptErrors.classify(Errno.EMFILE);   // loaded now: out of fds, its class file could not be opened
+        // Loaded now, with the error path's message: out of fds, a class file on a directory
+        // class path could not be opened, and the first EMFILE would kill the loop instead.
+        AcceptErrors.classify(new SyscallException("accept4", Errno.EMFILE).errno());
         arena = Arena.ofShared();              // made here, used and freed by the loop thread only
         pollfds = arena.allocate(Poll.POLLFD, 1024);
         entries = new Entry[1024];

@@ -117,7 +117,7 @@ public abstract class LoopServer<S extends LoopServer<S>> implements EventLoopSe
                 if (stopBegun && (connections == 0 || now - hardStop >= 0)) break;
                 turn(stopBegun ? Math.max(0, hardStop - now) : Long.MAX_VALUE);
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             // Only the loop's own machinery fails here (one connection's failure ends that
             // connection): without it nobody is served, so say why and let everything go.
             log.log(System.Logger.Level.ERROR, "the " + threadName + " loop failed, so the server stops: " + e.getMessage(), e);
