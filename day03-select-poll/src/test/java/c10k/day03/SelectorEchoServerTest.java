@@ -6,11 +6,9 @@ import c10k.day01.EchoContract;
 import c10k.day01.EchoServer;
 import c10k.day01.Fds;
 import c10k.day01.NoFdLeak;
-import c10k.day01.StreamingWriter;
 import c10k.day01.TestClient;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.Arrays;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -47,8 +45,6 @@ class SelectorEchoServerTest {
     @ExtendWith(NoFdLeak.class)
     void statsCountLinesAndAPausedReader() throws Exception {
         Duration patience = Duration.ofSeconds(30);
-        byte[] lines = new byte[1 << 16];
-        Arrays.fill(lines, (byte) '\n');
         try (SelectorEchoServer server = new SelectorEchoServer(ANY_PORT)) {
             server.start();
             try (TestClient client = new TestClient(server.port())) {
@@ -58,16 +54,7 @@ class SelectorEchoServerTest {
             Fds.await("the client counted as closed", patience, () -> server.stats().snapshot().closed() == 1);
             assertThat(server.stats().snapshot().lines()).as("lines --stats counts").isEqualTo(3);
             assertThat(server.stats().snapshot().bytesOut()).as("bytes --stats counts as sent").isEqualTo(14);
-            TestClient stalled = new TestClient(server.port());
-            StreamingWriter writer = StreamingWriter.repeating(stalled.socket(), lines);   // and never reads
-            try {
-                Fds.await("the stalled reader paused", patience, () -> server.readPausedCount() == 1);
-                assertThat(server.stats().snapshot().pausedReaders()).as("the figure --stats prints").isEqualTo(1);
-            } finally {
-                stalled.close();   // unblocks the writer first
-                writer.close();
-            }
-            Fds.await("the paused reader gone from the figure", patience, () -> server.stats().snapshot().pausedReaders() == 0);
+            PausedReaderFigure.countedThenGone(server);
         }
     }
 }
