@@ -11,6 +11,7 @@
 package c10k.day03;
 
 import c10k.day01.harness.ServerCli;
+import c10k.day03.shell.LoopServer;
 import java.net.InetSocketAddress;
 
 /** {@code ./jbang day03 --mode selector|poll}: one thread, many clients. */
@@ -20,8 +21,9 @@ public final class Day03 {
                 .modes("selector", "poll")
                 .timeouts()
                 .run(args, o -> switch (o.mode()) {
-                    case "poll" -> new PollEchoServer(o.host(), o.port()).timeouts(o.timeouts());
-                    default -> new SelectorEchoServer(new InetSocketAddress(o.host(), o.port())).timeouts(o.timeouts());
+                    case "poll" -> new PollEchoServer(o.host(), o.port()).timeouts(o.timeouts()).onFatal(LoopServer::exitOnFatal);
+                    default -> new SelectorEchoServer(new InetSocketAddress(o.host(), o.port())).timeouts(o.timeouts())
+                            .onFatal(LoopServer::exitOnFatal);
                 });
     }
 }

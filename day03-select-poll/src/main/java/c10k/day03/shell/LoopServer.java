@@ -4,6 +4,7 @@ import c10k.day01.harness.Timeouts;
 import c10k.day03.EventLoopServer;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -22,6 +23,11 @@ import java.util.function.LongSupplier;
  * from other threads (a signal handler, a test), so they are flags the loop polls after a
  * {@link #wake}, never calls into the loop's state.
  *
+ * <p>And the end nobody asked for: the loop's own machinery fails (its selector or poll call,
+ * an {@code Error}). Nobody is served any more, so the loop lets every connection go and
+ * reports to {@link #onFatal}; the command line then exits with status 1, as days 4 to 7 do,
+ * so that a supervisor sees a dead server instead of a live process that answers no one.
+ *
  * @param <S> the server itself, so that the settings chain: {@code new PollEchoServer(h, p).timeouts(t).clock(c)}
  */
 public abstract class LoopServer<S extends LoopServer<S>> implements EventLoopServer {
@@ -30,6 +36,7 @@ public abstract class LoopServer<S extends LoopServer<S>> implements EventLoopSe
     private final String threadName;
     private Timeouts timeouts = Timeouts.DEFAULTS;
     private LongSupplier clock = System::nanoTime;
+    private Consumer<Throwable> onFatal = why -> { };
     private Thread thread;
     private volatile boolean closing;         // close(): leave at the next turn
     private volatile boolean stopRequested;   // shutdownGracefully(): finish every connection first
@@ -60,6 +67,17 @@ public abstract class LoopServer<S extends LoopServer<S>> implements EventLoopSe
     public final S clock(LongSupplier nanoTime) {
         this.clock = nanoTime;
         return self();
+    }
+
+    /** What to do once the loop has failed and let every connection go (the command line: exit 1); before {@link #start}. */
+    public final S onFatal(Consumer<Throwable> handler) {
+        this.onFatal = handler;
+        return self();
+    }
+
+    /** The command line's answer to a failed loop: exit with status 1; not on the loop's thread, since exit waits for the hooks. */
+    public static void exitOnFatal(Throwable why) {
+        Thread.ofPlatform().start(() -> System.exit(1));
     }
 
     @SuppressWarnings("unchecked")
@@ -107,6 +125,7 @@ public abstract class LoopServer<S extends LoopServer<S>> implements EventLoopSe
     }
 
     private void run() {
+        Throwable fatal = null;
         try {
             while (!closing) {
                 if (stopRequested && !stopBegun) {
@@ -120,10 +139,12 @@ public abstract class LoopServer<S extends LoopServer<S>> implements EventLoopSe
         } catch (IOException | RuntimeException | Error e) {
             // Only the loop's own machinery fails here (one connection's failure ends that
             // connection): without it nobody is served, so say why and let everything go.
+            fatal = e;
             log.log(System.Logger.Level.ERROR, "the " + threadName + " loop failed, so the server stops: " + e.getMessage(), e);
         } finally {
             loopEnded();
         }
+        if (fatal != null) onFatal.accept(fatal);
     }
 
     /**
