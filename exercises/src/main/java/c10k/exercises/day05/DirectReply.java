@@ -29,10 +29,10 @@ import java.util.concurrent.ArrayBlockingQueue;
  * What the caller promises: {@code reply} is called by one worker at a time per connection, in
  * answer order (the reactor's one batch per connection), and {@code flush} only by the loop
  * thread; the loop stops reading a connection whose answers wait, so no more than
- * {@link #MAX_WAITING} answers ever wait. {@link Socket} and {@link Answers} stay as they are
- * (the tests' hooks are in them); what you add, and where, is yours. Before you change a line,
- * find the instant where two threads write one fd, and say it in a comment: that sentence is
- * the lesson.
+ * {@link #MAX_WAITING} answers ever wait. {@link Socket}, {@link Answers} and the two queues
+ * stay, and stay in use (the tests' hooks are in them); what you add, and where, is yours.
+ * Before you change a line, find the instant where two threads write one fd, and say it in a
+ * comment: that sentence is the lesson.
  *
  * <p><b>What the tests try</b>: an idle connection; a kernel that takes part of an answer, or
  * nothing; the next answer while the rest of the one before waits, wherever it waits; the
