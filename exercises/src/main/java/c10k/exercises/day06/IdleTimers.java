@@ -33,14 +33,14 @@ package c10k.exercises.day06;
  * reads, counting what they allocate; and real sockets, where a number that changes hands names
  * the next client's socket, or a file.
  *
- * <p><b>Why</b>: a timer keyed by a number is a late writer that nobody sees coming. The
+ * <p><b>Why</b>: a timer keyed by a number is a late actor that nobody sees coming. The
  * connection it was armed for is gone, the number names someone else, and when it fires it
  * closes a stranger, or keeps an idle one alive: a timeout that frees nothing, and fds that run
  * out.
  *
  * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The
  * race"</a> and <a href="../../../../../../../day06-fd-reuse/README.md#why-it-is-catastrophic">"Why
- * it is catastrophic"</a> (what else than a write can come late?), in day 6's chapter; <a
+ * it is catastrophic"</a> (what, besides a write, can come late?), in day 6's chapter; <a
  * href="../../../../../../../day04-epoll-et/README.md#timers-closing-what-nobody-else-will-close">"Timers:
  * closing what nobody else will close"</a>, in day 4's.
  *
