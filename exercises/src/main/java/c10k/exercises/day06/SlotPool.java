@@ -22,7 +22,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link Numbers#putPlaceholder}). No number of the range is ever free in the process while
  * the server runs, not even for an instant ({@link Numbers#close} is for {@link #close},
  * given). Releasing a slot that no client occupies is refused ({@link IllegalStateException})
- * and changes nothing. A worker that holds a slot's lock while it writes (exercise 2) sees
+ * and changes nothing. A worker that holds a slot's lock while it checks and writes sees
  * nothing of that slot change until it lets go.
  *
  * <p><b>What the tests try</b>: a pool handed out, exhausted, freed in another order than it
@@ -44,7 +44,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code SlotPoolTest}.
  *
  * <p>{@code acquire} and {@code release} run on the event-loop thread only; workers only take
- * a slot's lock (exercise 2).
+ * a slot's lock, to check its generation and write under it.
  */
 public final class SlotPool implements AutoCloseable {
 
@@ -53,7 +53,7 @@ public final class SlotPool implements AutoCloseable {
         private final int fd;
         /** Held while the slot changes hands, and by a worker while it writes. */
         final WatchedLock lock = new WatchedLock();
-        /** Which client of this slot occupies it (exercise 2 compares it); guarded by lock. */
+        /** Which client of this slot occupies it (a late worker compares it); guarded by lock. */
         int generation;
         /** A client occupies the slot; guarded by lock. */
         boolean open;

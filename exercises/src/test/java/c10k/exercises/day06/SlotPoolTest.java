@@ -158,7 +158,7 @@ class SlotPoolTest {
         Slot s = pool.acquire();
         CountDownLatch workerHoldsTheLock = new CountDownLatch(1);
         CountDownLatch workerDone = new CountDownLatch(1);
-        // A worker holds the slot's lock, as it does while writing an answer (exercise 2).
+        // A worker holds the slot's lock, as it does while it checks and writes an answer.
         Thread worker = Thread.ofPlatform().start(() -> {
             s.lock.lock();
             try {
