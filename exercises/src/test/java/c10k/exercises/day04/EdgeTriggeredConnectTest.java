@@ -198,9 +198,9 @@ class EdgeTriggeredConnectTest {
 
     @Test
     @Hints({
-            "One event said two things. Which did onEvent act on, and who will tell you the other one again?",
-            "Re-read day 4's \"Level-triggered and edge-triggered\": an arrival is reported once, whatever came with it.",
-            "Play the test: the handshake is over and 30 bytes wait in the socket when the one event comes. Your onEvent decides that the connection is made. Where are those 30 bytes when it returns?"})
+            "When the event for the end of the handshake came, what else was in the socket, and who will tell you about it again?",
+            "Re-read day 4's \"Level-triggered and edge-triggered\": an arrival is reported once, whatever came with it; and look at what your registration asks to hear while connecting.",
+            "Play the test: the handshake is over and a greeting waits in the socket when the one event comes. Your onEvent decides that the connection is made. Where is the greeting when it returns?"})
     void theGreetingThatCameWithTheHandshakeIsReadInThatEvent() {
         ScriptedKernel kernel = new ScriptedKernel(IN_PROGRESS);
         EdgeTriggeredConnect c = started(kernel);
@@ -212,9 +212,10 @@ class EdgeTriggeredConnectTest {
                 .as("the server greeted at once: when the one event for the end of the handshake came, "
                         + reported.getFirst() + ", the greeting was in the socket too, and onEvent returned with "
                         + got.size() + " of its " + greeting.length + " bytes read. Edge-triggered epoll reports that"
-                        + " arrival once, with the event it came in: the loop waits"
-                        + " for a new event, the server for an answer to its greeting (an epoll_ctl MOD happens to"
-                        + " re-check the socket, but nothing in the contract makes the loop call one)")
+                        + " arrival once: the loop waits for a new event, the server for an answer to its greeting."
+                        + " (A real loop would hear of those bytes again only if it happened to change the"
+                        + " registration, as epoll_ctl makes the kernel look at the socket afresh; with nothing to"
+                        + " change, it waits for good)")
                 .isEqualTo(new String(greeting, StandardCharsets.US_ASCII));
     }
 
@@ -371,6 +372,8 @@ class EdgeTriggeredConnectTest {
             try {
                 EdgeTriggeredConnect c = new EdgeTriggeredConnect(real(fd, server.getLocalPort()), (buf, n) -> got.write(buf, 0, n));
                 c.start();
+                assertThat(c.state()).as("connecting to a real server that listens: error " + Errno.name(c.error()))
+                        .isIn(State.CONNECTING, State.CONNECTED);
                 try (Socket peer = server.accept()) {
                     // On loopback the bytes are in the client's socket when write returns: the first
                     // event the client gets may report the end of the handshake and the greeting at once.

@@ -24,11 +24,13 @@ import c10k.day04.Epoll;
  *       {@code EPOLLOUT} is in it only while the connection has a use for it (this class sends
  *       nothing once connected). Not asked once the connection is {@code FAILED} or
  *       {@code ENDED}: the loop then closes the socket.
- *   <li>{@link #onEvent} gets the events {@code epoll_wait} reported for the socket, and does
- *       all they ask before it returns: the loop comes back only with a new event.
+ *   <li>{@link #onEvent} gets the events {@code epoll_wait} reported for the socket. Before it
+ *       returns it has acted on all the socket holds for it (an outcome, bytes, an end of
+ *       stream, an error): the loop calls it again only for a new event, and edge-triggered
+ *       epoll reports only what is new.
  *   <li>The peer may speak first (a greeting): every byte it sends reaches {@code received},
- *       once, in order, during the event that reported it; its end of stream makes the
- *       connection {@code ENDED}.
+ *       once, in order, by the end of the first {@code onEvent} after it arrived; its end of
+ *       stream makes the connection {@code ENDED}.
  * </ul>
  *
  * <p><b>What the tests try</b>, with a scripted kernel: connects that succeed at once, fail at
