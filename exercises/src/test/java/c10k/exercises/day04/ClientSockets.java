@@ -31,11 +31,13 @@ final class ClientSockets {
     private static final MethodHandle GETSOCKOPT = Libc.downcall("getsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
 
-    /** Per thread, made once: a sockaddr_in for connect, an int and its length for getsockopt. */
+    /** Per thread, made once (as day 3's errno capture): a sockaddr_in for connect, an int and its length for getsockopt. */
     private static final ThreadLocal<MemorySegment> ADDRESS_ARG =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SockaddrIn.LAYOUT));
-    private static final ThreadLocal<MemorySegment> OPTION_ARGS =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(JAVA_INT, 2));
+    private static final ThreadLocal<MemorySegment> OPTION_VALUE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(JAVA_INT));
+    private static final ThreadLocal<MemorySegment> OPTION_LENGTH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(JAVA_INT));
 
     private ClientSockets() {
     }
@@ -68,13 +70,14 @@ final class ClientSockets {
     /** {@code getsockopt(fd, SOL_SOCKET, SO_ERROR)}: the pending error, 0 if none; the kernel clears it as it answers (socket(7)). */
     static int soError(int fd) throws SyscallException {
         MemorySegment state = Libc.callState();
-        MemorySegment args = OPTION_ARGS.get();
-        args.setAtIndex(JAVA_INT, 0, 0);
-        args.setAtIndex(JAVA_INT, 1, 4);
+        MemorySegment value = OPTION_VALUE.get();
+        MemorySegment length = OPTION_LENGTH.get();
+        value.set(JAVA_INT, 0, 0);
+        length.set(JAVA_INT, 0, 4);
         try {
             Libc.check("getsockopt(SO_ERROR)", (int) GETSOCKOPT.invokeExact(state, fd, Sockets.SOL_SOCKET, SO_ERROR,
-                    args, args.asSlice(4)), state);
-            return args.getAtIndex(JAVA_INT, 0);
+                    value, length), state);
+            return value.get(JAVA_INT, 0);
         } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
