@@ -17,8 +17,8 @@ import c10k.day04.Epoll;
  * <ul>
  *   <li>{@link #start} calls {@code connect} once. After it, and after each {@link #onEvent},
  *       {@link #state} says where the connection stands, and {@link #error} why it failed: the
- *       errno the kernel gave for it (0 unless {@link State#FAILED}). Nothing is thrown out of
- *       either: every failure ends in {@code FAILED}, with its own errno.
+ *       errno the kernel gave for it (0 unless {@link State#FAILED}). Neither method throws:
+ *       every failure ends in {@code FAILED}, with its own errno.
  *   <li>{@link #events} is the registration the socket needs now, for an edge-triggered loop:
  *       the loop adds it after {@code start} and modifies it whenever it changes.
  *       {@code EPOLLOUT} is in it only while the connection has a use for it (this class sends
@@ -52,7 +52,9 @@ import c10k.day04.Epoll;
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
  * and edge-triggered"</a>,
  * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
- * edge-triggered mode demands"</a> and
+ * edge-triggered mode demands"</a>,
+ * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
+ * handle}: both directions, every time"</a> (the short read and the FIN) and
  * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
  * update}: {@code EPOLLOUT} only while something waits"</a>; connect(2), socket(7), epoll(7).
  *
