@@ -149,6 +149,11 @@ class EdgeTriggeredConnectTest {
         return s.toString();
     }
 
+    /** An errno's name, and 0 as what it is: no error at all. */
+    static String errno(int e) {
+        return e == 0 ? "0 (no error)" : Errno.name(e);
+    }
+
     private static byte[] banner(int n) {
         byte[] b = new byte[n];
         for (int i = 0; i < n; i++) b[i] = (byte) (i % 64 == 63 ? '\n' : 'a' + i % 26);
@@ -261,7 +266,7 @@ class EdgeTriggeredConnectTest {
                 .as("nobody listens at that port: epoll reported " + reported + ", as Linux does for a refused"
                         + " connect, and the socket held ECONNREFUSED")
                 .isEqualTo(State.FAILED);
-        assertThat(Errno.name(c.error()))
+        assertThat(errno(c.error()))
                 .as("the connection failed, and error() must say why, as the kernel said it")
                 .isEqualTo("ECONNREFUSED");
         assertThat(got.size()).as("no bytes came").isZero();
@@ -279,9 +284,9 @@ class EdgeTriggeredConnectTest {
             kernel.fails(errno);
             deliver(c, FAILED_EVENT);
             assertThat(c.state()).as("the handshake failed with " + Errno.name(errno) + ": " + reported).isEqualTo(State.FAILED);
-            assertThat(Errno.name(c.error()))
+            assertThat(errno(c.error()))
                     .as("the handshake failed with " + Errno.name(errno) + " (" + Errno.description(errno) + "), and"
-                            + " error() says " + Errno.name(c.error()) + ": a refused port, a silent host and no route"
+                            + " error() says " + errno(c.error()) + ": a refused port, a silent host and no route"
                             + " call for different answers, and only the kernel's errno tells them apart")
                     .isEqualTo(Errno.name(errno));
         }
@@ -302,7 +307,9 @@ class EdgeTriggeredConnectTest {
                         + " connection: the socket held ECONNRESET. Writable says the attempt is over, not that it"
                         + " succeeded (connect(2), EINPROGRESS)")
                 .isEqualTo(State.FAILED);
-        assertThat(Errno.name(c.error())).isEqualTo("ECONNRESET");
+        assertThat(errno(c.error()))
+                .as("the connection was reset as it was made, and error() must say so, as the kernel said it")
+                .isEqualTo("ECONNRESET");
     }
 
     @Test
@@ -330,7 +337,8 @@ class EdgeTriggeredConnectTest {
                     + ": the contract says every failure ends in FAILED, with its errno, and nothing is thrown", e);
         }
         assertThat(c.state()).as("connect failed at once with ECONNREFUSED").isEqualTo(State.FAILED);
-        assertThat(Errno.name(c.error())).isEqualTo("ECONNREFUSED");
+        assertThat(errno(c.error())).as("connect failed at once with ECONNREFUSED, and error() must say so")
+                .isEqualTo("ECONNREFUSED");
     }
 
     /** The real system calls on {@code fd}, connecting to 127.0.0.1:{@code port}. */
@@ -372,7 +380,7 @@ class EdgeTriggeredConnectTest {
             try {
                 EdgeTriggeredConnect c = new EdgeTriggeredConnect(real(fd, server.getLocalPort()), (buf, n) -> got.write(buf, 0, n));
                 c.start();
-                assertThat(c.state()).as("connecting to a real server that listens: error " + Errno.name(c.error()))
+                assertThat(c.state()).as("connecting to a real server that listens: error " + errno(c.error()))
                         .isIn(State.CONNECTING, State.CONNECTED);
                 try (Socket peer = server.accept()) {
                     // On loopback the bytes are in the client's socket when write returns: the first
@@ -436,7 +444,7 @@ class EdgeTriggeredConnectTest {
                     }
                 }
                 assertThat(c.state()).as("nobody listens at that port; epoll reported " + reported).isEqualTo(State.FAILED);
-                assertThat(Errno.name(c.error()))
+                assertThat(errno(c.error()))
                         .as("the kernel refused the connection; epoll reported " + reported + ", and error() must say"
                                 + " what the kernel said")
                         .isEqualTo("ECONNREFUSED");
