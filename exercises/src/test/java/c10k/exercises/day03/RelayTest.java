@@ -8,6 +8,7 @@ import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import c10k.exercises.day03.RelayHarness.Peer;
 import java.io.IOException;
+import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -150,6 +151,10 @@ class RelayTest {
                         + " has nothing to fill, is ready at every select: a busy loop");
             }
         }
+        assertThat(h.a.isOpen() && h.b.isOpen())
+                .as("the " + reader + " read nothing while the " + from.name + " sent, and the relay closed a socket:"
+                        + " neither side ended or failed, so the pair goes on")
+                .isTrue();
         long held = towardUpstream ? h.heldTowardUpstream() : h.heldTowardClient();
         assertThat(held)
                 .as("the " + reader + " read nothing; the " + from.name + " sent " + from.sent + " bytes, the kernel's"
@@ -224,9 +229,10 @@ class RelayTest {
      */
     private static void halfClose(RelayHarness h, Peer first, Peer other, SocketChannel firstSide, SocketChannel otherSide)
             throws IOException {
-        // More than the kernel on the way to the reader holds, less than that plus the bound: when
-        // the FIN comes, some of the bytes before it are still in the relay.
-        long request = BOUND + 40 * 1024;
+        // More than the kernel's buffers between the relay and the reader hold (a few tens of KiB
+        // here), and no more than the bound: the relay reads the FIN while it still holds some
+        // of the bytes sent before it.
+        long request = BOUND;
         pump(h, () -> "the " + first.name + " could send only " + first.sent + " of " + request + " bytes while the "
                 + other.name + " was not reading: the relay takes up to " + BOUND, () -> {
             first.send(request);
@@ -250,25 +256,49 @@ class RelayTest {
                                 + " the relay. A FIN comes after every byte sent before it (shutdown(2) only after the last write)")
                 .isEqualTo(request);
         assertThat(other.error).as("the " + other.name + "'s stream ended with an error, not a FIN").isNull();
-        long answer = 2L * 1024 * 1024;
+        settles(h, "the " + first.name + "'s bytes and its FIN reached the " + other.name);
+        SelectionKey firstKey = firstSide == h.a ? h.keyA : h.keyB;
+        SelectionKey otherKey = firstSide == h.a ? h.keyB : h.keyA;
+        assertThat(ops(firstKey) + " / " + ops(otherKey))
+                .as("the " + first.name + "'s bytes and FIN were passed on, and nothing waits: the " + first.name + " will send"
+                        + " nothing more, the " + other.name + " may still send (what the " + first.name + "'s key / the "
+                        + other.name + "'s key watch)")
+                .isEqualTo("nothing / OP_READ");
+        // The answer: 2 MiB read as it comes, then the rest sent while the first does not read,
+        // and the other's FIN behind it.
+        long flowing = 2L * 1024 * 1024;
+        long answer = flowing + request;
         pump(h, () -> "the " + first.name + " had shut down its output only, and the " + other.name + " then sent "
-                + answer + " bytes: the " + first.name + " got " + first.received + " of them", () -> {
-            other.send(answer);
+                + flowing + " bytes: the " + first.name + " got " + first.received + " of them", () -> {
+            other.send(flowing);
             first.receive();
             if (first.ended) {
                 throw new AssertionError("the " + first.name + " had shut down its output only (as nc -N does after its"
-                        + " request), and it got " + first.received + " of the " + answer + " bytes the " + other.name
+                        + " request), and it got " + first.received + " of the " + flowing + " bytes the " + other.name
                         + " sent after that, then the end of its stream" + (first.error == null ? "" : " (" + first.error.getMessage() + ")")
                         + ". A FIN says \"I will send no more\", not \"I will read no more\": the other direction goes on (" + h.watching() + ")");
             }
-            return first.received == answer;
+            return first.received == flowing;
+        });
+        pump(h, () -> "the " + other.name + " could send only " + (other.sent - flowing) + " of " + request + " bytes while the "
+                + first.name + " was not reading: the relay takes up to " + BOUND, () -> {
+            other.send(answer);
+            return other.sent == answer;
         });
         other.shutdownOutput();
+        for (int i = 0; i < SPIN && h.turn() > 0; i++) h.failure.failIfAny("your Relay threw on the loop's thread");
         pump(h, () -> "the " + other.name + " shut down its output after its " + answer + " bytes, and the " + first.name
-                + " got no end of stream", () -> {
+                + " got " + first.received + " bytes and no end of stream", () -> {
             first.receive();
             return first.ended;
         });
+        assertThat(first.received)
+                .as("both sides have sent their FIN; the " + first.name + " got " + first.received + " of the " + answer
+                        + " bytes the " + other.name + " sent before its FIN, then the end of its stream"
+                        + (first.error == null ? "" : " (" + first.error.getMessage() + ")")
+                        + ": the relay ended the pair, or passed the FIN on, with bytes still waiting. Both FINs in"
+                        + " means nothing more will come, not that everything has been delivered")
+                .isEqualTo(answer);
         assertThat(first.error).as("the " + first.name + "'s stream ended with an error, not a FIN").isNull();
         pump(h, () -> "both sides have sent their FIN and every byte was delivered, and the relay still holds "
                 + (firstSide.isOpen() && otherSide.isOpen() ? "both its sockets" : "the " + (firstSide.isOpen() ? first.name : other.name)
