@@ -68,13 +68,15 @@ final class RelayHarness implements AutoCloseable {
             int total = 0;
             try {
                 while (sent < upTo) {
-                    out.clear();
-                    int n = (int) Math.min(out.capacity(), upTo - sent);
-                    for (int i = 0; i < n; i++) out.put(Flood.at(sent + i));
+                    // out holds the bytes from offset sent on; only the new ones are computed
+                    long have = sent + out.position();
+                    int more = (int) Math.max(0, Math.min(out.remaining(), upTo - have));
+                    for (int i = 0; i < more; i++) out.put(Flood.at(have + i));
                     int w = ch.write(out.flip());
+                    out.compact();
                     sent += w;
                     total += w;
-                    if (w < n) break;
+                    if (w == 0) break;
                 }
             } catch (IOException e) {
                 if (error == null) error = e;
@@ -194,6 +196,17 @@ final class RelayHarness implements AutoCloseable {
         relay = null;
         closeQuietly(a);
         closeQuietly(b);
+    }
+
+    /**
+     * Whether the relay's end {@code ch} has taken in its peer's reset: the kernel then moves it
+     * to CLOSE and takes it out of the table of connections, whether or not the relay has
+     * closed the fd yet.
+     */
+    boolean resetArrived(SocketChannel ch) throws IOException {
+        if (!ch.isOpen()) return true;
+        String k = ((InetSocketAddress) ch.getLocalAddress()).getPort() + ">" + ((InetSocketAddress) ch.getRemoteAddress()).getPort();
+        return !queues().containsKey(k);
     }
 
     /** "OP_READ OP_WRITE", "OP_READ", "nothing", or "closed". */
