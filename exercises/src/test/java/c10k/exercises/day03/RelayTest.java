@@ -247,13 +247,11 @@ class RelayTest {
             return other.ended;
         });
         assertThat(other.received)
-                .as(otherClosedAtFin
-                        ? "the " + first.name + "'s FIN came, and the relay closed the " + other.name + "'s socket with bytes of the "
-                                + first.name + "'s still undelivered (the " + other.name + " got " + other.received + " of " + request
-                                + "): a FIN ends one direction, and only after its last byte"
-                        : "the " + other.name + " got " + other.received + " of the " + request + " bytes the " + first.name
-                                + " sent before its FIN, then the end of the stream: the FIN went ahead of bytes still waiting in"
-                                + " the relay. A FIN comes after every byte sent before it (shutdown(2) only after the last write)")
+                .as("the " + other.name + " got " + other.received + " of the " + request + " bytes the " + first.name
+                        + " sent before its FIN, then the end of its stream" + (otherClosedAtFin ? " (the relay had closed the "
+                        + other.name + "'s socket)" : "") + ": the end went ahead of bytes still waiting in the relay. A FIN"
+                        + " ends one direction, and comes after every byte sent before it (and after shutdownOutput, a write"
+                        + " to that socket fails)")
                 .isEqualTo(request);
         assertThat(other.error).as("the " + other.name + "'s stream ended with an error, not a FIN").isNull();
         settles(h, "the " + first.name + "'s bytes and its FIN reached the " + other.name);
