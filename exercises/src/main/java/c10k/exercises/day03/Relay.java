@@ -43,8 +43,8 @@ import java.nio.channels.SelectionKey;
  * <p><b>Why</b>: this is the shape of every proxy and load balancer (HAProxy, nginx's
  * {@code stream} module, {@code socat}): two sockets per connection, and the same questions as
  * an echo's, asked across them. A request sent with a half-close, and an answer that must
- * still come back, is how many clients end a request (RFC 9293, 3.6: a FIN means "no more
- * data from me", not "I will not read").
+ * still come back, is how many clients end a request: closing, in TCP, means "I have no more
+ * data to send" (RFC 9293, 3.6), and the other direction stays open until its side closes too.
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:
