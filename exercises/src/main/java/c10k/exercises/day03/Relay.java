@@ -20,31 +20,24 @@ import java.nio.channels.SelectionKey;
  *
  * <p><b>The contract</b> the client and the upstream rely on:
  * <ul>
- *   <li>every byte the client sends reaches the upstream, and every byte the upstream sends
- *       reaches the client: once each, in order, for as long as either keeps sending;
- *   <li>bytes read and not yet written wait in the relay, at most {@code bound} of them per
- *       direction, whatever the peers do: a peer that never reads cannot make the relay hold
- *       more, it only stops its own sender;
+ *   <li>transparent: each side sees what it would see if it were connected straight to the
+ *       other, only later: the same bytes in the same order, the same end of stream, and a
+ *       reset answered by the end of the connection (both sockets closed);
+ *   <li>bounded: bytes read and not yet written wait in the relay, at most {@code bound} of
+ *       them per direction, whatever the peers do;
  *   <li>nothing blocks the loop, and the loop does not spin: the selector wakes this pair only
- *       for something it can act on;
- *   <li>a side that ends its sending (a FIN: {@code shutdownOutput}, as {@code nc -N} does
- *       after its request) ends that direction only: the other side receives the same end,
- *       after every byte that came before it, and the other direction keeps flowing;
- *   <li>once both directions have ended and every byte is delivered, both sockets are closed;
- *       if either side fails (a reset, a broken pipe), both are closed at once.
+ *       for something it can act on; a pair that is over gives its sockets back.
  * </ul>
  *
- * <p><b>What the tests try</b>: an upstream that answers at once; a client and an upstream that
- * send while the other side does not read, then read everything; traffic both ways at once; a
- * side that shuts down its output while the other still talks; a reset from either side; and,
- * whenever nothing is moving, what both keys watch and whether the selector still has
- * anything to report.
+ * <p><b>What the tests try</b>: peers that answer at once and peers that do not read for a
+ * while; traffic both ways at once; a side that half-closes, as {@code nc -N} does after its
+ * request; a reset from either side; and, whenever nothing is moving, what both keys watch
+ * and whether the selector still has anything to report.
  *
  * <p><b>Why</b>: this is the shape of every proxy and load balancer (HAProxy, nginx's
  * {@code stream} module, {@code socat}): two sockets per connection, and the same questions as
- * an echo's, asked across them. A request sent with a half-close, and an answer that must
- * still come back, is how many clients end a request: closing, in TCP, means "I have no more
- * data to send" (RFC 9293, 3.6), and the other direction stays open until its side closes too.
+ * an echo's, asked across them. Many clients end a request with a half-close, and a relay
+ * in the middle must not change what that means (RFC 9293, 3.6).
  *
  * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "At which number of waiting bytes can one more read still not break MAX_HELD? And once paused, what stops you from resuming after the very next write?",
-        "Re-read day 3's \"Backpressure: the outbox's water marks\": why two marks, and what the bound per connection is made of.",
+        "Re-read day 3's \"Backpressure: the outbox's water marks\": why two marks, and what the bound per connection is made of;"
+        + " then day 1's \"LineFramer.feed: lines out of chunks\" and \"The line limit, and the ERR path\": what one read's answers can be.",
         "Write down the worst case of one read, in bytes, before you choose any number; then check your numbers against each line of the contract."})
 @DisplayName("2. Backpressure: choose when to stop reading from a peer that does not read")
 class BackpressureTest {
@@ -46,9 +47,11 @@ class BackpressureTest {
     }
 
     @Test
-    @Hints({"At the moment you say \"read\", how many bytes can be waiting after that read, at worst?", "",
-            "One read takes at most READ_BYTES from the socket, but can its answers be longer than what it read? Think"
-            + " of a line whose start came in an earlier read (a line is at most Protocol.MAX_LINE)."})
+    @Hints({"At the moment you say \"read\", how many bytes can be waiting after that read, at worst?",
+            "Re-read day 3's \"Backpressure: the outbox's water marks\" (\"at most HIGH_WATER plus the answers to one read\"),"
+            + " then day 1's \"LineFramer.feed: lines out of chunks\": which bytes does the answer to a line echo?",
+            "A read takes at most READ_BYTES from the socket; are the answers it makes always at most what it took?"
+            + " Follow one long line, cut into many packets, through the framer and the echo."})
     void neverReadsWhenOneMoreReadCouldBreakTheBound() {
         for (int p = 0; p <= Backpressure.MAX_HELD; p += STEP) {
             if (!bp.shouldRead(p)) return;
@@ -132,7 +135,8 @@ class BackpressureTest {
                         () -> server.readPausedCount() == 1);
                 int bound = Backpressure.MAX_HELD;
                 assertThat(server.largestOutbox())
-                        .as("bytes held for a peer that does not read went over MAX_HELD")
+                        .as("the server held " + server.largestOutbox() + " bytes for a client that sends and never reads,"
+                                + " more than MAX_HELD (" + bound + "): the peer was still read when the next read could break the bound")
                         .isLessThanOrEqualTo(bound);
                 try (TestClient other = Expect.client(server.port())) {
                     assertThat(Expect.line(other.send("me too\n"), server.failure(), "another client was not served"))
@@ -142,7 +146,8 @@ class BackpressureTest {
                 long received = Flood.readAndCheck(flooder.socket().getInputStream(), total);
                 writer.get(10, TimeUnit.SECONDS);
                 assertThat(received).as("every byte echoed once reading resumed").isEqualTo(total);
-                assertThat(server.largestOutbox()).as("bounded all along").isLessThanOrEqualTo(bound);
+                assertThat(server.largestOutbox()).as("once the flooder read, the server held " + server.largestOutbox()
+                        + " bytes for it at one point, more than MAX_HELD (" + bound + ")").isLessThanOrEqualTo(bound);
             }
         }
     }

@@ -75,13 +75,15 @@ class RelayTest {
         throw new AssertionError(situation + ", and nothing more was sent; still the selector woke the relay " + SPIN
                 + " times in a row (" + h.watching() + "). A socket is writable whenever its send buffer has room,"
                 + " readable for ever once its peer's FIN came, and readable while bytes wait that the relay does not"
-                + " take: a key that watches any of these makes a level-triggered select return at once, for ever (a busy loop)");
+                + " take: a key that watches any of these makes a level-triggered select return at once, for ever (a busy loop: the"
+                + " contract says the loop does not spin)");
     }
 
     private static void watchesOnlyForReading(RelayHarness h, String situation) {
         assertThat(ops(h.keyA) + " / " + ops(h.keyB))
                 .as(situation + ": both sides may send next, and nothing waits to be written, so both keys watch for"
-                        + " reading and nothing else (the client's key / the upstream's)")
+                        + " reading and nothing else (the client's key / the upstream's): a side the relay does not read"
+                        + " is not heard, which is not transparent, and a key that watches more makes the loop spin")
                 .isEqualTo("OP_READ / OP_READ");
     }
 
@@ -91,21 +93,23 @@ class RelayTest {
         try (RelayHarness h = new RelayHarness()) {
             started(h);
             watchesOnlyForReading(h, "the relay was just made");
-            pump(h, () -> "the client sent 100 bytes and the upstream got " + h.upstream.received + " of them in 5 s", () -> {
+            pump(h, () -> "the client sent 100 bytes and the upstream got " + h.upstream.received + " of them in 5 s: not transparent,"
+                    + " connected straight it would have had them all", () -> {
                 h.client.send(100);
                 h.upstream.receive();
                 return h.upstream.received == 100;
             });
             settles(h, "the client's 100 bytes reached the upstream");
             watchesOnlyForReading(h, "the client's 100 bytes reached the upstream");
-            pump(h, () -> "the upstream answered 5,000 bytes and the client got " + h.client.received + " of them in 5 s", () -> {
+            pump(h, () -> "the upstream answered 5,000 bytes and the client got " + h.client.received + " of them in 5 s: not"
+                    + " transparent, connected straight it would have had them all", () -> {
                 h.upstream.send(5_000);
                 h.client.receive();
                 return h.client.received == 5_000;
             });
             settles(h, "the upstream's 5,000 bytes reached the client");
             watchesOnlyForReading(h, "the upstream's 5,000 bytes reached the client");
-            assertThat(h.a.isOpen() && h.b.isOpen()).as("neither side has ended, and the relay closed a socket").isTrue();
+            assertThat(h.a.isOpen() && h.b.isOpen()).as("neither side has ended, and the relay closed a socket: not transparent, a side sees an end nobody sent").isTrue();
         }
     }
 
@@ -148,31 +152,35 @@ class RelayTest {
                 throw new AssertionError("the " + reader + " reads nothing, so the " + from.name + " could send no more;"
                         + " still the selector woke the relay " + SPIN + " times in a row (" + h.watching() + "): a key"
                         + " that watches for bytes the relay cannot take now (its direction is full), or for room it"
-                        + " has nothing to fill, is ready at every select: a busy loop");
+                        + " has nothing to fill, is ready at every select: a busy loop (the contract says the loop does"
+                        + " not spin)");
             }
         }
         assertThat(h.a.isOpen() && h.b.isOpen())
                 .as("the " + reader + " read nothing while the " + from.name + " sent, and the relay closed a socket:"
-                        + " neither side ended or failed, so the pair goes on")
+                        + " neither side ended or failed, so the pair goes on (transparency: a side sees an end only if"
+                        + " the other sent one)")
                 .isTrue();
         long held = towardUpstream ? h.heldTowardUpstream() : h.heldTowardClient();
         assertThat(held)
                 .as("the " + reader + " read nothing; the " + from.name + " sent " + from.sent + " bytes, the kernel's"
                         + " buffers on the way hold " + (from.sent - to.received - held) + ", and the relay holds the other "
-                        + held + ": more than its bound, " + BOUND + ". A peer that never reads must not grow the relay's"
+                        + held + ": more than its bound, " + BOUND + " (bounded). A peer that never reads must not grow the relay's"
                         + " memory: when its direction is full, the relay stops reading the sender, and the kernel pushes"
                         + " back (TCP's window closes, the sender's write stops)")
                 .isLessThanOrEqualTo(BOUND);
         long total = from.sent + 1024 * 1024;
         pump(h, () -> "the " + reader + " read again, and the flow stopped after " + to.received + " of " + total
                 + " bytes: the relay is not reading the " + from.name + " though writing to the " + reader
-                + " has made room (or is not writing what it holds)", () -> {
+                + " has made room (or is not writing what it holds): not transparent, connected straight the"
+                + " bytes would flow again", () -> {
             from.send(total);
             to.receive();
             if (to.ended || to.error != null) {
                 throw new AssertionError("the " + reader + " read again and its stream ended after " + to.received + " of "
                         + total + " bytes" + (to.error == null ? "" : " (" + to.error.getMessage() + ")")
-                        + ": neither side ended or failed, so the relay must not end this direction");
+                        + ": neither side ended or failed, so the relay must not end this direction (transparency:"
+                        + " the same end of stream, and none was sent)");
             }
             return to.received == total;
         });
@@ -189,7 +197,8 @@ class RelayTest {
             // bytes to write and bytes to read in the same turns.
             pump(h, () -> "both sides sent and read at once, and the flow stopped: the client got " + h.client.received
                     + " and the upstream " + h.upstream.received + " of " + total + " bytes. Does an event on one key"
-                    + " set that key's interest from one direction only, dropping what the other direction needs?", () -> {
+                    + " set that key's interest from one direction only, dropping what the other direction needs?"
+                    + " (Transparency: connected straight, both directions flow at once.)", () -> {
                 h.client.send(total);
                 h.upstream.send(total);
                 h.client.receive();
@@ -234,7 +243,8 @@ class RelayTest {
         // of the bytes sent before it.
         long request = BOUND;
         pump(h, () -> "the " + first.name + " could send only " + first.sent + " of " + request + " bytes while the "
-                + other.name + " was not reading: the relay takes up to " + BOUND, () -> {
+                + other.name + " was not reading: the relay takes up to " + BOUND + " (bounded, not less: the sender must not"
+                + " stall before the bound while nothing has ended)", () -> {
             first.send(request);
             return first.sent == request;
         });
@@ -242,18 +252,19 @@ class RelayTest {
         for (int i = 0; i < SPIN && h.turn() > 0; i++) h.failure.failIfAny("your Relay threw on the loop's thread");
         boolean otherClosedAtFin = !otherSide.isOpen();
         pump(h, () -> "the " + first.name + " sent " + request + " bytes and its FIN; the " + other.name + " read and"
-                + " got " + other.received + " bytes and no end of stream", () -> {
+                + " got " + other.received + " bytes and no end of stream: not transparent, connected straight it would"
+                + " have seen the end", () -> {
             other.receive();
             return other.ended;
         });
         assertThat(other.received)
                 .as("the " + other.name + " got " + other.received + " of the " + request + " bytes the " + first.name
                         + " sent before its FIN, then the end of its stream" + (otherClosedAtFin ? " (the relay had closed the "
-                        + other.name + "'s socket)" : "") + ": the end went ahead of bytes still waiting in the relay. A FIN"
+                        + other.name + "'s socket)" : "") + ": the end went ahead of bytes still waiting in the relay, so the stream is cut short: not transparent. A FIN"
                         + " ends one direction, and comes after every byte sent before it (and after shutdownOutput, a write"
                         + " to that socket fails)")
                 .isEqualTo(request);
-        assertThat(other.error).as("the " + other.name + "'s stream ended with an error, not a FIN").isNull();
+        assertThat(other.error).as("the " + other.name + "'s stream ended with an error, not a FIN: not the same end of stream the " + first.name + " sent").isNull();
         settles(h, "the " + first.name + "'s bytes and its FIN reached the " + other.name);
         SelectionKey firstKey = firstSide == h.a ? h.keyA : h.keyB;
         SelectionKey otherKey = firstSide == h.a ? h.keyB : h.keyA;
@@ -274,19 +285,21 @@ class RelayTest {
                 throw new AssertionError("the " + first.name + " had shut down its output only (as nc -N does after its"
                         + " request), and it got " + first.received + " of the " + flowing + " bytes the " + other.name
                         + " sent after that, then the end of its stream" + (first.error == null ? "" : " (" + first.error.getMessage() + ")")
-                        + ". A FIN says \"I will send no more\", not \"I will read no more\": the other direction goes on (" + h.watching() + ")");
+                        + ". A FIN says \"I will send no more\", not \"I will read no more\": connected straight, the "
+                        + first.name + " would get every byte (transparency) (" + h.watching() + ")");
             }
             return first.received == flowing;
         });
         pump(h, () -> "the " + other.name + " could send only " + (other.sent - flowing) + " of " + request + " bytes while the "
-                + first.name + " was not reading: the relay takes up to " + BOUND, () -> {
+                + first.name + " was not reading: the relay takes up to " + BOUND + " (bounded, not less)", () -> {
             other.send(answer);
             return other.sent == answer;
         });
         other.shutdownOutput();
         for (int i = 0; i < SPIN && h.turn() > 0; i++) h.failure.failIfAny("your Relay threw on the loop's thread");
         pump(h, () -> "the " + other.name + " shut down its output after its " + answer + " bytes, and the " + first.name
-                + " got " + first.received + " bytes and no end of stream", () -> {
+                + " got " + first.received + " bytes and no end of stream: not transparent, connected straight it would"
+                + " have seen the end", () -> {
             first.receive();
             return first.ended;
         });
@@ -295,16 +308,18 @@ class RelayTest {
                         + " bytes the " + other.name + " sent before its FIN, then the end of its stream"
                         + (first.error == null ? "" : " (" + first.error.getMessage() + ")")
                         + ": the relay ended the pair, or passed the FIN on, with bytes still waiting. Both FINs in"
-                        + " means nothing more will come, not that everything has been delivered")
+                        + " means nothing more will come, not that everything has been delivered (transparency: the same bytes,"
+                        + " then the end)")
                 .isEqualTo(answer);
-        assertThat(first.error).as("the " + first.name + "'s stream ended with an error, not a FIN").isNull();
+        assertThat(first.error).as("the " + first.name + "'s stream ended with an error, not a FIN: not the same end of stream the " + other.name + " sent").isNull();
         // Every byte and both FINs went through the relay, so it has seen every event it will
         // ever see: once the selector has nothing more to report, the pair must be over.
         settles(h, "both sides sent their FIN and every byte was delivered");
         assertThat(firstSide.isOpen() || otherSide.isOpen())
                 .as("both sides have sent their FIN and every byte was delivered, and the relay still holds "
                         + (firstSide.isOpen() && otherSide.isOpen() ? "both its sockets" : "the " + (firstSide.isOpen() ? first.name : other.name)
-                        + "'s socket") + " open, with nothing left that could wake it: two fds per finished connection, never given back")
+                        + "'s socket") + " open, with nothing left that could wake it: two fds per finished connection, never given back"
+                        + " (the contract: a pair that is over gives its sockets back)")
                 .isFalse();
     }
 
@@ -348,7 +363,8 @@ class RelayTest {
         SocketChannel goneSide = gone == h.client ? h.a : h.b;
         SocketChannel survivorSide = gone == h.client ? h.b : h.a;
         String stillOpen = "the " + gone.name + " reset the connection, and the relay still holds %s open: the "
-                + survivor.name + " would wait for ever for a peer that is gone, and the fds are never given back";
+                + survivor.name + " would wait for ever for a peer that is gone, and the fds are never given back (transparency:"
+                + " connected straight, the " + survivor.name + " would have seen the reset; a reset is answered by the end of the pair)";
         pump(h, () -> String.format(stillOpen, open(h, gone, survivor, goneSide, survivorSide)), () -> {
             if (!goneSide.isOpen() && !survivorSide.isOpen()) return true;
             try {
@@ -364,7 +380,7 @@ class RelayTest {
             }
             return false;
         });
-        pump(h, () -> "the relay closed both sockets, and the " + survivor.name + " saw no end", () -> {
+        pump(h, () -> "the relay closed both sockets, and the " + survivor.name + " saw no end: not transparent", () -> {
             survivor.receive();
             return survivor.ended;
         });
