@@ -14,12 +14,12 @@ import c10k.day01.Protocol;
  *
  * <p><b>The contract</b>, with the numbers yours to choose:
  * <ul>
- *   <li>the bytes held for one peer never exceed {@link #MAX_HELD}, whatever it sends and
- *       however the client splits its lines across packets and reads (the loop reads at most
- *       {@link #READ_BYTES} at a time, answers the lines each read completes, and a line of up
- *       to {@code Protocol.MAX_LINE} bytes may have begun in earlier reads).
- *       {@code MAX_HELD} differs from the chapter's bound on purpose: the chapter's marks were
- *       chosen for its own outbox, and the numbers that keep this one are yours to work out;
+ *   <li>the bytes held for one peer, answers waiting to be sent, never exceed
+ *       {@link #MAX_HELD}, whatever the peer sends and however its lines are cut into packets
+ *       and reads. The loop around you is day 3's line echo; its reads are at most
+ *       {@link #READ_BYTES}. {@code MAX_HELD} differs from the chapter's bound on purpose: the
+ *       chapter's marks were chosen for its own outbox, and the numbers that keep this one are
+ *       yours to work out;
  *   <li>a peer with at most {@link #ALWAYS_READ} bytes waiting is read, at every call: a
  *       client pipelining normally is never slowed down;
  *   <li>each pause and each resume costs the loop a system call: once paused, at least
@@ -41,7 +41,11 @@ import c10k.day01.Protocol;
  * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:
  * <a href="../../../../../../../day03-select-poll/README.md#backpressure-the-outboxs-water-marks">"Backpressure:
- * the outbox's water marks"</a>.
+ * the outbox's water marks"</a>; day 1's
+ * <a href="../../../../../../../day01-blocking/README.md#lineframerfeed-lines-out-of-chunks">"{@code
+ * LineFramer.feed}: lines out of chunks"</a> and
+ * <a href="../../../../../../../day01-blocking/README.md#the-line-limit-and-the-err-path">"The line
+ * limit, and the ERR path"</a>.
  *
  * <p><b>Check</b>: {@code ./jbang check day03}. Tests: {@code BackpressureTest}.
  */
