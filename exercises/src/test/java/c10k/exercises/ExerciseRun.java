@@ -213,7 +213,8 @@ public final class ExerciseRun {
      */
     public static final String STORY = "the story:";
 
-    private static final Pattern STORY_LINE = Pattern.compile("\\R[ \\t]*" + STORY + ".*");
+    /** The story's line, up to the "]" that closes an AssertJ description, if it ends one. */
+    private static final Pattern STORY_LINE = Pattern.compile("(?m)\\R[ \\t]*" + STORY + ".*?(?=\\] ?$|$)");
 
     private static final Pattern TIMED_OUT = Pattern.compile("(\\w+)\\(\\) timed out after (\\d+) (\\w+)");
 

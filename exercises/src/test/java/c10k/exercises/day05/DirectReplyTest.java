@@ -322,7 +322,7 @@ class DirectReplyTest {
     @Test
     @Order(3)
     @Hints({"When the worker looked, where was the rest of the first answer?", "",
-            "Follow the first answer's rest from the worker that could not send it to the instant the loop sends it: which"
+            "Follow the first answer's rest (./jbang check day05 --verbose prints the test's story) from the worker that could not send it to the instant the loop sends it: which"
             + " places does it pass through, and which of them does the worker's check look at?"})
     void theNextAnswerWaitsForTheRestOfTheOneBefore() {
         Run run = new Run();

@@ -20,11 +20,11 @@ import org.junit.jupiter.api.Test;
 class OwnerFlagTest {
 
     /** What the client and the contract see when an event is lost; how the threads got there is the story (--verbose). */
-    private static final String LOST = "a line its client sent while the connection was being served got no answer until the"
-            + " client sent another: an event was lost. Its thread's offer() said false, leaving the event to the owner, and"
-            + " the owner's tryRelease() said true, letting go; expected one of them to take it (offer() true, or"
-            + " tryRelease() false: serve again). It breaks \"no lost wake-up\": the thread that found the connection"
-            + " owned went back to epoll_wait, and edge-triggered epoll will not report those bytes again";
+    private static final String LOST = "a line a client sent while its connection was being served got no answer until the"
+            + " client sent another: the event was lost. The event's offer() said false, leaving it to the owner, and the"
+            + " owner's tryRelease() said true, letting go; one of them must take it (offer() true: this thread owns the"
+            + " connection now; or tryRelease() false: serve again). It breaks \"no lost wake-up\": the thread that found"
+            + " the connection owned went back to epoll_wait, and edge-triggered epoll will not report those bytes again";
 
     private final OwnerFlag flag = new OwnerFlag();
 
