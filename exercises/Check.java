@@ -342,7 +342,9 @@ public class Check {
               dayNN      only that day's exercises (day01, 1, day4 ... all work)
               --hint N   with each failure: 1 a question to ask yourself, 2 also the chapter section
                          to re-read, 3 also a concrete nudge (never the code: that is in solutions/)
-              --verbose  every failing test with its message, and what the servers logged""";
+              --verbose  every failing test with its whole message (where a test plays threads against
+                         each other, the story: which thread was where, at which step), and what the
+                         servers logged""";
 
     private static String simpleName(String className) {
         return className.substring(className.lastIndexOf('.') + 1);

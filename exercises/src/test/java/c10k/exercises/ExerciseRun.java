@@ -205,6 +205,17 @@ public final class ExerciseRun {
         return m.matches() ? m.group(1) : "?";
     }
 
+    /**
+     * A line of a failure's message that starts with {@value #STORY}: which thread was where, at
+     * which step, when the test played the interleaving that failed. It is shown with
+     * {@code --verbose} only: the first lines say what the client saw and which lesson that
+     * breaks; a learner who wants the threads' story step by step asks for it.
+     */
+    public static final String STORY = "the story:";
+
+    /** The story's line, up to the "]" that closes an AssertJ description, if it ends one. */
+    private static final Pattern STORY_LINE = Pattern.compile("(?m)\\R[ \\t]*" + STORY + ".*?(?=\\] ?$|$)");
+
     private static final Pattern TIMED_OUT = Pattern.compile("(\\w+)\\(\\) timed out after (\\d+) (\\w+)");
 
     /**
@@ -218,6 +229,7 @@ public final class ExerciseRun {
         if (words == null) words = exceptionInWords(t);
         if (words != null) return words;
         String message = t.getMessage();
+        if (message != null && maxLines <= 4) message = STORY_LINE.matcher(message).replaceAll("");
         if (t instanceof UnsupportedOperationException && message != null && message.startsWith("TODO")) {
             return "not written yet: " + message.replaceFirst("^TODO:?\\s*", "");
         }

@@ -10,28 +10,31 @@ package c10k.exercises.day06;
  * and {@link #expire}. What a ticket holds, and how the deadlines are kept, is yours to choose.
  *
  * <p><b>The contract</b> the loop relies on. {@code opened(fd, now)} starts a new connection's
- * clock and gives the loop a ticket, which the loop keeps with that connection and hands back
- * with every report about it. A connection is closed by {@code expire(now)}, through
+ * clock and returns its ticket, which the loop keeps with that connection and hands back with
+ * every report about it. A ticket names the one connection it was given for: never the clients
+ * that hold its number later. A connection is closed by {@code expire(now)}, through
  * {@link Closer#closeIdle} and exactly once, at the first pass where it has been idle (no
- * {@code opened} or {@code active} for it) for {@code idleNanos} or more, and at no pass before.
- * One pass closes every connection that is due. {@code closed(ticket)}: the loop closed that
- * connection for a reason of its own, and the timers never close it. A ticket may come back
- * late: a worker's report reaches the loop after its connection has closed, after the timers
- * closed it, after its number went to the next client. A report about a connection that is
- * over changes nothing, for anyone. The kernel hands out the lowest free number, so a number
- * that has just been closed is often the very next one a client gets: in the same pass, at the
- * same {@code now}, or from inside {@code closeIdle} itself, which may report the close of the
- * connection it is closing, accept a new client onto the number it has just freed, and report
- * on it, before it returns. {@code active} is called for every read of every connection: it
- * costs the same with ten connections or fifty thousand, and allocates nothing. What the
- * timers hold is bounded by the number of fds, however many reads there were and however many
- * clients came and went.
+ * {@code opened} or {@code active} for it) for {@code idleNanos} or more, and at no pass before;
+ * one pass closes every connection that is due. A connection is over once it is closed, by the
+ * timers or by the loop ({@code closed(ticket)}: the timers then never close it). A report with
+ * the ticket of a connection that is over changes nothing, whenever it comes and whatever holds
+ * its number by then. {@code active} is called for every read of every connection: it costs the
+ * same with ten connections or fifty thousand, and allocates nothing. What the timers hold is
+ * bounded by the number of fds, however many reads there were and however many clients came
+ * and went.
+ *
+ * <p><b>The loop around you</b>, which you cannot see from here: it reports ({@code active},
+ * {@code closed}) when its workers' messages reach it, so any report may come after its
+ * connection is over. The kernel hands out the lowest free number, so a number just closed is
+ * often the very next one a client gets; and the loop reads its clock once per pass, so the
+ * calls of one pass share one {@code now}.
+ * {@code closeIdle} is the loop's own close: before it returns it may report on the connection
+ * it is closing, accept a new client onto the number it has just freed, and report on that one.
  *
  * <p><b>What the tests try</b>: one connection and fifty thousand, on a clock moved by hand;
- * many due in one pass; reports that come late, in every order the loop can give them; a
- * number reused at once, at the same instant, and from inside {@code closeIdle}; a million
- * reads, counting what they allocate; and real sockets, where a number that changes hands names
- * the next client's socket, or a file.
+ * many due in one pass; late reports and numbers that change hands, in orders the loop above can
+ * produce; a million reads, counting what they allocate; and real sockets, where a number that
+ * changes hands names the next client's socket, or a file.
  *
  * <p><b>Why</b>: a timer keyed by a number is a late actor that nobody sees coming. The
  * connection it was armed for is gone, the number names someone else, and when it fires it

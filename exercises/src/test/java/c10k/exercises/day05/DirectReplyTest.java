@@ -2,6 +2,7 @@ package c10k.exercises.day05;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.exercises.ExerciseRun;
 import c10k.exercises.FdLeakCheck;
 import c10k.exercises.Hints;
 import java.io.ByteArrayOutputStream;
@@ -42,7 +43,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Hints({
         "Which bytes may be on their way to this socket, somewhere in the server, at the instant a worker decides that nothing waits? Where can they be, and can the worker see every one of those places?",
         "Re-read day 5's \"Why one reader and one writer per fd\" (what a partial send does when another thread sends next) and \"Reactor: getting answers back\" (how two threads agree, each writing its own variable and reading the other's): the worker's question \"is anything pending?\" must have an answer that cannot go stale before its send.",
-        "Play the failing test's story on paper, one line of the class at a time, with the kernel taking 3 bytes: where is the rest of the first answer at each instant the worker could look, and does its check see it there? Only one who knows nothing is pending anywhere may send; who can keep that knowledge, and when may it be lowered?"})
+        "Play the failing test's story on paper (./jbang check day05 --verbose prints it: what each thread did, and at which step the other one moved), one line of the class at a time, with the kernel taking 3 bytes: where is the rest of the first answer at each instant the worker could look, and does its check see it there? Only one who knows nothing is pending anywhere may send; who can keep that knowledge, and when may it be lowered?"})
 @DisplayName("3. DirectReply: find the bug: a worker's shortcut cuts a line in two")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DirectReplyTest {
@@ -220,9 +221,9 @@ class DirectReplyTest {
                 f.cancel(true);
                 throw new AssertionError((loop ? "the loop's flush" : "a worker's reply") + " did not return within 5 s: "
                         + (loop ? "the loop never blocks" : "a worker never waits on the socket or the loop")
-                        + "\n  the story: " + String.join("; then ", story));
+                        + "\n  " + ExerciseRun.STORY + " " + String.join("; then ", story));
             } catch (ExecutionException e) {
-                throw new AssertionError("your code threw: " + e.getCause() + "\n  the story: " + String.join("; then ", story), e.getCause());
+                throw new AssertionError("your code threw: " + e.getCause() + "\n  " + ExerciseRun.STORY + " " + String.join("; then ", story), e.getCause());
             } catch (InterruptedException e) {
                 throw new AssertionError(e);
             }
@@ -248,7 +249,7 @@ class DirectReplyTest {
 
         /** Every rule the story broke, then the bytes on the wire against the answers replied. */
         void check() {
-            String told = "\n  the story: " + String.join("; then ", story);
+            String told = "\n  " + ExerciseRun.STORY + " " + String.join("; then ", story);
             if (!broken.isEmpty()) throw new AssertionError(broken.getFirst() + told);
             byte[] want = expected.toByteArray();
             byte[] got;
@@ -266,8 +267,9 @@ class DirectReplyTest {
                 throw new AssertionError(saw + "some bytes were sent twice. Every answer leaves exactly once" + told);
             }
             throw new AssertionError(saw + "an answer went out while bytes of the one before it still waited in the server."
-                    + " Two threads wrote to one fd, one after the other, and the client, which matches answers to"
-                    + " requests by position, reads a line cut around another, or answers out of order" + told);
+                    + " Two writers on one fd, one after the other (day 5, \"Why one reader and one writer per fd\"): the"
+                    + " client, which matches answers to requests by position, reads a line cut around another, or"
+                    + " answers out of order" + told);
         }
     }
 
@@ -320,7 +322,7 @@ class DirectReplyTest {
     @Test
     @Order(3)
     @Hints({"When the worker looked, where was the rest of the first answer?", "",
-            "Follow the first answer's rest from the worker that could not send it to the instant the loop sends it: which"
+            "Follow the first answer's rest (./jbang check day05 --verbose prints the test's story) from the worker that could not send it to the instant the loop sends it: which"
             + " places does it pass through, and which of them does the worker's check look at?"})
     void theNextAnswerWaitsForTheRestOfTheOneBefore() {
         Run run = new Run();
@@ -341,7 +343,7 @@ class DirectReplyTest {
     @Test
     @Order(4)
     @Hints({"At which step of the other thread did the worker decide that nothing waits, and was it true at that instant?", "",
-            "The worker's check and the loop's moves between handedBack, the outbox and the kernel are separate steps:"
+            "./jbang check day05 --verbose prints the failing interleaving step by step. The worker's check and the loop's moves between handedBack, the outbox and the kernel are separate steps:"
             + " between any two of them the other thread can act. What single fact would make the worker's decision"
             + " right at every step, and who changes it, when?"})
     void everyInterleavingOfTheLoopAndAWorkerKeepsTheContract() {
