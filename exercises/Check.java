@@ -51,8 +51,8 @@ import javax.tools.ToolProvider;
 /**
  * {@code ./jbang check [dayNN] [--hint N] [--verbose]}: runs the exercise tests against YOUR
  * classes in exercises/src/main/java and prints, per exercise, one verdict: PASS; TODO (not
- * written yet: every {@code TODO} throw of the skeleton is still in your class, so its tests
- * are not run); FAIL (written, and a test shows what is wrong, in words). Exit code 0 when
+ * written yet: every {@code TODO} throw of the skeleton is still in your class, or a
+ * find-the-bug class is still as given, so its tests are not run); FAIL (written, and a test shows what is wrong, in words). Exit code 0 when
  * every exercise checked passes, 1 while any does not, 2 on a usage error.
  *
  * <p>Each day is compiled on its own ({@code javax.tools}, into a fresh folder) with only its
@@ -140,6 +140,12 @@ public class Check {
                     int left = Skeletons.todoThrows(Files.readString(source));
                     if (todos > 0 && left >= todos) {
                         report.notWritten(title(c), exercise, left);
+                        continue;
+                    }
+                    // A find-the-bug exercise as given: its tests would only show the symptom's
+                    // story, which is the learner's to find; they run once the class is changed.
+                    if (todos == 0 && Skeletons.fingerprint(Files.readString(source)).equals(recorded.split(" ")[0])) {
+                        report.notStarted(title(c), exercise);
                         continue;
                     }
                 }
@@ -274,6 +280,13 @@ public class Check {
                     + " still throws at its " + (todos == 1 ? "TODO" : todos + " TODOs") + "; its tests were not run)");
         }
 
+        void notStarted(String title, String file) {
+            total++;
+            if (firstTodo == null) firstTodo = file;
+            out.println("  " + title + " ... TODO  (find the bug: " + file.substring(file.indexOf('/') + 1)
+                    + " is as given; its tests reproduce the symptom its Javadoc describes, and say what they saw once you have changed it)");
+        }
+
         @Override
         public void started(String day, String title) {
             out.print("  " + title + " ... ");
@@ -337,7 +350,7 @@ public class Check {
             usage: ./jbang check [dayNN] [--hint N] [--verbose]
               Compiles that day's exercises (or each day's, one day at a time) and runs their tests
               against your classes in exercises/src/main/java. Per exercise: PASS, TODO (not written
-              yet: its tests are not run) or FAIL (written, and wrong: what a test saw, in words).
+              yet, or a find-the-bug class still as given: its tests are not run) or FAIL (written, and wrong: what a test saw, in words).
               Exit code 0 when all pass, 1 while any does not.
               dayNN      only that day's exercises (day01, 1, day4 ... all work)
               --hint N   with each failure: 1 a question to ask yourself, 2 also the chapter section
