@@ -85,7 +85,7 @@ public final class ResponseOrder {
         throw new UnsupportedOperationException("TODO: ResponseOrder.complete (day 5, exercise 1)");
     }
 
-    /** Hands to {@code out} what may leave now; returns how many responses it handed. */
+    /** Hands to {@code out} what may leave now, in order; returns how many responses it handed (an empty one is a response too). */
     public int release(Consumer<byte[]> out) {
         // TODO
         throw new UnsupportedOperationException("TODO: ResponseOrder.release (day 5, exercise 1)");
