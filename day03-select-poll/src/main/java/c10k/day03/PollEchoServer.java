@@ -59,6 +59,9 @@ public final class PollEchoServer extends LoopServer<PollEchoServer> implements 
     private final NativeConnection.LoopBuffers buffers =
             new NativeConnection.LoopBuffers(64 * 1024, NativeConnection.ECHO, stats.newCounters());
     private Timers timers;
+    // Made once, not per wake-up: linking a method reference loads its interface's class file,
+    // and on a directory class path, out of fds at the first wake-up, that open fails and kills the loop.
+    private final Timers.Expired onTimeout = this::timedOut;
     private boolean listening = true;
 
     public PollEchoServer(String host, int port) {
@@ -111,7 +114,7 @@ public final class PollEchoServer extends LoopServer<PollEchoServer> implements 
             else if (i == LISTENER) acceptBatch();
             else handle(entries[i], revents);
         }
-        timers.expire(now, this::timedOut);
+        timers.expire(now, onTimeout);
         if (listening && acceptPause.endIfDue()) Poll.setEvents(pollfds, LISTENER, Poll.POLLIN);
     }
 

@@ -45,6 +45,9 @@ public final class EventLoop extends LoopThread {
     private final LongSupplier clock;
     private final Timers timers;
     private final Acceptor.NewClient onNewClient = this::register;   // made once, not per accept batch
+    // Made here, not per wake-up: linking a method reference loads its interface's class file,
+    // and on a directory class path, out of fds at the first wake-up, that open fails and kills the loop.
+    private final Timers.Expired onTimeout = this::timedOut;
     private Epoll epoll;
     private Owner step;
     private Listening listening;
@@ -185,7 +188,7 @@ public final class EventLoop extends LoopThread {
         if (byFd[c.fd] == c) step.update(c);
     }
 
-    private void expireTimers() { timers.expire(now, this::timedOut); }
+    private void expireTimers() { timers.expire(now, onTimeout); }
 
     private void timedOut(NativeConnection c, boolean hard) {
         LOG.log(Level.DEBUG, () -> name + ": fd " + c.fd + " timed out");

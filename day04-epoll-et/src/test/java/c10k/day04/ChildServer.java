@@ -32,13 +32,33 @@ public final class ChildServer implements AutoCloseable {
      * path; with {@code openFilesLimit > 0}, under {@code ulimit -n openFilesLimit}.
      */
     public static ChildServer start(String mainClass, int openFilesLimit, String... args) throws IOException {
+        return start(System.getProperty("java.class.path"), mainClass, openFilesLimit, args);
+    }
+
+    /**
+     * As {@link #start(String, int, String...)}, with each module's {@code target/classes} in
+     * place of its jar: a server run from its build folders (as {@code scripts/burst-check} and
+     * an IDE run it) opens a class file for each class it loads, a jar only once.
+     */
+    public static ChildServer startFromClassFolders(String mainClass, int openFilesLimit, String... args) throws IOException {
+        List<String> path = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry);
+            Path classes = p.getParent() == null ? null : p.getParent().resolve("classes");
+            boolean moduleJar = entry.endsWith(".jar") && p.getParent().endsWith("target") && Files.isDirectory(classes);
+            path.add(moduleJar && !entry.endsWith("-tests.jar") ? classes.toString() : entry);
+        }
+        return start(String.join(java.io.File.pathSeparator, path), mainClass, openFilesLimit, args);
+    }
+
+    private static ChildServer start(String classPath, String mainClass, int openFilesLimit, String... args) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>();
         if (openFilesLimit > 0) {
             command.addAll(List.of("/bin/sh", "-c", "ulimit -n " + openFilesLimit + " && exec \"$@\"", "sh"));
         }
         command.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), mainClass, "--port", "0"));
+                "-cp", classPath, mainClass, "--port", "0"));
         command.addAll(List.of(args));
         // stderr goes to a file, read once the process is gone: reading a pipe while the JDK
         // reaps the process races with its own clean-up ("Stream closed").
@@ -60,6 +80,12 @@ public final class ChildServer implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** Sends it a signal by name ({@code STOP}, {@code CONT}), through kill(1). */
+    public void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (kill.waitFor() != 0) throw new IOException("kill -" + name + " failed");
     }
 
     /** Stops it with SIGTERM, as Ctrl-C would, and returns what it logged. */

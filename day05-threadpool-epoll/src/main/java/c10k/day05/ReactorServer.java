@@ -143,6 +143,7 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
     protected List<EventLoop> newLoops(int[] listenFds) {
         NativeConnection.LoopBuffers buffers = new NativeConnection.LoopBuffers(READ_SIZE, NativeConnection.ECHO, stats.newCounters());
         work.startWorkers(workers, "day05-worker-", this::answer);
+        spare.push(new ReadBatch(handler));   // loaded now: out of fds, a class file could not be opened at the first read
         loop = new EventLoop("day05-reactor", listenFds[0], Tuning.EDGE.withoutSpareFd(), handOff, buffers, timeouts, clock);
         return List.of(loop);
     }
@@ -274,9 +275,7 @@ public class ReactorServer extends EpollServer implements ThreadedServer {
     }
 
     @Override
-    public int workerThreads() {
-        return workers;
-    }
+    public int workerThreads() { return workers; }
 
     /** Worker threads alive now; stays {@link #workerThreads()} whatever the load. */
     public int poolSize() {

@@ -116,7 +116,7 @@ public final class PinnedServer extends FdReuseServer {
         public NativeConnection accepted(EventLoop loop, int fd) {
             Slot s = free.poll();
             if (s == null) {
-                Acceptor.refuse(fd, loop.buffers.counters);   // the pool is the capacity: say so, keep serving
+                refuse(loop, fd);                             // the pool is the capacity: say so, keep serving
                 return null;
             }
             int generation;
@@ -128,7 +128,7 @@ public final class PinnedServer extends FdReuseServer {
             } catch (SyscallException e) {
                 LOG.log(Level.WARNING, "day06: " + e.getMessage() + "; refusing one client");
                 free.addFirst(s);
-                Acceptor.refuse(fd, loop.buffers.counters);
+                refuse(loop, fd);
                 return null;
             } finally {
                 s.lock.unlock();
@@ -136,6 +136,12 @@ public final class PinnedServer extends FdReuseServer {
             freeCount = free.size();
             newestFd = s.fd;
             return new SlotClient(s, generation);
+        }
+
+        /** The acceptor counted the client accepted: counted closed too, or --stats would show it open for ever. */
+        private static void refuse(EventLoop loop, int fd) {
+            Acceptor.refuse(fd, loop.buffers.counters);
+            loop.buffers.counters.closed();
         }
 
         /**

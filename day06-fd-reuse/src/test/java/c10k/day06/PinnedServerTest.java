@@ -111,6 +111,9 @@ class PinnedServerTest {
                 // The counter is the loop thread's: poll for it (bounded), never assume it is already visible.
                 c10k.day01.Fds.await("the refusal counted", java.time.Duration.ofSeconds(10),
                         () -> ((PinnedServer) server).refusedForLackOfFds() == 1);
+                // The acceptor counted it accepted; --stats must not count the refused one open.
+                c10k.day01.Fds.await("open back to the pool's 3", java.time.Duration.ofSeconds(10),
+                        () -> ((PinnedServer) server).stats().snapshot().open() == 3);
                 for (int i = 0; i < 3; i++) assertThat(held.get(i).roundTrip("still " + i + "\n")).isEqualTo("still " + i + "\n");
             } finally {
                 for (TestClient c : held) c.close();
