@@ -75,42 +75,10 @@ class OutOfFdsTest {
         }
     }
 
-    /**
-     * Out of fds at its very first wake-up: a burst queued while the server was stopped fills
-     * its fd table in the first accept batch, before the loop has run its timers even once. On
-     * a class path of folders, whatever the loop loads for the first time from then on needs an
-     * fd to open its class file, and a NoClassDefFoundError would end the loop and every client.
-     * The stopped loop's epoll_wait may instead return EINTR at SIGCONT (signal(7)) and run its
-     * timers before it sees the burst, which hides the fault; so a few rounds.
-     */
+    /** Out of fds at its very first wake-up: {@link FirstWakeUpBurst}. */
     @ParameterizedTest(name = "{0} --mode {1}")
     @CsvSource({"c10k.day03.Day03, poll", "c10k.day04.Day04, et", "c10k.day04.Day04, lt"})
     void survivesRunningOutOfFdsAtItsFirstWakeUp(String mainClass, String mode) throws Exception {
-        for (int round = 0; round < 4; round++) {
-            List<TestClient> burst = new ArrayList<>();
-            try (ChildServer server = ChildServer.startFromClassFolders(mainClass, 64, "--mode", mode)) {
-                server.signal("STOP");
-                try {
-                    for (int i = 0; i < 100; i++) burst.add(new TestClient(server.port()).send("hello " + i + "\n"));
-                } finally {
-                    server.signal("CONT");
-                }
-                // The first in the queue was accepted first: it holds an fd and gets its line back.
-                assertThat(burst.getFirst().readLine()).as("round " + round).isEqualTo("hello 0\n");
-
-                for (TestClient c : burst) c.close();
-                burst.clear();
-                boolean servedAgain = false;
-                for (int attempt = 0; attempt < 200 && !servedAgain; attempt++) {
-                    try (TestClient c = new TestClient(server.port())) {
-                        servedAgain = c.roundTrip("back\n").equals("back\n");
-                    }
-                }
-                assertThat(servedAgain).as("accepting again once fds are free").isTrue();
-                assertThat(server.stop()).doesNotContain("cannot go on").doesNotContain("NoClassDefFoundError");
-            } finally {
-                for (TestClient c : burst) c.close();
-            }
-        }
+        FirstWakeUpBurst.survives(mainClass, "--mode", mode);
     }
 }
