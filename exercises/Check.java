@@ -136,17 +136,18 @@ public class Check {
                 Path source = root.resolve("src/main/java/c10k/exercises").resolve(exercise);
                 String recorded = committed.get(exercise);
                 if (recorded != null && Files.exists(source)) {
-                    int todos = Integer.parseInt(recorded.split(" ")[1]);
-                    int left = Skeletons.todoThrows(Files.readString(source));
-                    if (todos > 0 && left >= todos) {
-                        report.notWritten(title(c), exercise, left);
-                        continue;
-                    }
-                    // A find-the-bug exercise as given: its tests would only show the symptom's
-                    // story, which is the learner's to find; they run once the class is changed.
-                    if (todos == 0 && Skeletons.fingerprint(Files.readString(source)).equals(recorded.split(" ")[0])) {
-                        report.notStarted(title(c), exercise);
-                        continue;
+                    String code = Files.readString(source);
+                    switch (Skeletons.start(recorded, code)) {
+                        case NOT_WRITTEN -> {
+                            report.notWritten(title(c), exercise, Skeletons.todoThrows(code));
+                            continue;
+                        }
+                        // Its tests would only tell the symptom's story, which is the learner's to find.
+                        case AS_GIVEN -> {
+                            report.notStarted(title(c), exercise);
+                            continue;
+                        }
+                        case WRITTEN -> { }
                     }
                 }
                 Thread t = Thread.currentThread();

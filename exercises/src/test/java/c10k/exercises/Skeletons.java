@@ -21,6 +21,28 @@ public final class Skeletons {
     private Skeletons() {
     }
 
+    /** Where a learner's class stands before its tests are run. */
+    public enum Start {
+        /** Every TODO throw of the skeleton is still there: its tests would only say so. */
+        NOT_WRITTEN,
+        /** A find-the-bug class whose code is still as given: its tests would tell the story the learner is to find. */
+        AS_GIVEN,
+        /** The learner's work: run its tests. */
+        WRITTEN
+    }
+
+    /**
+     * {@code recorded} is the class's line in skeletons.txt ("fingerprint todoThrows"), {@code source}
+     * the learner's class now. Comments never count: a learner who only wrote down what they
+     * found has not changed the code yet.
+     */
+    public static Start start(String recorded, String source) {
+        String[] parts = recorded.split(" ");
+        int todos = Integer.parseInt(parts[1]);
+        if (todos > 0) return todoThrows(source) >= todos ? Start.NOT_WRITTEN : Start.WRITTEN;
+        return fingerprint(source).equals(parts[0]) ? Start.AS_GIVEN : Start.WRITTEN;
+    }
+
     /** skeletons.txt: "dayNN/Class.java" -> "fingerprint todoThrows". */
     public static Map<String, String> recorded(Path file) throws IOException {
         Map<String, String> map = new TreeMap<>();

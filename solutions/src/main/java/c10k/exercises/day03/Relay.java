@@ -134,7 +134,7 @@ public final class Relay {
         try {
             ch.close();   // also cancels its key
         } catch (IOException ignored) {
-            // nothing left to do for this socket
+            // close(2) frees the descriptor even when it reports an error: nothing to retry
         }
     }
 }
