@@ -32,14 +32,13 @@ import java.time.Duration;
  * where the subtle one hides: what the kernel sends when a socket closes depends on what is
  * still unread in it.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
  * chapter</a>:
- * <a href="../../../../../../../day01-blocking/README.md#blockingechoserverserve-read-frame-answer">"{@code
- * BlockingEchoServer.serve}: read, frame, answer"</a>,
- * <a href="../../../../../../../day01-blocking/README.md#the-line-limit-and-the-err-path">"The line
- * limit, and the ERR path"</a> and
+ * <a href="../../../../../../../day01-blocking/README.md#tcp-is-a-byte-stream-not-a-message-stream">"TCP
+ * is a byte stream, not a message stream"</a> and
  * <a href="../../../../../../../day01-blocking/README.md#ending-a-connection-fin-half-close-rst">"Ending
- * a connection: FIN, half-close, RST"</a>.
+ * a connection: FIN, half-close, RST"</a>; close(2), shutdown(2). The sections on day 1's own
+ * loop and its error path come with {@code ./jbang check day01 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day01}. Tests: {@code EchoLoopTest}.
  */

@@ -17,15 +17,13 @@ import java.util.function.Consumer;
  * bug behind "why does every other echo come back empty?". And the read buffer holds stale
  * bytes past {@code length}: only the bytes read are data.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
  * chapter</a>:
  * <a href="../../../../../../../day01-blocking/README.md#tcp-is-a-byte-stream-not-a-message-stream">"TCP
- * is a byte stream, not a message stream"</a>,
- * <a href="../../../../../../../day01-blocking/README.md#lineframerfeed-lines-out-of-chunks">"{@code
- * LineFramer.feed}: lines out of chunks"</a> and
+ * is a byte stream, not a message stream"</a> and
  * <a href="../../../../../../../day01-blocking/README.md#the-line-limit-and-the-err-path">"The line
- * limit, and the ERR path"</a> (day 1's framer does this without copying; here a copy per line is
- * fine).
+ * limit, and the ERR path"</a>. The section on day 1's own framer comes with
+ * {@code ./jbang check day01 --hint 2} (it frames without copying; here a copy per line is fine).
  *
  * <p><b>Check</b>: {@code ./jbang check day01}. Tests: {@code LineSplitterTest}.
  */

@@ -36,14 +36,14 @@ package c10k.exercises.day03;
  * TCP's window closes, and the peer's own {@code write} blocks: the kernel pushes back for
  * us (Netty's write-buffer water marks; Redis's {@code client-output-buffer-limit}).
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:
  * <a href="../../../../../../../day03-select-poll/README.md#backpressure-the-outboxs-water-marks">"Backpressure:
- * the outbox's water marks"</a>; day 1's
- * <a href="../../../../../../../day01-blocking/README.md#lineframerfeed-lines-out-of-chunks">"{@code
- * LineFramer.feed}: lines out of chunks"</a> and
- * <a href="../../../../../../../day01-blocking/README.md#the-line-limit-and-the-err-path">"The line
- * limit, and the ERR path"</a>.
+ * the outbox's water marks"</a> (why two marks); day 1's
+ * <a href="../../../../../../../day01-blocking/README.md#tcp-is-a-byte-stream-not-a-message-stream">"TCP
+ * is a byte stream, not a message stream"</a>. What one read's answers can be, in the line
+ * echo around you, is yours to work out; the sections that say it come with
+ * {@code ./jbang check day03 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day03}. Tests: {@code BackpressureTest}.
  */

@@ -39,7 +39,7 @@ import java.nio.channels.SelectionKey;
  * an echo's, asked across them. Many clients end a request with a half-close, and a relay
  * in the middle must not change what that means (RFC 9293, 3.6).
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:
  * <a href="../../../../../../../day03-select-poll/README.md#a-connections-life">"A connection's
  * life"</a>,

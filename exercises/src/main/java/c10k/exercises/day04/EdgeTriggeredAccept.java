@@ -33,18 +33,12 @@ import java.util.function.IntConsumer;
  * connections from starving the clients already here. {@code accept} is a parameter so the
  * tests can script the kernel; the real one is {@code () -> Sockets.accept(listenFd)}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
- * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
- * edge-triggered mode demands"</a>,
- * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
- * budget per turn, and the owed list"</a> and
- * <a href="../../../../../../../day04-epoll-et/README.md#drop-and-et_stops_early">"{@code drop},
- * and {@code ET_STOPS_EARLY}"</a>
- * (the first: "The listener is an fd too"; the second: {@code Tuning.acceptsPerTurn} and
- * {@code Listening.owed()}; the third: the mode that accepts once per event), and
- * <a href="../../../../../../../day04-epoll-et/README.md#accepting-acceptor-and-every-error-accept4-can-return">"Accepting:
- * {@code Acceptor}, and every error {@code accept4} can return"</a>; accept(2), its notes on error handling.
+ * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
+ * and edge-triggered"</a> (what an edge is, and what it is not); accept(2), its list of errors
+ * and its notes on error handling; epoll(7). The sections on the engine's own accept turn come
+ * with {@code ./jbang check day04 --hint 2}: sort the errors yourself first.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredAcceptTest}.
  */

@@ -47,16 +47,13 @@ import c10k.day04.Epoll;
  * day 3's {@code Sockets.recv} and, as the book's servers never connect anywhere, two small
  * bindings beside the tests: {@code ClientSockets.connect} and {@code ClientSockets.soError}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
- * and edge-triggered"</a>,
+ * and edge-triggered"</a> and
  * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
- * edge-triggered mode demands"</a>,
- * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
- * handle}: both directions, every time"</a> (the short read and the FIN) and
- * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
- * update}: {@code EPOLLOUT} only while something waits"</a>; connect(2), socket(7), epoll(7).
+ * edge-triggered mode demands"</a>; connect(2), socket(7), epoll(7). The sections on how the
+ * engine reads and when it watches {@code EPOLLOUT} come with {@code ./jbang check day04 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredConnectTest}.
  */

@@ -28,16 +28,12 @@ import c10k.day03.sys.SyscallException;
  * script exactly what the kernel answers; the real one is
  * {@code (buf, off, len) -> Sockets.recv(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
- * and edge-triggered"</a>,
- * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
- * edge-triggered mode demands"</a>,
- * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
- * handle}: both directions, every time"</a> (the short read and the FIN) and
- * <a href="../../../../../../../day04-epoll-et/README.md#a-budget-per-turn-and-the-owed-list">"A
- * budget per turn, and the owed list"</a>; epoll(7).
+ * and edge-triggered"</a> (what an edge is, and what it is not); epoll(7) and recv(2). The
+ * sections that state the rules of a read turn come with {@code ./jbang check day04 --hint 2}:
+ * work them out from the contract first.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EdgeTriggeredReadTest}.
  */

@@ -33,12 +33,13 @@ import c10k.day04.Epoll;
  * {@code send} is a parameter so the tests can play a kernel whose buffer fills; the real one
  * is {@code (buf, off, len) -> Sockets.send(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
- * chapter</a>:
- * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
- * update}: {@code EPOLLOUT} only while something waits"</a> and
- * <a href="../../../../../../../day04-epoll-et/README.md#handle-both-directions-every-time">"{@code
- * handle}: both directions, every time"</a>.
+ * <p><b>Builds on</b>: day 3's
+ * <a href="../../../../../../../day03-select-poll/README.md#send-first-ask-for-writability-only-while-bytes-wait">"Send
+ * first; ask for writability only while bytes wait"</a> (the idea, in a level-triggered
+ * selector loop); day 4's
+ * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
+ * and edge-triggered"</a>; send(2), epoll(7). The sections on the engine's own write path come
+ * with {@code ./jbang check day04 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day04}. Tests: {@code EpollWritePathTest}.
  */

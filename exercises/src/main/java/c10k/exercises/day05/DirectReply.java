@@ -30,7 +30,7 @@ import java.util.concurrent.ArrayBlockingQueue;
  * answer order (the reactor's one batch per connection), and {@code flush} only by the loop
  * thread; the loop stops reading a connection whose answers wait, so no more than
  * {@link #MAX_WAITING} answers ever wait. {@link Socket}, {@link Answers} and the two queues
- * stay, and stay in use (the tests' hooks are in them); what you add, and where, is yours.
+ * stay, and every answer that waits, waits in them, as given; what you add, and where, is yours.
  * Before you change a line, find the instant where two threads write one fd, and say it in a
  * comment: that sentence is the lesson.
  *
@@ -45,13 +45,14 @@ import java.util.concurrent.ArrayBlockingQueue;
  * other half; and a client matches answers to requests by position. One writer per fd is a rule
  * about every instant, not about most of them.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
  * one reader and one writer per fd"</a> and
- * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-getting-answers-back">"Reactor:
- * getting answers back"</a>. The day's {@code ReactorServer} never lets a worker send; this class
- * does, when it may, and that "when" is the exercise.
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-one-thread-for-io-a-pool-for-work">"Reactor:
+ * one thread for I/O, a pool for work"</a>. The day's own server never lets a worker send; this
+ * class does, when it may, and that "when" is the exercise. The section on how the day's
+ * threads agree comes with {@code ./jbang check day05 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code DirectReplyTest}.
  */

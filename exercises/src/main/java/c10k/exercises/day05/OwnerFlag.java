@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * each calling {@code offer()} for every event it gets, as in the usage below) passes every
  * test on one client. Under load, once in a while, a client's line gets no answer until that
  * client sends another one. Nothing is logged, nothing throws, no thread is busy. The tests
- * reproduce it, deterministically: they play another thread's move inside a flag's
- * {@code set}, at the instant they choose.
+ * reproduce it, deterministically: they play another thread's move at the instants they
+ * choose.
  *
  * <p><b>Find and fix the bug</b>: the class must keep this contract, whatever the threads'
  * timing:
@@ -23,18 +23,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       thread that owns the connection later;
  *   <li>an owner with nothing new is let go: {@code tryRelease()} returns true.
  * </ul>
- * The flags stay as they are ({@code get}, {@code set}, {@code compareAndSet}: the tests' hook
- * is in {@code set}). Before you change a line, find the instant the event is lost, and say it
+ * The two flags stay, and stay the only state: the class reads and writes them through
+ * {@code Flag}'s {@code get}, {@code set} and {@code compareAndSet}, as given. Before you change a line, find the instant the event is lost, and say it
  * in a comment: that sentence is the lesson.
  *
  * <p><b>Why</b>: edge-triggered epoll shared by N threads reports a connection to thread B
  * while thread A is still reading it; two readers would split one byte stream between two
  * framers, so one thread owns a connection at a time. A thread that finds it owned goes back
  * to {@code epoll_wait}, trusting the owner to see the data: edge-triggered epoll will not
- * report it again. Day 5's shared mode ({@code SharedEpollServer}) keeps its own version of
- * this protocol ({@code SharedConnection}) beside {@code EPOLLONESHOT}.
+ * report it again.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
  * {@code EPOLLET} means when several threads wait"</a> and
@@ -69,8 +68,8 @@ public final class OwnerFlag {
     }
 
     /**
-     * An atomic boolean (given, not part of the exercise). It only adds a hook that runs just
-     * before each {@code set}, where a test plays what another thread could do in that instant.
+     * An atomic boolean (given, not part of the exercise). It only adds a hook, where a test
+     * plays what another thread could do in that instant.
      */
     static class Flag {
         private final AtomicBoolean value = new AtomicBoolean();

@@ -35,12 +35,13 @@ import java.util.function.Consumer;
  * a bound: a client that pipelines without reading must not make the server hold its answers
  * without limit.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
- * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
- * order, when workers finish out of order"</a>: the "other design" it mentions is this
- * exercise; the day's {@code ReactorServer} keeps one connection's lines on one worker instead,
- * and says what that costs.
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#the-problem-one-expensive-request-stops-everyone">"The
+ * problem: one expensive request stops everyone"</a> and
+ * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-one-thread-for-io-a-pool-for-work">"Reactor:
+ * one thread for I/O, a pool for work"</a>. The section on order in the day's own server, and
+ * the design it sets aside (this exercise), comes with {@code ./jbang check day05 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day05}. Tests: {@code ResponseOrderTest}.
  *

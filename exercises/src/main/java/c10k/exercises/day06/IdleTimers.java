@@ -41,11 +41,12 @@ package c10k.exercises.day06;
  * closes a stranger, or keeps an idle one alive: a timeout that frees nothing, and fds that run
  * out.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The
+ * <p><b>Builds on</b>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The
  * race"</a> and <a href="../../../../../../../day06-fd-reuse/README.md#why-it-is-catastrophic">"Why
  * it is catastrophic"</a> (what, besides a write, can come late?), in day 6's chapter; <a
- * href="../../../../../../../day04-epoll-et/README.md#timers-closing-what-nobody-else-will-close">"Timers:
- * closing what nobody else will close"</a>, in day 4's.
+ * href="../../../../../../../day04-epoll-et/README.md#why-every-networked-program-needs-them">"Why
+ * every networked program needs them"</a>, in day 4's "Timers". How day 4 keeps its deadlines
+ * comes with {@code ./jbang check day06 --hint 2}.
  *
  * <p><b>Check</b>: {@code ./jbang check day06}. Tests: {@code IdleTimersTest}.
  *

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "Ten clients that connect together may make one edge on the listener. How many accepts does one edge call for, and what stops a storm of connections from starving the clients already here?",
-        "Re-read day 4's \"What edge-triggered mode demands\" (\"The listener is an fd too\") and \"A budget per turn, and the owed list\".",
+        "Re-read day 4's \"What edge-triggered mode demands\" (the paragraph \"The listener is an fd too\": how many clients one edge can stand for), \"A budget per turn, and the owed list\" (the listener's budget, and what is owed when it is spent)"
+        + " and \"drop, and ET_STOPS_EARLY\" (the tutorials' mode, and what it does to a burst).",
         "The listener is read like a socket: accept until the kernel says the queue is empty (EAGAIN, Sockets.WOULD_BLOCK), or the budget is spent; a turn that stopped at the budget is owed."})
 @DisplayName("2. EdgeTriggeredAccept: every client of a burst served, on one edge")
 class EdgeTriggeredAcceptTest {
@@ -103,8 +104,8 @@ class EdgeTriggeredAcceptTest {
     @Test
     @Hints({
             "accept failed for one client: is the listener broken, or is something wrong with that one connection only? What happens to the clients queued behind it if the turn stops, or throws?",
-            "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\" (and the table it links to), and the notes on error handling in accept(2).",
-            "Sort accept(2)'s errors by whose they are: the one connection's, the process's (or the kernel's) resources, the listener's. Day 3 already sorts them once for every loop of the book."})
+            "Re-read day 4's \"Accepting: Acceptor, and every error accept4 can return\" (which errors are one connection's, which the process's, which the listener's, and the table it links to), and the notes on error handling in accept(2).",
+            "Sort accept(2)'s errors by whose they are: the one connection's, the process's (or the kernel's) resources, the listener's. Then, for each sort, ask what the next accept could still get, and who would pay if the turn stopped there."})
     void aClientGoneBeforeItWasTakenCostsTheQueueNothing() throws Exception {
         int[] goneAlready = {Errno.ECONNABORTED, Errno.EPROTO, Errno.EPERM, Errno.ETIMEDOUT, Errno.EHOSTUNREACH};
         for (int errno : goneAlready) {

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "When epoll reports a connecting socket writable, what has it told you, and what has it not? And when one event reports several things at once, which of them will epoll tell you again?",
-        "Read connect(2) on EINPROGRESS and socket(7) on SO_ERROR; then re-read day 4's \"Level-triggered and edge-triggered\" and \"update: EPOLLOUT only while something waits\".",
+        "Read connect(2) on EINPROGRESS and socket(7) on SO_ERROR; then re-read day 4's \"Level-triggered and edge-triggered\" (an event reports a change once), \"handle: both directions, every time\" (a FIN that came with the last bytes)"
+        + " and \"update: EPOLLOUT only while something waits\" (what watching EPOLLOUT costs when it has no use).",
         "The outcome of a handshake is not a bit of the event: the kernel keeps it for you, and hands it over once. For each story the tests tell, list what may be in the socket when its one event comes (an outcome, an error, the peer's first bytes, its FIN), and what your onEvent does with each before it returns."})
 @DisplayName("4. EdgeTriggeredConnect: a client's non-blocking connect, told by edge-triggered epoll how it ended")
 class EdgeTriggeredConnectTest {

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "Edge-triggered epoll reports arrivals, not waiting data: what does a turn that leaves bytes unread cost, and what, exactly, proves a socket empty?",
-        "Re-read day 4's \"What edge-triggered mode demands\" and \"A budget per turn, and the owed list\"; for the short read and the FIN, the paragraph \"A short read is a drained socket, until the FIN is reported\" in \"handle: both directions, every time\".",
+        "Re-read day 4's \"What edge-triggered mode demands\" (what proves a socket empty, and why stopping before that proof stalls it) and \"A budget per turn, and the owed list\" (what a turn that stops at its budget leaves the loop to do);"
+        + " then, in \"handle: both directions, every time\", the paragraph \"A short read is a drained socket, until the FIN is reported\": when a short read proves as much as EAGAIN, and when it does not.",
         "List every answer recv can give (bytes, fewer bytes than asked, 0, EAGAIN, an error) and, for each, whether the turn goes on, and what the loop must do next. EAGAIN (Sockets.WOULD_BLOCK) always proves the socket empty; a short read does too, except once a hang-up was reported."})
 @DisplayName("1. EdgeTriggeredRead: read until the socket is shown empty, within a budget")
 class EdgeTriggeredReadTest {

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Hints({
         "When may bytes go to the kernel at once, and when must they queue? In edge-triggered mode, what happens if you stop sending before the kernel says EAGAIN?",
-        "Re-read day 4's \"update: EPOLLOUT only while something waits\" and \"handle: both directions, every time\".",
+        "Re-read day 4's \"update: EPOLLOUT only while something waits\" (what goes to send(2) at once, what waits, and when EPOLLOUT is armed and dropped), \"What edge-triggered mode demands\" (how far writing must go once EPOLLOUT came)"
+        + " and \"handle: both directions, every time\" (why an EPOLLOUT edge missed is never reported again).",
         "send and onWritable share one question (how much will the kernel take now?): answer it in one place, and let the outbox hold only what the kernel refused. A short write (fewer bytes taken than asked) is not a refusal: only EAGAIN is."})
 @DisplayName("3. EpollWritePath: send now what the kernel takes, and be told when it takes more")
 class EpollWritePathTest {

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  * where the subtle one hides: what the kernel sends when a socket closes depends on what is
  * still unread in it.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
  * chapter</a>:
  * <a href="../../../../../../../day01-blocking/README.md#blockingechoserverserve-read-frame-answer">"{@code
  * BlockingEchoServer.serve}: read, frame, answer"</a>,

@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  * bug behind "why does every other echo come back empty?". And the read buffer holds stale
  * bytes past {@code length}: only the bytes read are data.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day01-blocking/README.md">day 1's
  * chapter</a>:
  * <a href="../../../../../../../day01-blocking/README.md#tcp-is-a-byte-stream-not-a-message-stream">"TCP
  * is a byte stream, not a message stream"</a>,

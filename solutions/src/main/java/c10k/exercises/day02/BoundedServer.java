@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * buffers). And a bound has a price that the tests make visible: a worker is tied to its
  * client for the client's whole life, so N idle clients starve client N+1.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day02-multithread/README.md">day 2's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day02-multithread/README.md">day 2's
  * chapter</a>: <a href="../../../../../../../day02-multithread/README.md#the-idea">"The idea"</a>
  * and
  * <a href="../../../../../../../day02-multithread/README.md#pooledserver-bounded-threads-bounded-queue">"{@code

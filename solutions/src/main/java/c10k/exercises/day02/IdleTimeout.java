@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  * <em>at once</em>, and until the deadline a silent client still holds its worker. Days 3 and
  * 4 remove the cause.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day02-multithread/README.md">day 2's chapter</a>:
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day02-multithread/README.md">day 2's chapter</a>:
  * <a href="../../../../../../../day02-multithread/README.md#the-idle-timeout-a-read-timeout-and-what-it-cannot-do">"The
  * idle timeout: a read timeout, and what it cannot do"</a> and
  * <a href="../../../../../../../day02-multithread/README.md#the-idea">"The idea"</a>.

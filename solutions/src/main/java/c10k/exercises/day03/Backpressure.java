@@ -38,7 +38,7 @@ import c10k.day01.Protocol;
  * TCP's window closes, and the peer's own {@code write} blocks: the kernel pushes back for
  * us (Netty's write-buffer water marks; Redis's {@code client-output-buffer-limit}).
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>:
  * <a href="../../../../../../../day03-select-poll/README.md#backpressure-the-outboxs-water-marks">"Backpressure:
  * the outbox's water marks"</a>; day 1's

@@ -30,7 +30,7 @@ import java.nio.channels.SocketChannel;
  * {@code OP_WRITE} armed for good, {@code select} returns at once, forever. And answers
  * written ahead of older queued ones reach the peer out of order.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day03-select-poll/README.md">day 3's
  * chapter</a>: <a href="../../../../../../../day03-select-poll/README.md#the-event-loop">"The
  * event loop"</a> and
  * <a href="../../../../../../../day03-select-poll/README.md#a-connections-life">"A connection's

@@ -34,7 +34,7 @@ import java.util.function.IntConsumer;
  * connections from starving the clients already here. {@code accept} is a parameter so the
  * tests can script the kernel; the real one is {@code () -> Sockets.accept(listenFd)}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#what-edge-triggered-mode-demands">"What
  * edge-triggered mode demands"</a>,

@@ -47,7 +47,7 @@ import c10k.day04.Epoll;
  * day 3's {@code Sockets.recv} and, as the book's servers never connect anywhere, two small
  * bindings beside the tests: {@code ClientSockets.connect} and {@code ClientSockets.soError}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
  * and edge-triggered"</a>,

@@ -28,7 +28,7 @@ import c10k.day03.sys.SyscallException;
  * script exactly what the kernel answers; the real one is
  * {@code (buf, off, len) -> Sockets.recv(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#level-triggered-and-edge-triggered">"Level-triggered
  * and edge-triggered"</a>,

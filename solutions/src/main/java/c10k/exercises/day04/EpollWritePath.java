@@ -29,7 +29,7 @@ import c10k.day04.Epoll;
  * {@code send} is a parameter so the tests can play a kernel whose buffer fills; the real one
  * is {@code (buf, off, len) -> Sockets.send(fd, buf, off, len)}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day04-epoll-et/README.md">day 4's
  * chapter</a>:
  * <a href="../../../../../../../day04-epoll-et/README.md#update-epollout-only-while-something-waits">"{@code
  * update}: {@code EPOLLOUT} only while something waits"</a> and

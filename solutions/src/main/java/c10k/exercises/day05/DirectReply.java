@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * other half; and a client matches answers to requests by position. One writer per fd is a rule
  * about every instant, not about most of them.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#why-one-reader-and-one-writer-per-fd">"Why
  * one reader and one writer per fd"</a> and

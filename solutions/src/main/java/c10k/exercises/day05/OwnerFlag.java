@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * report it again. Day 5's shared mode ({@code SharedEpollServer}) keeps its own version of
  * this protocol ({@code SharedConnection}) beside {@code EPOLLONESHOT}.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#what-epollet-means-when-several-threads-wait">"What
  * {@code EPOLLET} means when several threads wait"</a> and

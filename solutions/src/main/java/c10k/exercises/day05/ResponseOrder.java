@@ -35,7 +35,7 @@ import java.util.function.Consumer;
  * a bound: a client that pipelines without reading must not make the server hold its answers
  * without limit.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day05-threadpool-epoll/README.md">day 5's
  * chapter</a>:
  * <a href="../../../../../../../day05-threadpool-epoll/README.md#reactor-order-when-workers-finish-out-of-order">"Reactor:
  * order, when workers finish out of order"</a>: the "other design" it mentions is this

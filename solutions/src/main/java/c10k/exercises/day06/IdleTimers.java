@@ -38,7 +38,7 @@ package c10k.exercises.day06;
  * closes a stranger, or keeps an idle one alive: a timeout that frees nothing, and fds that run
  * out.
  *
- * <p><b>Re-read</b>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The
+ * <p><b>Builds on</b>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The
  * race"</a> and <a href="../../../../../../../day06-fd-reuse/README.md#why-it-is-catastrophic">"Why
  * it is catastrophic"</a> (what, besides a write, can come late?), in day 6's chapter; <a
  * href="../../../../../../../day04-epoll-et/README.md#timers-closing-what-nobody-else-will-close">"Timers:

@@ -37,7 +37,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * can be taken by any {@code open}, {@code socket} or {@code accept} in the process; the slot's
  * next client's {@code dup3} would then silently close whatever got it.
  *
- * <p><b>Re-read</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
+ * <p><b>Builds on</b>, in <a href="../../../../../../../day06-fd-reuse/README.md">day 6's
  * chapter</a>: <a href="../../../../../../../day06-fd-reuse/README.md#the-race">"The race"</a>
  * and <a href="../../../../../../../day06-fd-reuse/README.md#the-fix-step-by-step">"The fix,
  * step by step"</a> (which of its steps is this pool's?); day 6's {@code PinnedServer}.
