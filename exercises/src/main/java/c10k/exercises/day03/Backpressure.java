@@ -14,7 +14,8 @@ package c10k.exercises.day03;
  * <ul>
  *   <li>the bytes held for one peer, answers waiting to be sent, never exceed
  *       {@link #MAX_HELD}, whatever the peer sends and however its lines are cut into packets
- *       and reads. The loop around you is day 3's line echo; its reads are at most
+ *       and reads. The loop around you is day 3's line echo, to day 1's protocol (a line of up to
+ *       {@code Protocol.MAX_LINE} bytes comes back whole); its reads are at most
  *       {@link #READ_BYTES}. {@code MAX_HELD} differs from the chapter's bound on purpose: the
  *       chapter's marks were chosen for its own outbox, and the numbers that keep this one are
  *       yours to work out;

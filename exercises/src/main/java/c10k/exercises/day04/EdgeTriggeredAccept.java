@@ -15,7 +15,7 @@ import java.util.function.IntConsumer;
  * it must come back to the listener without one; at most {@code maxAccepts} calls of
  * {@code accept} per turn, a failed call counted like any other, so that neither a burst of
  * clients nor a burst of clients who give up before they are taken holds the loop. And
- * {@code accept} fails now and then, for reasons of three sorts, each with its own answer: a client that is gone before we took it costs the clients queued behind it nothing;
+ * {@code accept} fails now and then, for reasons of three sorts, each with its own answer: a client that is gone (or refused) before we took it costs the clients queued behind it nothing;
  * when the process or the kernel is short of what a new connection needs, the turn ends
  * {@link Result#PAUSED} without asking again (asking again fails again), and the next turn,
  * once the loop comes back, takes the queue as it finds it; only a listener that is itself

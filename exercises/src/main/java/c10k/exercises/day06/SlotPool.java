@@ -14,7 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>The contract</b> the server relies on. {@code acquire} gives a new client a slot no
  * client occupies (null when every slot is occupied), and the slot says it is open; a new pool
- * hands its numbers out lowest first. A worker
+ * hands its numbers out lowest first. Each client of a slot, the first one included, gets a
+ * {@link Slot#generation} the slot has never had before. A worker
  * that remembers which client of a slot it serves can always tell, from the slot alone, that
  * this client has gone, however many clients the slot has had since. A number its client has
  * just left is handed out again as late as the pool can manage, however the clients come and go.
