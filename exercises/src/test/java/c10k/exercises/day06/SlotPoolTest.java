@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 @Hints({
         "A client has just left slot 1000 while a worker still prepares its answer. Which client should get 1000 next, and when? What does the worker look at to know its client has gone, and what could another thread's open() get in the meantime?",
-        "Re-read day 6's \"Step 1: a fixed number per slot, with dup3\", \"Step 2: the FIFO\" and \"Step 4: a placeholder on every free number\".",
+        "Re-read day 6's \"Step 1: a fixed number per slot, with dup3\" (what a slot owns for good), \"Step 2: the FIFO\" (when a freed number comes back)"
+        + " and \"Step 4: a placeholder on every free number\" (what a number holds between two clients).",
         "Between the instant a client's socket stops being on its number and the instant something else is, another thread's open() or accept() may run: make that interval empty."})
 @DisplayName("1. SlotPool: pinned numbers that no late worker and no other open() can mistake")
 class SlotPoolTest {
