@@ -169,7 +169,7 @@ public class Check {
         out.println(report.passed + " of " + report.total + " exercises pass.");
         if (report.firstFailing == null && report.firstTodo != null) {
             out.println("Next: exercises/src/main/java/c10k/exercises/" + report.firstTodo
-                    + " (its Javadoc says what to build, and which chapter section to read first).");
+                    + " (its Javadoc says what to build, and the chapter sections it builds on).");
         } else if (report.firstFailing != null) {
             String d = report.firstFailing;
             out.println(hintLevel < 3
