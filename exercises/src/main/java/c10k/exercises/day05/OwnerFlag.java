@@ -24,8 +24,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>an owner with nothing new is let go: {@code tryRelease()} returns true.
  * </ul>
  * The two flags stay, and stay the only state: the class reads and writes them through
- * {@code Flag}'s {@code get}, {@code set} and {@code compareAndSet}, as given. Before you change a line, find the instant the event is lost, and say it
- * in a comment: that sentence is the lesson.
+ * {@code Flag}'s {@code get}, {@code set} and {@code compareAndSet}, as given. Before you change
+ * a line, find the instant the event is lost, and say it in a comment: that sentence is the
+ * lesson.
  *
  * <p><b>Why</b>: edge-triggered epoll shared by N threads reports a connection to thread B
  * while thread A is still reading it; two readers would split one byte stream between two
