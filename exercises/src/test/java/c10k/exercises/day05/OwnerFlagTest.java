@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
         "Two promises: never two owners, and no event left behind by a thread that found the connection owned. Which instant between two of the given lines lets another thread's offer() slip through unseen?",
         "Re-read day 5's \"Ownership flags versus EPOLLONESHOT\" and \"Shared: one owner, kept by the kernel\": in which order does each side take its two steps there, and why must the orders differ?",
         "Play the failing test's story with two threads on paper, one line at a time (./jbang check day05 --verbose prints it: which thread was where, at which step): where does the other thread's offer() run, what does it see, and what does the owner then see?"})
-@DisplayName("2. OwnerFlag: find the lost wake-up of one owner per connection")
+@DisplayName("2. OwnerFlag: find the bug: a line left unanswered until its client sends another")
 class OwnerFlagTest {
 
     /** What the client and the contract see when an event is lost; how the threads got there is the story (--verbose). */
