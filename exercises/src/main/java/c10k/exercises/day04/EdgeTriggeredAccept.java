@@ -65,8 +65,7 @@ public final class EdgeTriggeredAccept {
 
     /** One turn: accept until EAGAIN or {@code maxAccepts}. */
     public static Result acceptAll(Accept accept, int maxAccepts, IntConsumer onAccepted) throws SyscallException {
-        // TODO: one turn, as the contract in the class comment says. How many connections can
-        //  one edge stand for, and which failures are one client's, which the process's?
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: EdgeTriggeredAccept.acceptAll (day 4, exercise 2)");
     }
 }

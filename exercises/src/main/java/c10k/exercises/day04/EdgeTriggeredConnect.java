@@ -109,13 +109,13 @@ public final class EdgeTriggeredConnect {
 
     /** The registration the socket needs now, edge-triggered ({@link Epoll#EPOLLET}). */
     public int events() {
-        // TODO: what this connection wants to be told, in each state it can be in.
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: EdgeTriggeredConnect.events (day 4, exercise 4)");
     }
 
     /** What {@code epoll_wait} reported for the socket: all of it handled before this returns. */
     public void onEvent(int events) {
-        // TODO: what has this event told you, and what has it not?
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: EdgeTriggeredConnect.onEvent (day 4, exercise 4)");
     }
 

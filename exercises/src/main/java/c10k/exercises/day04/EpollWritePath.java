@@ -65,19 +65,19 @@ public final class EpollWritePath {
 
     /** Sends {@code bytes[offset, offset + length)} now as far as the kernel takes them; queues the rest. */
     public void send(byte[] bytes, int offset, int length) throws SyscallException {
-        // TODO: what may go to the kernel now, and what must wait? (Think of bytes already waiting.)
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: EpollWritePath.send (day 4, exercise 3)");
     }
 
     /** {@code EPOLLOUT}: send what waits, until it is gone or the kernel says EAGAIN. */
     public void onWritable() throws SyscallException {
-        // TODO: an EPOLLOUT edge says room appeared, once. How much should you send on it?
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: EpollWritePath.onWritable (day 4, exercise 3)");
     }
 
     /** The events to register: EPOLLIN | EPOLLRDHUP | EPOLLET, plus EPOLLOUT only while bytes wait. */
     public int events() {
-        // TODO: the registration this connection needs right now.
+        // TODO: the contract above.
         throw new UnsupportedOperationException("TODO: EpollWritePath.events (day 4, exercise 3)");
     }
 }
