@@ -60,7 +60,7 @@ public final class Relay {
      * @param bound    the most bytes the relay may hold for one direction
      */
     public Relay(SelectionKey client, SelectionKey upstream, int bound) {
-        // TODO: the pair's state, and what each key watches first.
+        // TODO: the pair's state.
         throw new UnsupportedOperationException("TODO: the Relay constructor (day 3, exercise 3)");
     }
 
