@@ -15,6 +15,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -23,7 +25,9 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The peer in the benchmark: the same line-echo job done the way a Java user would do it with
@@ -34,6 +38,8 @@ import java.net.InetSocketAddress;
  * {@link LineBasedFrameDecoder} with the protocol's limit, write each frame back, flush once
  * per read batch, and backpressure through the default water marks (32 KiB / 64 KiB), pausing
  * auto-read while the channel is not writable.
+ *
+ * <p>{@link #close()} closes every connection itself before it stops the event loops: see there.
  */
 public final class NettyEchoServer implements EchoServer {
 
@@ -45,6 +51,8 @@ public final class NettyEchoServer implements EchoServer {
     private final Transport transport;
     private EventLoopGroup group;
     private Channel listener;
+    /** Every accepted connection still open; a closed channel leaves the group by itself. */
+    private final ChannelGroup connections = new DefaultChannelGroup("netty echo connections", GlobalEventExecutor.INSTANCE);
 
     public NettyEchoServer(InetSocketAddress address, int threads) {
         this(address, threads, Transport.EPOLL);
@@ -66,6 +74,7 @@ public final class NettyEchoServer implements EchoServer {
                 .group(group)
                 .channel(channel)
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                .handler(new Track(connections))
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                 .childHandler(new ChannelInitializer<Channel>() {
@@ -79,6 +88,25 @@ public final class NettyEchoServer implements EchoServer {
     }
 
     private static final ChannelHandler ECHO = new Echo();
+
+    /**
+     * On the listener's pipeline, so it sees each accepted channel before the bootstrap hands
+     * it to a child loop: a connection accepted just before {@link #close()} is tracked even if
+     * its registration has not run yet.
+     */
+    private static final class Track extends ChannelInboundHandlerAdapter {
+        private final ChannelGroup connections;
+
+        Track(ChannelGroup connections) {
+            this.connections = connections;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object accepted) {
+            connections.add((Channel) accepted);
+            ctx.fireChannelRead(accepted);
+        }
+    }
 
     @ChannelHandler.Sharable
     private static final class Echo extends ChannelInboundHandlerAdapter {
@@ -114,14 +142,31 @@ public final class NettyEchoServer implements EchoServer {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
+    /** The connections accepted and not yet closed: what tests look at. */
+    ChannelGroup connections() {
+        return connections;
+    }
+
     private boolean closed;
 
+    /**
+     * Stops accepting, closes every connection, then stops the loops and waits for their end.
+     * Shutting the loops down is not enough to close the connections: Netty 4.2's loop closes
+     * its channels only when it sees the shutdown right after its I/O step, and with a quiet
+     * period of 0 its next check ends the loop at once. A shutdown that lands while the loop is
+     * running its queued tasks ends it with its channels open: a socket whose client has left
+     * then stays in CLOSE_WAIT, its FIN unread, for the life of the process. Closing the
+     * connections ourselves first does not depend on when the loops look.
+     */
     @Override
     public synchronized void close() {
         if (closed) return;   // EchoServer's contract: safe to call more than once
         closed = true;
+        // The listener first, on its own loop: once that is done, every accepted channel has
+        // gone through Track, so the group below holds them all.
         if (listener != null) listener.close().syncUninterruptibly();
-        if (group != null) group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        connections.close().awaitUninterruptibly();
+        if (group != null) group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     @Override
