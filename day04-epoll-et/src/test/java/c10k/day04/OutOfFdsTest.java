@@ -2,6 +2,8 @@ package c10k.day04;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.day01.ChildServer;
+import c10k.day01.FirstWakeUpBurst;
 import c10k.day01.TestClient;
 import java.util.ArrayList;
 import java.util.List;

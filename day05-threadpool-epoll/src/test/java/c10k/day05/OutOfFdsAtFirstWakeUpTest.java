@@ -1,6 +1,6 @@
 package c10k.day05;
 
-import c10k.day04.FirstWakeUpBurst;
+import c10k.day01.FirstWakeUpBurst;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;

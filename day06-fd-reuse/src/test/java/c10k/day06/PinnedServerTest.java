@@ -10,7 +10,7 @@ import c10k.day01.ServerTestBase;
 import c10k.day01.TestClient;
 import c10k.day03.EventLoopLessons;
 import c10k.day03.EventLoopServer;
-import c10k.day04.ChildServer;
+import c10k.day01.ChildServer;
 import c10k.day04.ManyConnectionsTest;
 import c10k.day05.Handler;
 import c10k.day05.Handlers;
