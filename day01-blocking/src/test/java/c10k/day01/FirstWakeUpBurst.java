@@ -23,6 +23,19 @@ public final class FirstWakeUpBurst {
 
     /** Fails unless the server answers the first of the burst, serves again once the burst is gone, and never gave up its loop. */
     public static void survives(String mainClass, String... args) throws Exception {
+        burst(mainClass, false, args);
+    }
+
+    /**
+     * As {@link #survives}, and the first client of the burst, answered, then sends a line over
+     * the limit while the fd table is still full: the error path's first run (its error line is
+     * a class of its own) must answer it, not end the loop or the thread that serves it.
+     */
+    public static void survivesAnOversizedLine(String mainClass, String... args) throws Exception {
+        burst(mainClass, true, args);
+    }
+
+    private static void burst(String mainClass, boolean oversized, String... args) throws Exception {
         for (int round = 0; round < 4; round++) {
             List<TestClient> burst = new ArrayList<>();
             try (ChildServer server = ChildServer.startFromClassFolders(mainClass, 64, args)) {
@@ -34,6 +47,10 @@ public final class FirstWakeUpBurst {
                 }
                 // The first in the queue was accepted first: it holds an fd and gets its line back.
                 assertThat(burst.getFirst().readLine()).as("round " + round).isEqualTo("hello 0\n");
+                if (oversized) {
+                    TestClient first = burst.getFirst().send("x".repeat(Protocol.MAX_LINE) + "\n");
+                    assertThat(first.readLine()).as("round " + round).isEqualTo("ERR line too long\n");
+                }
 
                 for (TestClient c : burst) c.close();
                 burst.clear();

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -82,5 +83,11 @@ class OutOfFdsTest {
     @CsvSource({"c10k.day03.Day03, poll", "c10k.day04.Day04, et", "c10k.day04.Day04, lt"})
     void survivesRunningOutOfFdsAtItsFirstWakeUp(String mainClass, String mode) throws Exception {
         FirstWakeUpBurst.survives(mainClass, "--mode", mode);
+    }
+
+    /** The same burst, then a line over the limit while no fd is free: {@link FirstWakeUpBurst#survivesAnOversizedLine}. */
+    @Test
+    void answersAnOversizedLineWhileOutOfFds() throws Exception {
+        FirstWakeUpBurst.survivesAnOversizedLine("c10k.day04.Day04", "--mode", "et");
     }
 }

@@ -2,6 +2,7 @@ package c10k.day05;
 
 import c10k.day01.FirstWakeUpBurst;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -21,5 +22,11 @@ class OutOfFdsAtFirstWakeUpTest {
     @ValueSource(strings = {"reactor", "shared"})
     void survivesRunningOutOfFdsAtItsFirstWakeUp(String mode) throws Exception {
         FirstWakeUpBurst.survives("c10k.day05.Day05", "--mode", mode);
+    }
+
+    /** The reactor's workers answer a line over the limit with an error line that, out of fds, must already be loaded. */
+    @Test
+    void answersAnOversizedLineWhileOutOfFds() throws Exception {
+        FirstWakeUpBurst.survivesAnOversizedLine("c10k.day05.Day05", "--mode", "reactor");
     }
 }
