@@ -42,11 +42,31 @@ public abstract class AcceptingServer implements EchoServer, Stats.Source {
 
     @Override
     public void start() throws IOException {
+        loadWhatServingNeeds();
         listener = new ServerSocket();
         // Lets a restarted server bind while old connections sit in TIME_WAIT.
         listener.setReuseAddress(true);
         listener.bind(address, backlog);
         acceptor = Thread.ofPlatform().name(acceptorName).start(this::acceptLoop);
+    }
+
+    /**
+     * The JVM loads a class the first time it is used, and from a class path of folders (an IDE,
+     * {@code mvn exec}) that opens its class file. Out of fds, that open fails: at the first
+     * {@code EMFILE} the accepting thread would die of a NoClassDefFoundError, and after a burst
+     * that filled the fd table, so would every client's thread at its first line. So what the
+     * accept loop and {@link #serveAndClose} use is loaded (and initialised) here, while fds are
+     * to be had. The JDK's own classes come from one file opened at start-up.
+     */
+    private static void loadWhatServingNeeds() {
+        for (Class<?> c : new Class<?>[] {AcceptBackoff.class, BlockingEchoServer.class, BlockingEchoServer.Ending.class,
+                LineFramer.class, LineFramer.LineSink.class, Protocol.class, Stats.Counters.class}) {
+            try {
+                Class.forName(c.getName(), true, c.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new AssertionError(e);
+            }
+        }
     }
 
     @Override

@@ -5,8 +5,13 @@ import c10k.day01.BlockingEchoServer;
 import c10k.day01.harness.Log;
 import c10k.day01.harness.Stats;
 import c10k.day01.harness.Timeouts;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.util.function.LongSupplier;
 
 /**
@@ -32,6 +37,7 @@ public final class ThreadPerClientServer extends AcceptingServer {
     private final Timeouts timeouts;
     private final LongSupplier nanoTime;
     private final Thread.Builder threads;
+    private final Kind kind;
     private final String name;
 
     public ThreadPerClientServer(InetSocketAddress address, Kind kind) {
@@ -55,10 +61,46 @@ public final class ThreadPerClientServer extends AcceptingServer {
         super(address, 4096, "day02-acceptor", LOG);
         this.timeouts = timeouts;
         this.nanoTime = nanoTime;
+        this.kind = kind;
         this.name = kind == Kind.VIRTUAL ? "day02 virtual" : "day02 platform";
         this.threads = kind == Kind.VIRTUAL
                 ? Thread.ofVirtual().name("day02-virtual-", 0)
                 : Thread.ofPlatform().name("day02-client-", 0);
+    }
+
+    @Override
+    public void start() throws IOException {
+        if (kind == Kind.VIRTUAL) startJdkPoller();
+        super.start();
+    }
+
+    /**
+     * A virtual thread that waits for a socket is parked, and the JDK's poller (an epoll fd and
+     * a thread of its own) unparks it. The JDK makes that poller the first time any virtual
+     * thread waits for I/O, and only once: made out of fds (a burst took the fd table before
+     * the first client's thread waited for its second line), it fails for good, and from then
+     * on every virtual thread that waits on a socket dies of a NoClassDefFoundError. So one
+     * virtual thread waits here, a millisecond, on a datagram socket of its own, while fds are
+     * to be had.
+     */
+    private static void startJdkPoller() throws IOException {
+        IOException[] failed = new IOException[1];
+        Thread t = Thread.ofVirtual().name("day02-poller-start").start(() -> {
+            try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+                s.setSoTimeout(1);
+                s.receive(new DatagramPacket(new byte[1], 1));
+            } catch (SocketTimeoutException expected) {
+                // it waited: the poller is running
+            } catch (IOException e) {
+                failed[0] = e;
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (failed[0] != null) throw failed[0];
     }
 
     /** Connections being served right now. */

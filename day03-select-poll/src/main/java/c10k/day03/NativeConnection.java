@@ -63,6 +63,8 @@ public class NativeConnection extends NonBlockingSocket {
         public int largestOutbox;
         private NativeConnection current;
         private final LineFramer.LineSink collect;
+        /** Made with the loop: out of fds, a class first used by a client or an oversized line could not be opened from a folder. */
+        private final Object[] loadedEarly = {new NativeConnection(-1), Protocol.ERR_LINE_TOO_LONG};
 
         public LoopBuffers(int readSize, Answerer answerer, Stats.Counters counters) {
             in = new byte[readSize];
@@ -79,9 +81,7 @@ public class NativeConnection extends NonBlockingSocket {
             };
         }
 
-        public LoopBuffers(int readSize) {
-            this(readSize, ECHO, new Stats().newCounters());
-        }
+        public LoopBuffers(int readSize) { this(readSize, ECHO, new Stats().newCounters()); }
     }
 
     /** The one timer of this connection (idle, send or drain, whichever clock runs now). */

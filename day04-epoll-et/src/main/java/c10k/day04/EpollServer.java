@@ -31,7 +31,6 @@ import java.util.function.ToIntFunction;
  */
 public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
-    private static final System.Logger LOG = c10k.day01.harness.Log.logger("day04");
     private static final int BACKLOG = 4096;
     private static final long GRACE_NANOS = 1_000_000_000L;   // past the drain time, before a loop is closed at once
 
@@ -227,9 +226,9 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         if (report) logClosed(stats.snapshot());
     }
 
-    /** The line the server leaves in the log when it closes. */
+    /** The line the server leaves in the log when it closes, on its own day's logger ({@code c10k.day05} for day 5's). */
     protected void logClosed(Stats.Snapshot s) {
-        LOG.log(System.Logger.Level.INFO, this + ": " + s.wakeups() + " epoll_wait wake-ups, " + s.refused()
+        System.getLogger(getClass().getPackageName()).log(System.Logger.Level.INFO, this + ": " + s.wakeups() + " epoll_wait wake-ups, " + s.refused()
                 + " clients refused for lack of fds, " + s.timeouts() + " timeouts");
     }
 

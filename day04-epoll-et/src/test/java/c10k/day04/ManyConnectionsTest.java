@@ -2,6 +2,7 @@ package c10k.day04;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.day01.ChildServer;
 import c10k.day01.TestClient;
 import java.io.IOException;
 import java.util.ArrayList;

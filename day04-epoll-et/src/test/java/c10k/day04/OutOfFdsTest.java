@@ -2,12 +2,15 @@ package c10k.day04;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import c10k.day01.ChildServer;
+import c10k.day01.FirstWakeUpBurst;
 import c10k.day01.TestClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -80,5 +83,11 @@ class OutOfFdsTest {
     @CsvSource({"c10k.day03.Day03, poll", "c10k.day04.Day04, et", "c10k.day04.Day04, lt"})
     void survivesRunningOutOfFdsAtItsFirstWakeUp(String mainClass, String mode) throws Exception {
         FirstWakeUpBurst.survives(mainClass, "--mode", mode);
+    }
+
+    /** The same burst, then a line over the limit while no fd is free: {@link FirstWakeUpBurst#survivesAnOversizedLine}. */
+    @Test
+    void answersAnOversizedLineWhileOutOfFds() throws Exception {
+        FirstWakeUpBurst.survivesAnOversizedLine("c10k.day04.Day04", "--mode", "et");
     }
 }

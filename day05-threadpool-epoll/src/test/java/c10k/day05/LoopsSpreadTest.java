@@ -2,7 +2,7 @@ package c10k.day05;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day04.ChildServer;
+import c10k.day01.ChildServer;
 import c10k.day04.ManyConnectionsTest;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;

@@ -2,7 +2,7 @@ package c10k.day05;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import c10k.day04.ChildServer;
+import c10k.day01.ChildServer;
 import c10k.day04.ManyConnectionsTest;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
@@ -28,6 +28,7 @@ class TenThousandConnectionsTest {
             // SIGTERM: the graceful shutdown, which ends without an error.
             String log = server.stop();
             assertThat(log).contains("shutting down").doesNotContain("ERROR").doesNotContain("Exception");
+            assertThat(log).as("the closing line, on day 5's logger").contains("day05: day05 ");
             if (mode.equals("shared")) assertThat(log).contains("epoll_wait wake-ups");
         }
     }

@@ -1,4 +1,4 @@
-package c10k.day04;
+package c10k.day01;
 
 import java.io.BufferedReader;
 import java.io.IOException;
