@@ -30,13 +30,14 @@ import java.util.ArrayDeque;
  *
  * <p>Backpressure is where multishot needs care. Readiness lets a loop stop reading at
  * once: it just does not call recv. A multishot recv keeps receiving on its own, as fast as
- * the peer sends and buffers come back, until a cancel we submit reaches the kernel; one
- * turn can bring in megabytes for one connection, all of which become answers in its
- * outbox. Twenty peers that flood empty lines and never read are enough to exhaust a 64 MiB
- * heap that way. So each recv is armed with a budget ({@link #RECV_BUDGET} bytes, {@code sqe.optlen},
- * Linux 6.17, where the start-up probe found it): having brought in that much, it ends, and the
- * next one is armed only if the connection is not paused. What a peer that never reads can make us hold is then the
- * high-water mark, one budget and one buffer, whatever the size of the ring.
+ * the peer sends and buffers come back, until a cancel we submit reaches the kernel: one turn
+ * can bring in megabytes for one connection (on Linux 6.1, the whole 8 MiB ring), all of
+ * which become answers in its outbox. So each recv is armed with a budget ({@link #RECV_BUDGET}
+ * bytes, {@code sqe.optlen}, Linux 6.17): having brought in that much, it ends, and the next
+ * one is armed only if the connection is not paused. A peer that never reads can make us hold
+ * the high-water mark, one budget and one buffer, whatever the size of the ring. Where the
+ * start-up probe found no budget, each recv is single-shot instead: one buffer, then it ends
+ * (one SQE per buffer of input), and what such a peer makes us hold is the mark and a buffer.
  *
  * <p>What a completion meant for the connection is returned ({@link #onRecv}), not acted on:
  * whether to answer, linger or abort is {@link Connections}' to decide.
@@ -77,7 +78,7 @@ final class Receiver implements LineFramer.LineSink {
      * high-water mark, so that a connection is re-armed about once per 64 KiB it sends.
      */
     static final int RECV_BUDGET = Outbox.HIGH_WATER;
-    /** {@link #RECV_BUDGET}, or 0 where the kernel takes none (before 6.17: the start-up probe said so). */
+    /** {@link #RECV_BUDGET}, or 0 where the kernel takes none (before 6.17): then one buffer per recv. */
     private final int budget;
     /** Our requests (recv, pause) submitted whose last completion has not arrived. */
     private int inflight;
@@ -148,7 +149,8 @@ final class Receiver implements LineFramer.LineSink {
     }
 
     void arm(UringConnection c) {
-        if (buffers != null) sq.recvMultishot(c.fd, direct, buffers.group(), budget, ud(RECV, c.slot));
+        if (buffers != null && budget > 0) sq.recvMultishot(c.fd, direct, buffers.group(), budget, ud(RECV, c.slot));
+        else if (buffers != null) sq.recvOneBuffer(c.fd, direct, buffers.group(), ud(RECV, c.slot));
         else sq.recv(c.fd, c.recvBuffer.segment().address(), recvSize, ud(RECV, c.slot));
         c.recvArmed = true;
         c.inflight++;

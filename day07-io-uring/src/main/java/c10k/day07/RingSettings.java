@@ -59,6 +59,7 @@ record RingSettings(IoUringEchoServer.Mode mode, Timeouts timeouts, LongSupplier
                 + (ring.singleIssuer() ? " (single issuer, task work deferred to our enter)" : "")
                 + ", " + (multishot() ? ringBuffers + " provided buffers of " + ringBufferSize + " bytes"
                 + (buffers.incremental() ? ", consumed incrementally" : "")
+                + (recvBudget() == 0 ? ", one per single-shot receive (no receive budget)" : "")
                 : recvSize + "-byte receive buffer per connection")
                 + (fixedFiles > 0 ? ", connections as direct descriptors (a table of " + fixedFiles + ")" : "");
     }

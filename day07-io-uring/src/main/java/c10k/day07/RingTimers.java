@@ -46,7 +46,13 @@ final class RingTimers {
         list.restart(c, now);   // the connection is its own timer
     }
 
+    /**
+     * The drain runs from now, read afresh: the turn's reading was taken before its batch of
+     * completions was handled, and a large batch on a slow machine takes seconds, which would
+     * come off the drain and cut off answers still being sent.
+     */
     void beginShutdownDrain(long drainNanos) {
+        tick();
         shutdownDrain = new Deadlines("shutdown drain", Math.max(1, drainNanos));
     }
 

@@ -54,6 +54,18 @@ class IoUringEchoServerTest {
         }
     }
 
+    /**
+     * As a kernel before 6.17 answers (Debian 12's 6.1, Ubuntu 24.04's 6.8): no receive
+     * budget, so each receive is single-shot, one buffer from the ring.
+     */
+    @Nested
+    class MultishotWithoutAReceiveBudgetContract extends EchoContract {
+        @Override
+        protected EchoServer newServer() {
+            return server(IoUringEchoServer.Mode.MULTISHOT, 1).withKernelAsOf("6.16");
+        }
+    }
+
     /** Two rings, two SO_REUSEPORT listeners on one port. */
     @Nested
     class TwoRingsContract extends EchoContract {

@@ -65,6 +65,8 @@ class IoUringLessonsTest {
     abstract static class Lessons extends ServerTestBase {
         final IoUringEchoServer.Mode mode;
         final AtomicLong clock = new AtomicLong(1_000 * SECOND);
+        /** Turns the loop has begun; and time to pass at the top of the next one, as if its last turn had been long. */
+        final AtomicLong turns = new AtomicLong(), lateBy = new AtomicLong();
 
         Lessons(IoUringEchoServer.Mode mode) {
             this.mode = mode;
@@ -79,6 +81,10 @@ class IoUringLessonsTest {
             IoUringAvailable.assume(mode);
             return new IoUringEchoServer("127.0.0.1", 0, mode, 1, TEN_SECONDS)
                     .withClock(clock::get)
+                    .withTurnHook(() -> {
+                        turns.incrementAndGet();
+                        clock.addAndGet(lateBy.getAndSet(0));
+                    })
                     .withBufferRing(RING_BUFFERS, RING_BUFFER_SIZE);
         }
 
@@ -217,6 +223,32 @@ class IoUringLessonsTest {
                 assertThat(stubborn.readToEnd()).isEmpty();      // our FIN arrived; we never close
                 Fds.await("draining", WAIT, () -> !shutdown.isDone());
                 advance(11 * SECOND);                            // the drain deadline passes
+                shutdown.get(20, TimeUnit.SECONDS);
+            }
+        }
+
+        /**
+         * The loop reads the clock once per turn, after its wait; a turn that handled a large
+         * batch of completions (seconds, on a slow machine) leaves that reading old. The drain
+         * must start from when the shutdown begins, or the old reading eats into it and the
+         * answers still being sent are cut off.
+         */
+        @Test
+        void theShutdownsDrainStartsWhenTheShutdownBeginsEvenAfterALongTurn() throws Exception {
+            try (TestClient stubborn = new TestClient(server.port())) {
+                assertThat(stubborn.roundTrip("x\n")).isEqualTo("x\n");
+                lateBy.set(4 * SECOND);                          // the turn that sees the shutdown began 4 s late
+                CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> uring().shutdownGracefully(Duration.ofSeconds(5)));
+                assertThat(stubborn.readToEnd()).isEmpty();      // our FIN: the drain has begun
+                advance(2 * SECOND);                             // 2 s into a 5 s drain
+                long seen = turns.get();
+                Fds.await("turns after the clock moved", WAIT, () -> {
+                    uring().wakeUp();
+                    return turns.get() >= seen + 4 || shutdown.isDone();
+                });
+                assertThat(uring().connectionCount()).as("still draining").isEqualTo(1);
+                assertThat(shutdown).isNotDone();
+                advance(4 * SECOND);                             // now past the drain
                 shutdown.get(20, TimeUnit.SECONDS);
             }
         }

@@ -161,6 +161,17 @@ public final class SubmissionQueue {
         asOlderKernel(at);
     }
 
+    /**
+     * A single-shot IORING_OP_RECV with a buffer picked by the kernel from group
+     * {@code bufferGroup} when data arrives (5.19 for a buffer ring): one completion, one
+     * buffer at most, then it ends. Until data arrives it holds no buffer.
+     */
+    public void recvOneBuffer(int fd, boolean fixed, short bufferGroup, long userData) {
+        long at = sqe(IORING_OP_RECV, fd, userData);
+        sqes.set(JAVA_BYTE, at + SQE_FLAGS, (byte) (IOSQE_BUFFER_SELECT | (fixed ? IOSQE_FIXED_FILE : 0)));
+        sqes.set(JAVA_SHORT, at + SQE_BUF_GROUP, bufferGroup);
+    }
+
     /** IORING_OP_SEND with MSG_NOSIGNAL (a gone peer gives -EPIPE, never SIGPIPE). */
     public void send(int fd, long address, int length, long userData) {
         send(fd, false, address, length, userData);
