@@ -70,6 +70,9 @@ public final class PooledServer extends AcceptingServer {
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queueLimit),
                 r -> Thread.ofPlatform().name("day02-worker-" + n.getAndIncrement()).unstarted(r));
+        // A refusal is closed on a virtual thread, whose lingering drain waits on the JDK's
+        // poller: made out of fds, that poller would fail for good (ThreadPerClientServer).
+        ThreadPerClientServer.startJdkPoller();
         super.start();
     }
 

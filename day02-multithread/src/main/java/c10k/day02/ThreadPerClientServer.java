@@ -83,7 +83,7 @@ public final class ThreadPerClientServer extends AcceptingServer {
      * virtual thread waits here, a millisecond, on a datagram socket of its own, while fds are
      * to be had.
      */
-    private static void startJdkPoller() throws IOException {
+    static void startJdkPoller() throws IOException {
         IOException[] failed = new IOException[1];
         Thread t = Thread.ofVirtual().name("day02-poller-start").start(() -> {
             try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
