@@ -17,8 +17,8 @@ import java.lang.foreign.MemorySegment;
  * issued against that node has completed. Where those nodes are released in order, one
  * long-lived request on another slot (an idle connection's armed receive) keeps every later
  * close from reaching the socket: the peer gets no FIN, and the kernel keeps the socket, until
- * that request completes. io_uring_register(2) says a removal waits for requests in flight;
- * whether that means "on this file" or "on any file" is the kernel's, so we ask it.
+ * that request completes. Neither io_uring_register(2) nor io_uring_prep_close_direct(3)
+ * says which requests a removal waits for, and kernels differ, so we ask this one.
  *
  * <p>The question, on the probe's ring: two socketpairs, one end of each in a table of two;
  * a receive armed on slot 1 that stays pending; slot 0 closed; does slot 0's peer then read
