@@ -94,7 +94,7 @@ final class RingLoop implements Runnable {
             acceptor = new RingAcceptor(name, ring, listenFd, settings.multishot(), arena);
             if (settings.multishot()) {
                 buffers = new BufferRing(ring, (short) 1, settings.ringBuffers(), settings.ringBufferSize(), settings.incremental(), arena);
-                if (settings.fixedFiles()) acceptor.registerFileTable();
+                if (settings.directDescriptors()) acceptor.registerFileTable();
             }
             boolean direct = acceptor.direct();
             SubmissionQueue sq = ring.sq();

@@ -53,6 +53,16 @@ record RingSettings(IoUringEchoServer.Mode mode, Timeouts timeouts, LongSupplier
         return kernel.has(Feature.RECV_BUDGET) ? Receiver.RECV_BUDGET : 0;
     }
 
+    /**
+     * Connections as direct descriptors: where asked for, and where closing one closes its
+     * socket at once. Where the kernel puts a closed one only after every request issued
+     * before the close has completed, one idle connection's armed receive would keep each
+     * client we close from getting its FIN: there connections are fds.
+     */
+    boolean directDescriptors() {
+        return fixedFiles && kernel.has(Feature.DIRECT_CLOSE);
+    }
+
     /** A loop's start-up line: its ring, its receive buffers, and its file table ({@code fixedFiles} slots, 0: none). */
     String describe(IoUring ring, BufferRing buffers, int fixedFiles) {
         return "ring fd " + ring.fd() + ", " + ring.submissionEntries() + " SQEs, " + ring.completionEntries() + " CQEs"
@@ -61,6 +71,8 @@ record RingSettings(IoUringEchoServer.Mode mode, Timeouts timeouts, LongSupplier
                 + (buffers.incremental() ? ", consumed incrementally" : "")
                 + (recvBudget() == 0 ? ", one per single-shot receive (no receive budget)" : "")
                 : recvSize + "-byte receive buffer per connection")
-                + (fixedFiles > 0 ? ", connections as direct descriptors (a table of " + fixedFiles + ")" : "");
+                + (fixedFiles > 0 ? ", connections as direct descriptors (a table of " + fixedFiles + ")"
+                : multishot() && this.fixedFiles && !kernel.has(Feature.DIRECT_CLOSE)
+                ? ", connections as fds (this kernel closes a direct descriptor only once earlier requests complete)" : "");
     }
 }

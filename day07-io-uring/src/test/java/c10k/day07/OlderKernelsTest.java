@@ -61,6 +61,64 @@ class OlderKernelsTest {
         assertThat(server.kernel().setupFlags()).isEqualTo(IoUringAbi.IORING_SETUP_COOP_TASKRUN);
     }
 
+    /**
+     * Where closing a direct descriptor puts its socket only once the requests issued before
+     * the close have completed (Debian 12's 6.1 does), one idle client's armed receive keeps
+     * every client we close from getting its FIN: there multishot mode holds connections as
+     * fds. Seen from outside: the server's established sockets on its port, counted in this
+     * process's fd table (none when they are direct descriptors). Without a ceiling, the real
+     * kernel's answer decides the same way.
+     */
+    @ParameterizedTest(name = "kernel as of {0}")
+    @ValueSource(strings = {"6.1", "6.16", ""})
+    void whereClosingADirectDescriptorIsDeferredConnectionsAreFds(String kernel) throws Exception {
+        IoUringAvailable.assume(IoUringEchoServer.Mode.MULTISHOT);
+        int fdsBefore = Fds.baseline();
+        IoUringEchoServer server = new IoUringEchoServer("127.0.0.1", 0, IoUringEchoServer.Mode.MULTISHOT, 1, Timeouts.NONE);
+        if (!kernel.isEmpty()) server.withKernelAsOf(kernel);
+        List<TestClient> clients = new ArrayList<>();
+        try (server) {
+            server.start();
+            for (int i = 0; i < 3; i++) {
+                clients.add(new TestClient(server.port()).send("line " + i + "\n"));
+                assertThat(clients.get(i).readLine()).isEqualTo("line " + i + "\n");
+            }
+            boolean direct = server.kernel().has(Feature.DIRECT_CLOSE);
+            if (kernel.equals("6.1")) assertThat(direct).as("6.1 closes a direct descriptor late").isFalse();
+            assertThat(establishedFdsOnPort(server.port())).isEqualTo(direct ? 0 : 3);
+        } finally {
+            for (TestClient c : clients) c.close();
+        }
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /** This process's fds that are TCP sockets in ESTABLISHED state with {@code port} as their local port. */
+    private static int establishedFdsOnPort(int port) throws Exception {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        for (String table : List.of("tcp", "tcp6")) {
+            java.nio.file.Path p = java.nio.file.Path.of("/proc/self/net", table);
+            if (!java.nio.file.Files.exists(p)) continue;
+            List<String> lines = java.nio.file.Files.readAllLines(p);
+            for (String line : lines.subList(1, lines.size())) {
+                String[] c = line.trim().split("\\s+");
+                int localPort = Integer.parseInt(c[1].substring(c[1].indexOf(':') + 1), 16);
+                if (localPort == port && c[3].equals("01")) inodes.add(c[9]);
+            }
+        }
+        int n = 0;
+        try (var fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            for (java.nio.file.Path fd : (Iterable<java.nio.file.Path>) fds::iterator) {
+                try {
+                    String t = java.nio.file.Files.readSymbolicLink(fd).toString();
+                    if (t.startsWith("socket:[") && inodes.contains(t.substring(8, t.length() - 1))) n++;
+                } catch (java.io.IOException closedMeanwhile) {
+                    // the listing's own fd
+                }
+            }
+        }
+        return n;
+    }
+
     @Test
     void onLinux519WithoutMultishotReceiveBasicModeServes() throws Exception {
         IoUringEchoServer server = burst(IoUringEchoServer.Mode.BASIC, "5.19");

@@ -243,6 +243,8 @@ public final class IoUringAbi {
     /** io_uring_probe_op.flags: this kernel can run the opcode. */
     public static final int IO_URING_OP_SUPPORTED = 1 << 0;
     public static final int IORING_REGISTER_ENABLE_RINGS = 12;
+    public static final int IORING_REGISTER_FILES = 2;
+    public static final int IORING_UNREGISTER_FILES = 3;
     public static final int IORING_REGISTER_FILES2 = 13;
     public static final int IORING_RSRC_REGISTER_SPARSE = 1 << 0;
     /** sqe.file_index of ACCEPT: put the new socket in a free slot of the ring's file table. */

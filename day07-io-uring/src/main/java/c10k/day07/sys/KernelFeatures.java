@@ -40,7 +40,13 @@ public record KernelFeatures(String kernel, Set<Feature> offered, KernelCeiling 
         SINGLE_ISSUER(6, 1, "SINGLE_ISSUER with DEFER_TASKRUN", false),
         INCREMENTAL_BUFFERS(6, 12, "incremental provided buffers", true),
         /** sqe.optlen on a multishot receive: it ends after that many bytes. */
-        RECV_BUDGET(6, 17, "a receive budget", true);
+        RECV_BUDGET(6, 17, "a receive budget", true),
+        /**
+         * IORING_OP_CLOSE of a direct descriptor puts the socket at once, not when requests
+         * issued before it on other slots complete ({@link DirectCloseProbe}). A behaviour, not
+         * a flag: no version is claimed for it.
+         */
+        DIRECT_CLOSE(0, 0, "closing a direct descriptor closes the socket at once", true);
 
         final int major, minor;
         final String words;
@@ -93,7 +99,7 @@ public record KernelFeatures(String kernel, Set<Feature> offered, KernelCeiling 
             if (f.multishotOnly && !multishot) continue;
             if (f == Feature.COOP_TASKRUN && has(Feature.SINGLE_ISSUER)) continue;   // the stronger one is used
             if (has(f)) used.add(f.words);
-            else missing.add(f.words + " (" + f.since() + ")");
+            else missing.add(f.words + (f.major == 0 ? " (here only once earlier requests complete)" : " (" + f.since() + ")"));
         }
         return kernel + ": io_uring with " + (used.isEmpty() ? "nothing beyond Linux 5.11" : String.join(", ", used))
                 + (missing.isEmpty() ? "" : "; missing: " + String.join(", ", missing));
@@ -126,6 +132,8 @@ public record KernelFeatures(String kernel, Set<Feature> offered, KernelCeiling 
             // Nothing is in flight: 0 cancelled from a kernel that knows the flags, EINVAL from one that does not.
             if (answer(ring, PROBE_UD)[0] != -Errno.EINVAL) offered.add(Feature.CANCEL_BY_FD);
             probeReceives(ring, arena, offered);
+            // The ceiling can only take away: a kernel that defers the close is not played as one that does not.
+            if (DirectCloseProbe.closesAtOnce(ring, arena) && !ceiling.defersDirectClose()) offered.add(Feature.DIRECT_CLOSE);
         } catch (SyscallException e) {
             throw new IoUring.UnavailableException("io_uring on " + kernel + " failed a start-up check: " + e.getMessage());
         }
@@ -193,12 +201,12 @@ public record KernelFeatures(String kernel, Set<Feature> offered, KernelCeiling 
             buffers.release(cqe[1]);
             buffers.publish();
         }
-        if ((cqe[1] & IORING_CQE_F_MORE) != 0) cancel(ring);
+        if ((cqe[1] & IORING_CQE_F_MORE) != 0) cancel(ring, PROBE_UD);
         return cqe[0] == 1;
     }
 
     /** Submits what is queued and returns {res, flags} of the next completion for {@code userData}. */
-    private static int[] answer(IoUring ring, long userData) {
+    static int[] answer(IoUring ring, long userData) {
         int[] found = new int[2];
         await(ring, (ud, res, flags) -> {
             if (ud != userData) return false;
@@ -210,15 +218,15 @@ public record KernelFeatures(String kernel, Set<Feature> offered, KernelCeiling 
     }
 
     /**
-     * Cancels the armed receive and waits for both completions: the cancel's own, and the
-     * receive's last (no F_MORE). Only then is the buffer ring's memory ours again.
+     * Cancels the armed receive {@code target} and waits for both completions: the cancel's
+     * own, and the receive's last (no F_MORE). Only then is its memory ours again.
      */
-    private static void cancel(IoUring ring) {
-        ring.sq().cancel(PROBE_UD, PROBE_CANCEL_UD);
+    static void cancel(IoUring ring, long target) {
+        ring.sq().cancel(target, PROBE_CANCEL_UD);
         boolean[] seen = new boolean[2];
         await(ring, (ud, res, flags) -> {
             if (ud == PROBE_CANCEL_UD) seen[0] = true;
-            if (ud == PROBE_UD && (flags & IORING_CQE_F_MORE) == 0) seen[1] = true;
+            if (ud == target && (flags & IORING_CQE_F_MORE) == 0) seen[1] = true;
             return seen[0] && seen[1];
         });
     }

@@ -128,7 +128,13 @@ public final class SubmissionQueue {
      * the kernel until this request's completion arrives, whatever happens to the socket.
      */
     public void recv(int fd, long address, int length, long userData) {
+        recv(fd, false, address, length, userData);
+    }
+
+    /** {@code fixed}: {@code fd} is an index in the registered file table. */
+    public void recv(int fd, boolean fixed, long address, int length, long userData) {
         long at = sqe(IORING_OP_RECV, fd, userData);
+        if (fixed) sqes.set(JAVA_BYTE, at + SQE_FLAGS, IOSQE_FIXED_FILE);
         sqes.set(JAVA_LONG, at + SQE_ADDR, address);
         sqes.set(JAVA_INT, at + SQE_LEN, length);
     }
