@@ -36,8 +36,7 @@ import java.util.ArrayDeque;
  * bytes, {@code sqe.optlen}, Linux 6.17): having brought in that much, it ends, and the next
  * one is armed only if the connection is not paused. A peer that never reads can make us hold
  * the high-water mark, one budget and one buffer, whatever the size of the ring. Where the
- * start-up probe found no budget, each recv is single-shot instead: one buffer, then it ends
- * (one SQE per buffer of input), and what such a peer makes us hold is the mark and a buffer.
+ * probe found no budget, each recv is single-shot (one buffer, one SQE): the mark and a buffer.
  *
  * <p>What a completion meant for the connection is returned ({@link #onRecv}), not acted on:
  * whether to answer, linger or abort is {@link Connections}' to decide.
