@@ -53,8 +53,9 @@ public record KernelCeiling(int major, int minor, int setupErrno) {
     /**
      * Whether the kernel played closes a direct descriptor's socket only once the requests
      * issued before the close have completed (its fixed-file table's resource nodes released
-     * in order). Measured on Debian 12's 6.1; the older kernels day 7 runs on (5.19, 6.0) have
-     * the same in-order release. Later ones are left to the probe.
+     * in order). Measured on Debian 12's 6.1 only; 5.19 and 6.0 are played the same way
+     * because their table code releases in order as 6.1's does (read, not run). From 6.2 on
+     * the probe alone decides.
      */
     boolean defersDirectClose() {
         return below(6, 2);
