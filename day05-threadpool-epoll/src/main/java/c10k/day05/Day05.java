@@ -15,6 +15,7 @@ import java.util.List;
 /** {@code ./jbang day05 --mode reactor|shared|loops|loops-reuseport --threads N [--processes P] [--connections N]}: epoll plus a fixed set of threads. */
 public final class Day05 {
     public static void main(String[] args) {
+        MasterPipe.watchIfWorker();
         ServerCli.named("day05", "An edge-triggered epoll line-echo server with a fixed set of threads: "
                         + "one I/O thread and a worker pool (reactor), or N threads on one epoll fd (shared), or N independent loops (loops, loops-reuseport).", 9005)
                 .modes("reactor", "shared", "loops", "loops-reuseport")

@@ -33,9 +33,8 @@ import java.util.function.BiConsumer;
  *     └── worker P: JVM, N loops, N listeners ┘
  * </pre>
  *
- * <p>Why processes at all, when threads share a port as well: each process has its own
- * open-files limit (20,000 here), its own heap and its own GC, and a crash takes one worker's
- * clients with it, not everyone's. The cost: the workers share nothing, not even a cache.
+ * <p>Why processes, when threads share a port as well: each has its own open-files limit (20,000
+ * here), heap and GC, and a crash takes one worker's clients, not everyone's; but they share nothing.
  *
  * <p>The master keeps the port for as long as it lives, with a socket that is bound (with
  * {@code SO_REUSEPORT}, so the workers may bind beside it) but never listens: a socket that
@@ -43,8 +42,9 @@ import java.util.function.BiConsumer;
  * can take the port while a worker restarts. nginx's master goes further and opens the
  * listeners itself for its forked workers; a JVM cannot hand its descriptors to a child.
  *
- * <p>A worker is started with this JVM's {@code java}, class path and options, and counts as
- * ready when it prints its {@code listening on} line; the master prints its own once all are.
+ * <p>A worker runs this JVM's {@code java}, class path and options, is ready once it prints its
+ * {@code listening on} line (ours comes when all are), and shuts down by itself if we are
+ * killed ({@link MasterPipe}: its stdin is a pipe from us).
  */
 public final class Master implements EchoServer {
 
@@ -111,10 +111,7 @@ public final class Master implements EchoServer {
         return this;
     }
 
-    /**
-     * Launches every worker first, then waits for their ready lines: the JVMs start side by side,
-     * not one after the other, so every core is busy starting one and none waits for a pipe.
-     */
+    /** Launches every worker, then waits for their ready lines: the JVMs start side by side, not in turn. */
     @Override
     public void start() throws IOException {
         portHolder = SocketChannel.open();
@@ -141,7 +138,7 @@ public final class Master implements EchoServer {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(jvmOptions());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), workerMain,
+        command.addAll(List.of("-D" + MasterPipe.PROPERTY + "=true", "-cp", System.getProperty("java.class.path"), workerMain,
                 "--host", host, "--port", Integer.toString(port)));
         command.addAll(workerArgs);
         Process p;
@@ -239,13 +236,14 @@ public final class Master implements EchoServer {
     }
 
     /**
-     * SIGTERM, passed on: each worker shuts down gracefully (stops accepting, answers, drains for
-     * up to its {@code --drain-timeout}); we wait for all of them, then let the port go.
+     * SIGTERM, passed on: each worker drains for up to its {@code --drain-timeout}; we wait for all,
+     * then let the port go. By the handle: {@code Process.destroy()} would also close our pipe on
+     * the worker's stdin, which it takes for our death, a second signal ({@link MasterPipe}).
      */
     @Override
     public void shutdownGracefully(Duration drain) {
         List<Process> all = stopAndList();
-        for (Process p : all) p.destroy();                 // SIGTERM: the worker's own graceful shutdown
+        for (Process p : all) p.toHandle().destroy();
         awaitAll(all, drain.plusSeconds(15));
         close();
     }
@@ -254,7 +252,7 @@ public final class Master implements EchoServer {
     @Override
     public void close() {
         List<Process> all = stopAndList();
-        for (Process p : all) p.destroy();
+        for (Process p : all) p.toHandle().destroy();
         awaitAll(all, Duration.ofSeconds(10));
         for (Process p : all) {
             if (p.isAlive()) {
