@@ -125,4 +125,23 @@ class FfmBindingsTest {
             assertThat(Poll.poll(fds, 1, 0)).as("drained").isZero();
         }
     }
+
+    /**
+     * A wake-up that comes after the owner closed its eventfd (a second SIGTERM closing the loops
+     * while the graceful shutdown still wakes them) does nothing: no use of the freed memory (an
+     * IllegalStateException), and no write to the eventfd that took the number next.
+     */
+    @Test
+    void aSignalAfterCloseDoesNothing() throws Exception {
+        EventFd closed = new EventFd();
+        closed.close();
+        try (EventFd next = new EventFd(); Arena arena = Arena.ofConfined()) {
+            closed.signal();
+            closed.close();                                      // twice: still nothing
+            MemorySegment fds = arena.allocate(Poll.POLLFD, 1);
+            Poll.set(fds, 0, next.fd(), Poll.POLLIN);
+            assertThat(Poll.poll(fds, 1, 0)).as("the next eventfd" + (next.fd() == closed.fd() ? ", on the same number," : "")
+                    + " was not signalled").isZero();
+        }
+    }
 }

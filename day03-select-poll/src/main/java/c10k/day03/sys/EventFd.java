@@ -34,6 +34,7 @@ public final class EventFd implements AutoCloseable {
     private final Arena arena = Arena.ofShared();   // signal() may come from any thread
     private final MemorySegment one = arena.allocateFrom(JAVA_LONG, 1L);
     private final MemorySegment drained = arena.allocate(JAVA_LONG);
+    private boolean closed;   // guarded by this: a signal and the close exclude each other
 
     public EventFd() throws SyscallException {
         MemorySegment state = Libc.callState();
@@ -51,8 +52,14 @@ public final class EventFd implements AutoCloseable {
         return fd;
     }
 
-    /** Adds 1 to the counter: the fd becomes readable and a waiting poll returns. */
-    public void signal() {
+    /**
+     * Adds 1 to the counter: the fd becomes readable and a waiting poll returns. After
+     * {@link #close}, nothing: a wake-up from another thread can come late (a second SIGTERM
+     * closes a loop while the graceful shutdown is still waking it), and must neither use freed
+     * memory nor write 8 bytes to whatever file now has this fd's number (day 6's race).
+     */
+    public synchronized void signal() {
+        if (closed) return;
         try {
             long ignored = (long) WRITE.invokeExact(Libc.callState(), fd, one, 8L);
         } catch (Throwable t) {
@@ -70,7 +77,9 @@ public final class EventFd implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         Sockets.close(fd);
         arena.close();
     }
