@@ -35,8 +35,8 @@ import java.util.ArrayDeque;
  * which become answers in its outbox. So each recv is armed with a budget ({@link #RECV_BUDGET}
  * bytes, {@code sqe.optlen}, Linux 6.17): having brought in that much, it ends, and the next
  * one is armed only if the connection is not paused. A peer that never reads can make us hold
- * the high-water mark, one budget and one buffer, whatever the size of the ring. Where the
- * probe found no budget, each recv is single-shot (one buffer, one SQE): the mark and a buffer.
+ * the mark, one budget, one buffer and the start of a line framed earlier (the framer held it
+ * until this newline), whatever the ring's size. With no budget each recv is single-shot.
  *
  * <p>What a completion meant for the connection is returned ({@link #onRecv}), not acted on:
  * whether to answer, linger or abort is {@link Connections}' to decide.

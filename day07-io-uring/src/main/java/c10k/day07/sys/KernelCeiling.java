@@ -53,12 +53,13 @@ public record KernelCeiling(int major, int minor, int setupErrno) {
     /**
      * Whether the kernel played closes a direct descriptor's socket only once the requests
      * issued before the close have completed (its fixed-file table's resource nodes released
-     * in order). Measured on Debian 12's 6.1 only; 5.19 and 6.0 are played the same way
-     * because their table code releases in order as 6.1's does (read, not run). From 6.2 on
-     * the probe alone decides.
+     * in order). Measured on Debian 12's 6.1 and Debian 13's 6.12; 5.19 and 6.0, and the
+     * releases between 6.1 and 6.12, are played the same way because their table code
+     * releases its nodes in order as 6.1's and 6.12's does (read, not run). From 6.13 on the
+     * probe alone decides (6.18 closes at once).
      */
     boolean defersDirectClose() {
-        return below(6, 2);
+        return below(6, 13);
     }
 
     /** The errno io_uring_register fails with, or 0 to make the real call. */
