@@ -1,6 +1,8 @@
 package c10k.day05;
 
 import c10k.day01.EchoServer;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -65,6 +67,9 @@ public final class Master implements EchoServer {
     private Duration readyTimeout;
     private String workerMain = Day05.class.getName();
     private BiConsumer<Integer, Process> launched = (i, p) -> { };
+    // Read once: the JDK reads it from /proc/self/cmdline, which it cannot open when the machine is
+    // out of files (ENFILE), and a restart would then run whatever `java` is on the PATH.
+    private final String java = ProcessHandle.current().info().command().orElse("java");
 
     /**
      * @param workerArgs what each worker gets after {@code --host} and {@code --port}, e.g.
@@ -139,7 +144,7 @@ public final class Master implements EchoServer {
      */
     private CompletableFuture<String> launch(int i) throws IOException {
         List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add(java);
         command.addAll(jvmOptions());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), workerMain,
                 "--host", host, "--port", Integer.toString(port)));
@@ -147,10 +152,14 @@ public final class Master implements EchoServer {
         Process p;
         synchronized (this) {
             if (stopping) throw new IOException("stopping: worker " + (i + 1) + " not started");
+            // A launch that fails counts as a start, so the next try waits out the restart pause: out of
+            // files (ENFILE, the whole machine's) the pipes cannot be made, and retrying at once spins.
+            startedAt[i] = System.nanoTime();
+            int fault = Faults.take("posix_spawn");          // tests: this launch fails
+            if (fault != 0) throw new IOException("cannot launch a worker: " + Errno.name(fault) + " (" + Errno.description(fault) + ")");
             // Its log lines go where ours go; its stdout (the ready line) comes to us.
             p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             workers[i] = p;
-            startedAt[i] = System.nanoTime();
         }
         CompletableFuture<String> ready = new CompletableFuture<>();
         // A thread of its own reads the ready line (a read from a pipe has no deadline; the wait for the line has), then the rest.
@@ -256,16 +265,7 @@ public final class Master implements EchoServer {
         List<Process> all = stopAndList();
         for (Process p : all) p.destroy();
         awaitAll(all, Duration.ofSeconds(10));
-        for (Process p : all) {
-            if (p.isAlive()) {
-                p.destroyForcibly();
-                try {
-                    p.waitFor();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
+        for (Process p : all) if (p.isAlive()) p.destroyForcibly().onExit().join();
         try {
             if (portHolder != null) portHolder.close();
         } catch (IOException ignored) {

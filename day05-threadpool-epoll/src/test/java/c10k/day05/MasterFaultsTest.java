@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.Fds;
+import c10k.day01.TestClient;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -22,8 +25,9 @@ import org.junit.jupiter.api.condition.OS;
 /**
  * The master's two ways to lose track of a worker: one launched while a shutdown takes its list
  * (it outlived the master, listening), and one that never says it is ready (start-up waited for
- * ever). Each is reached through the master's own seams: the hook that runs between a worker's
- * launch and the wait for its ready line, and the main class a worker runs.
+ * ever); and one it cannot launch again while the machine is out of files. Each is reached
+ * through the master's own seams: the hook that runs between a worker's launch and the wait for
+ * its ready line, the main class a worker runs, and a launch made to fail.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "the process form is taught on Linux (SO_REUSEPORT)")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -96,6 +100,46 @@ class MasterFaultsTest {
             master.close();
         }
         Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /**
+     * The machine is out of files ({@code ENFILE}: the pipes to a new worker cannot be made, and
+     * no close of ours ends it), and a worker dies: its replacement cannot be launched. The master
+     * tries again after its restart pause, asleep in between, and starts it once files are back.
+     * Red when a failed launch does not count as a start: the restart thread then never sleeps
+     * again (run by hand under a lowered fs.file-max, it spun at a full core and logged 85,000
+     * lines in 4 s).
+     */
+    @Test
+    void aReplacementThatCannotBeLaunchedIsTriedAgainAfterThePauseNotInABusyLoop() throws Exception {
+        int fdsBefore = Fds.baseline();
+        int many = 1_000_000;
+        Master master = new Master("127.0.0.1", 0, 1, WORKER);
+        try {
+            master.start();
+            Faults.failNext("posix_spawn", Errno.ENFILE, many);
+            ProcessHandle.of(master.workerPids()[0]).orElseThrow().destroyForcibly();
+            Fds.await("two launches failed", Duration.ofSeconds(60), () -> Faults.remaining("posix_spawn") <= many - 2);
+            Fds.await("the restart thread waits out its pause after a failed launch", Duration.ofSeconds(20),
+                    MasterFaultsTest::restartThreadSleeps);
+            assertThat(many - Faults.remaining("posix_spawn")).as("launches tried").isLessThan(10);
+            Faults.clear();                                    // files are back
+            Fds.await("the replacement is ready", Duration.ofSeconds(60), () -> master.restarts() == 1);
+            try (TestClient c = new TestClient(master.port())) {
+                assertThat(c.roundTrip("back\n")).isEqualTo("back\n");
+            }
+        } finally {
+            Faults.clear();
+            master.close();
+        }
+        awaitRestartThreadsEnded();
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    private static boolean restartThreadSleeps() {
+        return Thread.getAllStackTraces().entrySet().stream().anyMatch(e -> e.getKey().getName().startsWith("day05-master-restart-")
+                && e.getKey().getState() == Thread.State.TIMED_WAITING
+                && java.util.Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals("sleep")));
     }
 
     @Test
