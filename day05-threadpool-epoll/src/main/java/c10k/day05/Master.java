@@ -1,7 +1,6 @@
 package c10k.day05;
 
 import c10k.day01.EchoServer;
-import c10k.day03.sys.Errno;
 import c10k.day03.sys.Faults;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -122,6 +121,7 @@ public final class Master implements EchoServer {
      */
     @Override
     public void start() throws IOException {
+        Kill.ready();
         portHolder = SocketChannel.open();
         try {
             portHolder.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -156,7 +156,7 @@ public final class Master implements EchoServer {
             // files (ENFILE, the whole machine's) the pipes cannot be made, and retrying at once spins.
             startedAt[i] = System.nanoTime();
             int fault = Faults.take("posix_spawn");          // tests: this launch fails
-            if (fault != 0) throw new IOException("cannot launch a worker: " + Errno.name(fault) + " (" + Errno.description(fault) + ")");
+            if (fault != 0) throw new IOException("cannot launch a worker: injected errno " + fault);
             // Its log lines go where ours go; its stdout (the ready line) comes to us.
             p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             workers[i] = p;
@@ -183,7 +183,7 @@ public final class Master implements EchoServer {
         }
         String line = ready.completeOnTimeout("nothing within " + readyTimeout.toMillis() + " ms", readyTimeout.toNanos(), TimeUnit.NANOSECONDS).join();
         if (line == null || !line.startsWith("listening on ")) {
-            p.destroyForcibly();
+            Kill.signal(p, Kill.SIGKILL);
             throw new IOException("worker " + (i + 1) + " (pid " + p.pid() + ") did not start (it said: " + line + "); stopped it");
         }
         LOG.log(Level.INFO, "worker " + (i + 1) + " ready: pid " + p.pid());
@@ -254,7 +254,7 @@ public final class Master implements EchoServer {
     @Override
     public void shutdownGracefully(Duration drain) {
         List<Process> all = stopAndList();
-        for (Process p : all) p.destroy();                 // SIGTERM: the worker's own graceful shutdown
+        for (Process p : all) Kill.signal(p, Kill.SIGTERM);   // the worker's own graceful shutdown
         awaitAll(all, drain.plusSeconds(15));
         close();
     }
@@ -263,9 +263,9 @@ public final class Master implements EchoServer {
     @Override
     public void close() {
         List<Process> all = stopAndList();
-        for (Process p : all) p.destroy();
+        for (Process p : all) Kill.signal(p, Kill.SIGTERM);
         awaitAll(all, Duration.ofSeconds(10));
-        for (Process p : all) if (p.isAlive()) p.destroyForcibly().onExit().join();
+        for (Process p : all) if (Kill.signal(p, Kill.SIGKILL)) p.onExit().join();
         try {
             if (portHolder != null) portHolder.close();
         } catch (IOException ignored) {

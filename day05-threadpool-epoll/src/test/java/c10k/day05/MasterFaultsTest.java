@@ -7,10 +7,12 @@ import c10k.day01.Fds;
 import c10k.day01.TestClient;
 import c10k.day03.sys.Errno;
 import c10k.day03.sys.Faults;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -25,9 +27,10 @@ import org.junit.jupiter.api.condition.OS;
 /**
  * The master's two ways to lose track of a worker: one launched while a shutdown takes its list
  * (it outlived the master, listening), and one that never says it is ready (start-up waited for
- * ever); and one it cannot launch again while the machine is out of files. Each is reached
- * through the master's own seams: the hook that runs between a worker's launch and the wait for
- * its ready line, the main class a worker runs, and a launch made to fail.
+ * ever); and, while files are short, one it cannot launch again and one its SIGTERM never
+ * reached. Each is reached through the master's own seams: the hook that runs between a worker's
+ * launch and the wait for its ready line, the main class a worker runs, a launch made to fail,
+ * and this JVM's own fd table, filled.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "the process form is taught on Linux (SO_REUSEPORT)")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -134,6 +137,57 @@ class MasterFaultsTest {
         }
         awaitRestartThreadsEnded();
         Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /**
+     * SIGTERM to the master while no file can be opened still reaches every worker. The JDK's
+     * {@code Process.destroy()} first opens {@code /proc/PID/stat}, and when that open fails it
+     * sends nothing. In production the machine is out of files (ENFILE); here this JVM fills its
+     * own fd table (EMFILE), and the same open fails. Red with {@code destroy()}: the worker ran
+     * on until the master's last resort, a SIGKILL (run by hand under a lowered fs.file-max,
+     * the master was killed first and its workers outlived it). Red too when the class that
+     * signals is first loaded at the shutdown: its class file cannot be opened then.
+     */
+    @Test
+    void theShutdownReachesEveryWorkerWhileNoFileCanBeOpened() throws Exception {
+        int fdsBefore = Fds.baseline();
+        AtomicReference<Process> worker = new AtomicReference<>();
+        Master master = new Master("127.0.0.1", 0, 1, WORKER).onLaunched((i, p) -> worker.set(p));
+        List<FileInputStream> hoard = new ArrayList<>();
+        boolean ended = false;
+        Thread shutdown = null;
+        try {
+            master.start();
+            fill(hoard);
+            try {
+                shutdown = Thread.ofPlatform().start(() -> master.shutdownGracefully(Duration.ZERO));
+                // Whatever the master closes meanwhile (destroy() closes the worker's pipes) is taken
+                // at once, as other processes take a freed file on a machine out of files.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!ended && System.nanoTime() < deadline) {
+                    fill(hoard);
+                    ended = worker.get().waitFor(10, TimeUnit.MILLISECONDS);
+                }
+            } finally {
+                for (FileInputStream f : hoard) f.close();
+            }
+        } finally {
+            master.close();                                    // what the shutdown did not reach, if it failed
+            if (shutdown != null) shutdown.join();
+        }
+        assertThat(hoard).as("the fd table was filled").isNotEmpty();
+        assertThat(ended).as("the worker ended").isTrue();
+        assertThat(worker.get().exitValue()).as("the worker ended gracefully, on the SIGTERM (not the SIGKILL that follows)").isZero();
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /** Opens /dev/null until this JVM's fd table is full. */
+    private static void fill(List<FileInputStream> hoard) {
+        try {
+            while (true) hoard.add(new FileInputStream("/dev/null"));
+        } catch (IOException full) {
+            // EMFILE: no file can be opened
+        }
     }
 
     private static boolean restartThreadSleeps() {
