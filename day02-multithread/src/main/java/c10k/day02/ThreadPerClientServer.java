@@ -11,7 +11,6 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.util.function.LongSupplier;
 
 /**
@@ -80,22 +79,24 @@ public final class ThreadPerClientServer extends AcceptingServer {
      * thread waits for I/O, and only once: made out of fds (a burst took the fd table before
      * the first client's thread waited for its second line), it fails for good, and from then
      * on every virtual thread that waits on a socket dies of a NoClassDefFoundError. So one
-     * virtual thread waits here, a millisecond, on a datagram socket of its own, while fds are
-     * to be had.
+     * virtual thread waits here, on a datagram socket of its own, while fds are to be had, and a
+     * datagram wakes it once it is parked. Not a timed wait: the JDK gives up without parking
+     * when the timeout has already passed at its first look, as a millisecond easily has on a
+     * busy machine, and then no poller is made.
      */
     static void startJdkPoller() throws IOException {
         IOException[] failed = new IOException[1];
-        Thread t = Thread.ofVirtual().name("day02-poller-start").start(() -> {
-            try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-                s.setSoTimeout(1);
-                s.receive(new DatagramPacket(new byte[1], 1));
-            } catch (SocketTimeoutException expected) {
-                // it waited: the poller is running
-            } catch (IOException e) {
-                failed[0] = e;
-            }
-        });
-        try {
+        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        try (DatagramSocket s = new DatagramSocket(loopback); DatagramSocket poke = new DatagramSocket(loopback)) {
+            Thread t = Thread.ofVirtual().name("day02-poller-start").start(() -> {
+                try {
+                    s.receive(new DatagramPacket(new byte[1], 1));
+                } catch (IOException e) {
+                    failed[0] = e;
+                }
+            });
+            while (t.isAlive() && t.getState() != Thread.State.WAITING) Thread.yield();   // parked: the poller is made
+            poke.send(new DatagramPacket(new byte[1], 1, s.getLocalSocketAddress()));
             t.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -143,6 +143,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
             loops = List.copyOf(newLoops(listeners.clone()));
             front = newAcceptor(listeners[0], loops);
             if (onFatal != null) for (Loop l : all()) l.onFatal(onFatal);
+            stats.snapshot();   // loads the closing figures' class now: out of files (ENFILE) at the end, its file cannot be opened
             for (Loop l : loops) l.start();
             if (front != null) front.start();
         } catch (IOException | RuntimeException e) {

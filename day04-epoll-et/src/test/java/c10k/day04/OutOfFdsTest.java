@@ -3,8 +3,15 @@ package c10k.day04;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import c10k.day01.ChildServer;
+import c10k.day01.Fds;
 import c10k.day01.FirstWakeUpBurst;
 import c10k.day01.TestClient;
+import java.io.File;
+import java.lang.reflect.InvocationTargetException;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -83,6 +90,61 @@ class OutOfFdsTest {
     @CsvSource({"c10k.day03.Day03, poll", "c10k.day04.Day04, et", "c10k.day04.Day04, lt"})
     void survivesRunningOutOfFdsAtItsFirstWakeUp(String mainClass, String mode) throws Exception {
         FirstWakeUpBurst.survives(mainClass, "--mode", mode);
+    }
+
+    /**
+     * A shutdown while no file can be opened: the machine out of files (ENFILE), which our own
+     * closes do not end, so even once every connection is closed a class loaded for the first
+     * time cannot be read from its file. The server is loaded here by a class loader of its own,
+     * which stops reading class files once the server has served a client, as such a machine
+     * would. The shutdown must need nothing new. Red when its closing figures
+     * ({@code Stats.Snapshot}) are first loaded at the end: NoClassDefFoundError, and the
+     * closing line lost (first seen in a run under a lowered fs.file-max).
+     */
+    @Test
+    void shutsDownWithoutLoadingAClass() throws Exception {
+        int fdsBefore = Fds.baseline();
+        try (NoFilesLater loader = new NoFilesLater()) {
+            Class<?> type = loader.loadClass(EpollEchoServer.class.getName());
+            Object et = loader.loadClass(EpollEchoServer.Mode.class.getName()).getEnumConstants()[0];
+            Object server = type.getConstructor(String.class, int.class, et.getClass()).newInstance("127.0.0.1", 0, et);
+            try {
+                type.getMethod("start").invoke(server);
+                try (TestClient c = new TestClient((int) type.getMethod("port").invoke(server))) {
+                    assertThat(c.roundTrip("hello\n")).isEqualTo("hello\n");
+                    loader.noMoreFiles = true;
+                    type.getMethod("shutdownGracefully", Duration.class).invoke(server, Duration.ZERO);
+                    assertThat(c.endsStream()).isTrue();
+                }
+            } catch (InvocationTargetException e) {
+                throw new AssertionError("the shutdown needed a class file", e.getCause());
+            } finally {
+                loader.noMoreFiles = false;
+                type.getMethod("close").invoke(server);
+            }
+        }
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /** Loads the book's classes itself (the JDK's from the parent), until told that no file can be opened. */
+    private static final class NoFilesLater extends URLClassLoader {
+        volatile boolean noMoreFiles;
+
+        NoFilesLater() throws MalformedURLException {
+            super(classPath(), ClassLoader.getPlatformClassLoader());
+        }
+
+        private static URL[] classPath() throws MalformedURLException {
+            List<URL> urls = new ArrayList<>();
+            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) urls.add(new File(entry).toURI().toURL());
+            return urls.toArray(URL[]::new);
+        }
+
+        @Override
+        protected Class<?> findClass(String name) throws ClassNotFoundException {
+            if (noMoreFiles) throw new ClassNotFoundException(name + ": no file can be opened");
+            return super.findClass(name);
+        }
     }
 
     /** The same burst, then a line over the limit while no fd is free: {@link FirstWakeUpBurst#survivesAnOversizedLine}. */

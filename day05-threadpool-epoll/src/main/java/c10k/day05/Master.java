@@ -1,6 +1,7 @@
 package c10k.day05;
 
 import c10k.day01.EchoServer;
+import c10k.day03.sys.Faults;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -65,6 +66,9 @@ public final class Master implements EchoServer {
     private Duration readyTimeout;
     private String workerMain = Day05.class.getName();
     private BiConsumer<Integer, Process> launched = (i, p) -> { };
+    // Read once: the JDK reads it from /proc/self/cmdline, which it cannot open when the machine is
+    // out of files (ENFILE), and a restart would then run whatever `java` is on the PATH.
+    private final String java = ProcessHandle.current().info().command().orElse("java");
 
     /**
      * @param workerArgs what each worker gets after {@code --host} and {@code --port}, e.g.
@@ -114,6 +118,7 @@ public final class Master implements EchoServer {
     /** Launches every worker, then waits for their ready lines: the JVMs start side by side, not in turn. */
     @Override
     public void start() throws IOException {
+        Kill.ready();
         portHolder = SocketChannel.open();
         try {
             portHolder.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -136,7 +141,7 @@ public final class Master implements EchoServer {
      */
     private CompletableFuture<String> launch(int i) throws IOException {
         List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add(java);
         command.addAll(jvmOptions());
         command.addAll(List.of("-D" + MasterPipe.PROPERTY + "=true", "-cp", System.getProperty("java.class.path"), workerMain,
                 "--host", host, "--port", Integer.toString(port)));
@@ -144,10 +149,14 @@ public final class Master implements EchoServer {
         Process p;
         synchronized (this) {
             if (stopping) throw new IOException("stopping: worker " + (i + 1) + " not started");
+            // A launch that fails counts as a start, so the next try waits out the restart pause: out of
+            // files (ENFILE, the whole machine's) the pipes cannot be made, and retrying at once spins.
+            startedAt[i] = System.nanoTime();
+            int fault = Faults.take("posix_spawn");          // tests: this launch fails
+            if (fault != 0) throw new IOException("cannot launch a worker: injected errno " + fault);
             // Its log lines go where ours go; its stdout (the ready line) comes to us.
             p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             workers[i] = p;
-            startedAt[i] = System.nanoTime();
         }
         CompletableFuture<String> ready = new CompletableFuture<>();
         // A thread of its own reads the ready line (a read from a pipe has no deadline; the wait for the line has), then the rest.
@@ -171,7 +180,7 @@ public final class Master implements EchoServer {
         }
         String line = ready.completeOnTimeout("nothing within " + readyTimeout.toMillis() + " ms", readyTimeout.toNanos(), TimeUnit.NANOSECONDS).join();
         if (line == null || !line.startsWith("listening on ")) {
-            p.destroyForcibly();
+            Kill.signal(p, Kill.SIGKILL);
             throw new IOException("worker " + (i + 1) + " (pid " + p.pid() + ") did not start (it said: " + line + "); stopped it");
         }
         LOG.log(Level.INFO, "worker " + (i + 1) + " ready: pid " + p.pid());
@@ -237,13 +246,13 @@ public final class Master implements EchoServer {
 
     /**
      * SIGTERM, passed on: each worker drains for up to its {@code --drain-timeout}; we wait for all,
-     * then let the port go. By the handle: {@code Process.destroy()} would also close our pipe on
-     * the worker's stdin, which it takes for our death, a second signal ({@link MasterPipe}).
+     * then let the port go. By kill(2) ({@link Kill}): {@code Process.destroy()} would also close
+     * our pipe on the worker's stdin, which it takes for our death, a second signal ({@link MasterPipe}).
      */
     @Override
     public void shutdownGracefully(Duration drain) {
         List<Process> all = stopAndList();
-        for (Process p : all) p.toHandle().destroy();
+        for (Process p : all) Kill.signal(p, Kill.SIGTERM);   // the worker's own graceful shutdown
         awaitAll(all, drain.plusSeconds(15));
         close();
     }
@@ -252,18 +261,9 @@ public final class Master implements EchoServer {
     @Override
     public void close() {
         List<Process> all = stopAndList();
-        for (Process p : all) p.toHandle().destroy();
+        for (Process p : all) Kill.signal(p, Kill.SIGTERM);
         awaitAll(all, Duration.ofSeconds(10));
-        for (Process p : all) {
-            if (p.isAlive()) {
-                p.destroyForcibly();
-                try {
-                    p.waitFor();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
+        for (Process p : all) if (Kill.signal(p, Kill.SIGKILL)) p.onExit().join();
         try {
             if (portHolder != null) portHolder.close();
         } catch (IOException ignored) {

@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import c10k.day01.Fds;
+import c10k.day01.TestClient;
+import c10k.day03.sys.Errno;
+import c10k.day03.sys.Faults;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -22,8 +27,10 @@ import org.junit.jupiter.api.condition.OS;
 /**
  * The master's two ways to lose track of a worker: one launched while a shutdown takes its list
  * (it outlived the master, listening), and one that never says it is ready (start-up waited for
- * ever). Each is reached through the master's own seams: the hook that runs between a worker's
- * launch and the wait for its ready line, and the main class a worker runs.
+ * ever); and, while files are short, one it cannot launch again and one its SIGTERM never
+ * reached. Each is reached through the master's own seams: the hook that runs between a worker's
+ * launch and the wait for its ready line, the main class a worker runs, a launch made to fail,
+ * and this JVM's own fd table, filled.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "the process form is taught on Linux (SO_REUSEPORT)")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -96,6 +103,97 @@ class MasterFaultsTest {
             master.close();
         }
         Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /**
+     * The machine is out of files ({@code ENFILE}: the pipes to a new worker cannot be made, and
+     * no close of ours ends it), and a worker dies: its replacement cannot be launched. The master
+     * tries again after its restart pause, asleep in between, and starts it once files are back.
+     * Red when a failed launch does not count as a start: the restart thread then never sleeps
+     * again (run by hand under a lowered fs.file-max, it spun at a full core and logged 85,000
+     * lines in 4 s).
+     */
+    @Test
+    void aReplacementThatCannotBeLaunchedIsTriedAgainAfterThePauseNotInABusyLoop() throws Exception {
+        int fdsBefore = Fds.baseline();
+        int many = 1_000_000;
+        Master master = new Master("127.0.0.1", 0, 1, WORKER);
+        try {
+            master.start();
+            Faults.failNext("posix_spawn", Errno.ENFILE, many);
+            ProcessHandle.of(master.workerPids()[0]).orElseThrow().destroyForcibly();
+            Fds.await("two launches failed", Duration.ofSeconds(60), () -> Faults.remaining("posix_spawn") <= many - 2);
+            Fds.await("the restart thread waits out its pause after a failed launch", Duration.ofSeconds(20),
+                    MasterFaultsTest::restartThreadSleeps);
+            assertThat(many - Faults.remaining("posix_spawn")).as("launches tried").isLessThan(10);
+            Faults.clear();                                    // files are back
+            Fds.await("the replacement is ready", Duration.ofSeconds(60), () -> master.restarts() == 1);
+            try (TestClient c = new TestClient(master.port())) {
+                assertThat(c.roundTrip("back\n")).isEqualTo("back\n");
+            }
+        } finally {
+            Faults.clear();
+            master.close();
+        }
+        awaitRestartThreadsEnded();
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /**
+     * SIGTERM to the master while no file can be opened still reaches every worker. The JDK's
+     * {@code Process.destroy()} first opens {@code /proc/PID/stat}, and when that open fails it
+     * sends nothing. In production the machine is out of files (ENFILE); here this JVM fills its
+     * own fd table (EMFILE), and the same open fails. Red with {@code destroy()}: the worker ran
+     * on until the master's last resort, a SIGKILL (run by hand under a lowered fs.file-max,
+     * the master was killed first and its workers outlived it). Red too when the class that
+     * signals is first loaded at the shutdown: its class file cannot be opened then.
+     */
+    @Test
+    void theShutdownReachesEveryWorkerWhileNoFileCanBeOpened() throws Exception {
+        int fdsBefore = Fds.baseline();
+        AtomicReference<Process> worker = new AtomicReference<>();
+        Master master = new Master("127.0.0.1", 0, 1, WORKER).onLaunched((i, p) -> worker.set(p));
+        List<FileInputStream> hoard = new ArrayList<>();
+        boolean ended = false;
+        Thread shutdown = null;
+        try {
+            master.start();
+            fill(hoard);
+            try {
+                shutdown = Thread.ofPlatform().start(() -> master.shutdownGracefully(Duration.ZERO));
+                // Whatever the master closes meanwhile (destroy() closes the worker's pipes) is taken
+                // at once, as other processes take a freed file on a machine out of files.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!ended && System.nanoTime() < deadline) {
+                    fill(hoard);
+                    ended = worker.get().waitFor(10, TimeUnit.MILLISECONDS);
+                }
+            } finally {
+                for (FileInputStream f : hoard) f.close();
+            }
+        } finally {
+            master.close();                                    // what the shutdown did not reach, if it failed
+            if (shutdown != null) shutdown.join();
+        }
+        assertThat(hoard).as("the fd table was filled").isNotEmpty();
+        assertThat(ended).as("the worker ended").isTrue();
+        assertThat(worker.get().exitValue()).as("the worker ended gracefully, on the SIGTERM (not the SIGKILL that follows)").isZero();
+        Fds.awaitNoLeak(fdsBefore);
+    }
+
+    /** Opens /dev/null until this JVM's fd table is full. */
+    private static void fill(List<FileInputStream> hoard) {
+        try {
+            while (true) hoard.add(new FileInputStream("/dev/null"));
+        } catch (IOException full) {
+            // EMFILE: no file can be opened
+        }
+    }
+
+    private static boolean restartThreadSleeps() {
+        return Thread.getAllStackTraces().entrySet().stream().anyMatch(e -> e.getKey().getName().startsWith("day05-master-restart-")
+                && e.getKey().getState() == Thread.State.TIMED_WAITING
+                && java.util.Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals("sleep")));
     }
 
     @Test

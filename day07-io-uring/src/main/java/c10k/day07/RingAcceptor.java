@@ -204,11 +204,11 @@ final class RingAcceptor {
                 // client, not the listener: accept the next one at once.
                 RingLoop.LOG.log(Level.DEBUG, name + ": accept: " + Errno.name(-res) + ", going on");
             } else if (kind == AcceptErrors.Kind.SHORT_OF_RESOURCES) {
-                // Out of fds (EMFILE, ENFILE; with direct descriptors ENFILE is a full file
-                // table) or of kernel memory (ENOBUFS, ENOMEM), as day 3 sorts them. The client
-                // stays in the listen queue; accepting again at once would fail again at once
-                // (a busy loop). Wait 100 ms on a timeout request instead: the connections we
-                // serve meanwhile may close and free what was short.
+                // Out of fds (EMFILE), of the machine's files (ENFILE: direct descriptors too, as the
+                // accept makes the file before it takes the client; a full table is never asked) or of
+                // kernel memory (ENOBUFS, ENOMEM), as day 3 sorts them. The client stays in the listen
+                // queue; accepting again at once would fail again at once (a busy loop). Wait 100 ms on
+                // a timeout request instead: closes meanwhile, ours or (ENFILE) anyone's, free what was short.
                 if (!outOfFds) {
                     RingLoop.log(Level.WARNING, name + ": accept: " + Errno.name(-res) + " (" + Errno.description(-res)
                             + "); accepting again in 100 ms, and every 100 ms until it works");
