@@ -128,7 +128,8 @@ record HoldFigures(long n, long held, long echoedOnce, long echoedAgain, double 
         String which = first == fileRoom ? "fs.file-max" : first == memRoom ? "memory" : "fs.epoll.max_user_watches";
         String verdict = first >= next
                 ? fmt("At the next step, %,d connections, nothing above runs out; the first limit is %s, at about %,d.%n", next, which, first)
-                : fmt("At the next step, %,d connections, %s runs out first: it allows about %,d.%n", next, which, first);
+                : fmt("At the next step, %,d connections, %s runs out first: it allows about %,d%s.%n", next, which, first,
+                        first == fileRoom ? " (to a process without CAP_SYS_ADMIN: the kernel lets root past fs.file-max)" : "");
         return markdown(List.of("limit", "on this machine", "in use now", "allows"), rows) + "\n" + verdict;
     }
 
