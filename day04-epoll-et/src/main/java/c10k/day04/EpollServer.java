@@ -76,6 +76,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
     private int[] listeners = new int[0];
     private volatile List<Loop> loops;   // null before start and after close
     private volatile Loop front;         // day 5's acceptor, or null
+    private boolean ending;              // guarded by this: an end() took the loops, and it alone decides when the listeners close
 
     protected EpollServer(String host, int port) {
         this.host = host;
@@ -130,7 +131,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
 
     @Override
     public synchronized void start() throws IOException {
-        if (loops != null) throw new IllegalStateException(this + " is already started");
+        if (loops != null || ending) throw new IllegalStateException(this + " is already started");
         int n = reusePortListeners();
         listeners = new int[Math.max(1, n)];
         Arrays.fill(listeners, -1);
@@ -193,8 +194,9 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
             for (Loop loop : l) loop.stopGracefully(drain.toNanos());
             boolean stopped = true;
             for (Loop loop : l) stopped &= loop.awaitStoppedAccepting(deadline);
-            // A loop that has not let go of its listener may still accept on it: close() decides.
-            if (stopped) closeListeners();
+            // A loop that has not let go of its listener may still accept on it: close() decides. So
+            // does a close() already under way (a second signal): its "stopped" may be a thread it gave up on.
+            if (stopped) closeListenersUnlessEnding();
             for (Loop loop : l) loop.awaitEnd(deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -212,12 +214,13 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         List<Loop> all;
         synchronized (this) {
             if (loops == null) {
-                closeListeners();
+                if (!ending) closeListeners();   // a failed start; else another end() decides, e.g. leaves them to a thread
                 return;
             }
             all = all();
             loops = null;
             front = null;
+            ending = true;
         }
         boolean allEnded = true;
         for (Loop l : all) allEnded &= l.close();
@@ -232,6 +235,8 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
         System.getLogger(getClass().getPackageName()).log(System.Logger.Level.INFO, this + ": " + s.wakeups() + " epoll_wait wake-ups, " + s.refused()
                 + " clients refused for lack of fds, " + s.timeouts() + " timeouts");
     }
+
+    private synchronized void closeListenersUnlessEnding() { if (!ending) closeListeners(); }
 
     /** Closes every listener still open; any thread, more than once. */
     protected final synchronized void closeListeners() {
@@ -257,14 +262,10 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
     }
 
     @Override
-    public Stats stats() {
-        return stats;
-    }
+    public Stats stats() { return stats; }
 
     @Override
-    public int connectionCount() {
-        return sum(Loop::connectionCount);
-    }
+    public int connectionCount() { return sum(Loop::connectionCount); }
 
     @Override
     public int readPausedCount() {

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
@@ -37,7 +38,8 @@ class ServerShellTest {
     /** A loop that does nothing but note each call; a listening probe says whether the port still takes connections. */
     final class Recorder implements EpollServer.Loop {
         final String name;
-        boolean failsToStart, stopsAccepting = true, leavesAThreadBehind;
+        boolean failsToStart, stopsAccepting = true, leavesAThreadBehind, stopsAcceptingWhenClosed;
+        final CountDownLatch stopAsked = new CountDownLatch(1), closing = new CountDownLatch(1);
         Shell server;
 
         Recorder(String name) {
@@ -53,8 +55,12 @@ class ServerShellTest {
             if (failsToStart) throw new IOException(name + " cannot start");
         }
         @Override public void onFatal(Consumer<Throwable> handler) { }
-        @Override public void stopGracefully(long drainNanos) { note("stop"); }
-        @Override public boolean awaitStoppedAccepting(long deadline) {
+        @Override public void stopGracefully(long drainNanos) {
+            note("stop");
+            stopAsked.countDown();
+        }
+        @Override public boolean awaitStoppedAccepting(long deadline) throws InterruptedException {
+            if (stopsAcceptingWhenClosed) closing.await();   // day 5's shared threads: close() says so, even if it gave up on one
             note("stopped accepting: " + stopsAccepting);
             return stopsAccepting;
         }
@@ -64,6 +70,7 @@ class ServerShellTest {
         }
         @Override public boolean close() {
             note("close");
+            closing.countDown();
             return !leavesAThreadBehind;
         }
         @Override public void releaseFds(boolean closeWake) { note("release " + closeWake); }
@@ -144,6 +151,29 @@ class ServerShellTest {
         assertThat(listening(s.port())).as("its thread may still accept on it").isTrue();
         s.closeListeners();                                              // what that thread does when it ends
         assertThat(listening(s.port())).isFalse();
+    }
+
+    /**
+     * A second signal while the graceful shutdown waits for the loops to stop accepting: its
+     * close() gives up on a loop's thread, and that thread keeps the listeners. Neither the
+     * graceful shutdown, which that close() let on (every loop "stopped accepting"), nor the
+     * close() the shutdown ends with may close them under it: the number would be free for the
+     * next socket or file, and the thread's next accept4 or epoll_ctl would act on that.
+     */
+    @Test
+    void aSecondSignalThatLeavesALoopBehindLeavesItTheListenersThoughTheShutdownGoesOn() throws Exception {
+        Recorder behind = new Recorder("loop0");
+        behind.leavesAThreadBehind = true;
+        behind.stopsAcceptingWhenClosed = true;
+        Shell s = new Shell(null, behind);
+        s.start();
+        Thread graceful = Thread.ofPlatform().name("graceful-shutdown").start(() -> s.shutdownGracefully(Duration.ofSeconds(1)));
+        behind.stopAsked.await();                                        // the shutdown has the loops and waits for them
+        s.close();                                                       // the second signal, on this thread
+        graceful.join();
+        assertThat(calls).containsSubsequence("loop0 stop", "loop0 close", "loop0 stopped accepting: true");
+        assertThat(listening(s.port())).as("the thread left behind may still accept on it").isTrue();
+        s.closeListeners();                                              // what that thread does when it ends
     }
 
     @Test

@@ -8,6 +8,8 @@ import c10k.day01.TestClient;
 import c10k.day03.sys.Errno;
 import c10k.day03.sys.Faults;
 import c10k.day03.sys.SyscallException;
+import java.io.IOException;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -65,15 +67,30 @@ class StuckHandlerTest {
             assertThat(handler.entered.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
             // First signal: its only thread is in the handler, so nobody stops accepting.
             Thread first = Thread.ofPlatform().start(() -> s.shutdownGracefully(Duration.ZERO));
+            // It has asked the loop to stop and waits for it to stop accepting (its one timed wait).
+            Fds.await("the graceful shutdown waits", PATIENCE, () -> first.getState() == Thread.State.TIMED_WAITING);
             s.close();                                 // second signal: returns, leaving that thread behind
             first.join();                              // and the graceful one ends with it
             assertThat(s.workerThreads()).as("the stubborn thread is still in its handler").isEqualTo(1);
+            // Neither close() (the first to end the loops) nor the graceful shutdown's own close()
+            // after it closes the listener under that thread: its number could be another file's by
+            // the time the thread acts on it.
+            assertThat(listening(s.port())).as("the listener stays that thread's to close").isTrue();
             handler.release.countDown();
             Fds.await("the stubborn thread ended", PATIENCE, () -> s.workerThreads() == 0);
+            assertThat(listening(s.port())).as("closed by that thread as it ended").isFalse();
             assertThat(c.readLine()).as("its answer went out, to the right peer").isEqualTo("stuck\n");
             assertThat(c.endsStream()).as("then the last thread out closed it").isTrue();
         }
         Fds.awaitNoLeak(fdsBefore);                    // that thread released what close() had left open
+    }
+
+    private static boolean listening(int port) {
+        try (Socket probe = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException refused) {
+            return false;
+        }
     }
 
     @Test

@@ -64,6 +64,7 @@ final class GracefulShutdown {
     private final EchoServer server;
     private final Duration drain;
     private final System.Logger log;
+    private static final int OVER = 1_000;   // the count once the graceful shutdown has ended: later signals do nothing
     private final AtomicInteger signals = new AtomicInteger();
     private final CountDownLatch done = new CountDownLatch(1);
     private volatile int status;
@@ -80,15 +81,27 @@ final class GracefulShutdown {
             case 1 -> {
                 log.log(System.Logger.Level.INFO, "shutting down: finishing answers, draining clients for up to "
                         + drain.toSeconds() + " s (signal again to close at once)");
-                Thread.ofPlatform().name("graceful-shutdown").start(() -> run(() -> server.shutdownGracefully(drain)));
+                Thread.ofPlatform().name("graceful-shutdown").start(this::gracefully);
             }
             case 2 -> {
+                status = 1;   // first: the graceful shutdown may end while we log, and then leaves the exit to us
                 log.log(System.Logger.Level.WARNING, "second signal: closing every connection now");
-                status = 1;
                 run(server::close);
+                done.countDown();
             }
-            default -> { }   // already closing at once
+            default -> { }   // already closing at once, or the graceful shutdown is over
         }
+    }
+
+    /**
+     * The JVM runs each signal's handler on a thread of its own, so the second signal can be on
+     * its way to close() while the graceful shutdown ends. Whoever moves the count first decides:
+     * no second signal yet, and none counts any more (exit 0); else the second one ends the run,
+     * with status 1, once its close() has returned.
+     */
+    private void gracefully() {
+        run(() -> server.shutdownGracefully(drain));
+        if (signals.compareAndSet(1, OVER)) done.countDown();
     }
 
     private void run(Runnable shutdown) {
@@ -97,8 +110,6 @@ final class GracefulShutdown {
         } catch (RuntimeException e) {
             log.log(System.Logger.Level.ERROR, "shutdown failed", e);
             status = 1;
-        } finally {
-            done.countDown();
         }
     }
 
