@@ -268,9 +268,7 @@ public abstract class EpollServer implements EventLoopServer, Stats.Source {
     public int connectionCount() { return sum(Loop::connectionCount); }
 
     @Override
-    public int readPausedCount() {
-        return sum(Loop::readPausedCount);
-    }
+    public int readPausedCount() { return sum(Loop::readPausedCount); }
 
     private int sum(ToIntFunction<Loop> figure) {
         int n = 0;
